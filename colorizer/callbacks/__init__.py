@@ -1,0 +1,5 @@
+"""Callbacks that Lightning does not ship."""
+
+from colorizer.callbacks.image_grid import ImageGridLogger, colorization_grid
+
+__all__ = ["ImageGridLogger", "colorization_grid"]

@@ -1,0 +1,200 @@
+"""`LabColorizationDataModule`: uint8 RGB on the loader, Lab on the device.
+
+Images are decoded once into a uint8 tensor (cached on disk). The loader hands out whole
+uint8 batches with one indexing operation; `on_after_batch_transfer` then flips (training
+only), converts to Lab with kornia in fp32 on the device and normalises: L/100 is the input
+[B,1,H,W], ab/110 the target [B,2,H,W].
+"""
+
+import logging
+from pathlib import Path
+
+import torch
+from lightning.pytorch import LightningDataModule
+from torch.utils.data import DataLoader, Dataset
+
+from colorizer.color import rgb_to_normalized_lab
+from colorizer.data.cache import ImageSource, load_cached
+from colorizer.data.images import IMAGE_EXTENSIONS
+from colorizer.data.sources import FolderSource, KaggleLandscapeSource, LoadedImages, SyntheticSource
+from colorizer.data.splits import check_split_config, split_indices
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SPLITS = {"train": 0.64, "val": 0.16, "test": 0.20}
+
+
+class UInt8Images(Dataset):
+    """A view of some rows of a uint8 image tensor [N,3,S,S]. Batches are fetched with one
+    fancy-indexing call (`__getitems__`) instead of N `__getitem__` calls and a collate."""
+
+    def __init__(self, images: torch.Tensor, indices: torch.Tensor) -> None:
+        self.images = images
+        self.indices = indices
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.images[self.indices[index]]
+
+    def __getitems__(self, indices: list[int]) -> torch.Tensor:
+        return self.images[self.indices[torch.as_tensor(indices)]]
+
+
+def keep_batch(batch: torch.Tensor) -> torch.Tensor:
+    """Collate for `UInt8Images`: the batch is already one tensor."""
+    return batch
+
+
+def lab_batch(images: torch.Tensor, flip: bool = False) -> dict[str, torch.Tensor]:
+    """uint8 RGB [B,3,H,W] -> {"L": [B,1,H,W], "ab": [B,2,H,W]}, optionally flipping half
+    the images left-right at random (on the images' device)."""
+    rgb = images.float() / 255.0
+    if flip:
+        flipped = torch.rand(rgb.shape[0], device=rgb.device) < 0.5
+        rgb = torch.where(flipped[:, None, None, None], rgb.flip(-1), rgb)
+    L, ab = rgb_to_normalized_lab(rgb)
+    return {"L": L, "ab": ab}
+
+
+class LabColorizationDataModule(LightningDataModule):
+    """Splits decoded images into train / val / test and feeds L and ab to the model.
+
+    Subclasses say where the images come from (`build_source`). Splits are fractions with a
+    seed; with `num_folds > 1` validation rotates through folds of the non-test part.
+    """
+
+    def __init__(
+        self,
+        image_size: int = 64,
+        batch_size: int = 32,
+        num_workers: int = 0,
+        splits: dict[str, float] | None = None,
+        split_seed: int = 42,
+        num_folds: int = 1,
+        fold: int = 0,
+        flip: bool = True,
+        cache_dir: str | None = None,
+    ) -> None:
+        super().__init__()
+        if image_size < 8:
+            raise ValueError(f"data.image_size must be at least 8, got {image_size}.")
+        self.image_size = image_size
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.splits = dict(splits or DEFAULT_SPLITS)
+        self.split_seed = split_seed
+        self.num_folds = num_folds
+        self.fold = fold
+        self.flip = flip
+        self.cache_dir = cache_dir
+        check_split_config(self.splits, num_folds, fold)
+        self.loaded: LoadedImages | None = None
+        self.indices: dict[str, torch.Tensor] = {}
+
+    def build_source(self) -> ImageSource:
+        raise NotImplementedError
+
+    def prepare_data(self) -> None:
+        load_cached(self.build_source(), self.image_size, self.cache_dir)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.loaded is not None:
+            return
+        self.loaded = load_cached(self.build_source(), self.image_size, self.cache_dir)
+        self._warn_about_left_out()
+        self.indices = split_indices(len(self.loaded.names), self.splits, self.split_seed, self.num_folds, self.fold)
+        log.info(
+            "Data: %d train, %d val, %d test images at %dx%d",
+            *(len(self.indices[s]) for s in ("train", "val", "test")),
+            self.image_size,
+            self.image_size,
+        )
+
+    def _warn_about_left_out(self) -> None:
+        skipped, colorless = self.loaded.skipped, self.loaded.colorless
+        if skipped:
+            first = "; ".join(f"{name} ({reason})" for name, reason in skipped[:3])
+            log.warning(
+                "Skipped %d unreadable file(s), e.g. %s. The full list is in skipped_files.tsv in the run folder.",
+                len(skipped),
+                first,
+            )
+        if colorless:
+            log.warning("Left out %d image(s) with no colour at all, e.g. %s.", len(colorless), colorless[0])
+
+    def write_report(self, directory: str | Path) -> Path:
+        """Write the skipped and colourless files as `skipped_files.tsv` (file, reason) in `directory`."""
+        path = Path(directory) / "skipped_files.tsv"
+        rows = [(name, reason) for name, reason in self.loaded.skipped]
+        rows += [(name, "no colour (grayscale image)") for name in self.loaded.colorless]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("file\treason\n" + "".join(f"{n}\t{r.replace(chr(9), ' ')}\n" for n, r in rows))
+        return path
+
+    def split_images(self, split: str) -> torch.Tensor:
+        """uint8 [N,3,S,S] images of one split ("train", "val", "test")."""
+        return self.loaded.images[self.indices[split]]
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        return DataLoader(
+            UInt8Images(self.loaded.images, self.indices[split]),
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            num_workers=self.num_workers,
+            collate_fn=keep_batch,
+            pin_memory=torch.cuda.is_available(),
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+    def on_after_batch_transfer(self, batch: torch.Tensor, dataloader_idx: int) -> dict[str, torch.Tensor]:
+        training = self.trainer is not None and self.trainer.training
+        return lab_batch(batch, flip=self.flip and training)
+
+
+class SyntheticLandscapeDataModule(LabColorizationDataModule):
+    """`data=synthetic`: procedural landscapes, no files needed."""
+
+    def __init__(self, num_images: int = 1200, seed: int = 0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.num_images = num_images
+        self.seed = seed
+
+    def build_source(self) -> ImageSource:
+        return SyntheticSource(self.num_images, self.seed)
+
+
+class ImageFolderDataModule(LabColorizationDataModule):
+    """`data=folder`: every image under `root` (jpg, png, bmp, tif, webp; any mode)."""
+
+    def __init__(
+        self,
+        root: str,
+        recursive: bool = True,
+        extensions: tuple[str, ...] | list[str] = IMAGE_EXTENSIONS,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.root = root
+        self.recursive = recursive
+        self.extensions = tuple(extensions)
+
+    def build_source(self) -> ImageSource:
+        return FolderSource(self.root, self.recursive, self.extensions)
+
+
+class KaggleLandscapeDataModule(ImageFolderDataModule):
+    """`data=landscape`: the Kaggle layout, `root/color/` (the `gray/` twin is ignored)."""
+
+    def build_source(self) -> ImageSource:
+        return KaggleLandscapeSource(self.root, recursive=self.recursive, extensions=self.extensions)

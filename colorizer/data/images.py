@@ -1,0 +1,72 @@
+"""Opening image files of any mode as 8-bit RGB, and fitting them to a square."""
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+class ImageDecodeError(ValueError):
+    """A file could not be turned into an RGB image; the message says why."""
+
+
+def _high_bit_depth_to_l(image: Image.Image) -> Image.Image:
+    """16-bit and float grayscale ('I;16', 'I', 'F') to 8-bit 'L'; Pillow's convert would clip."""
+    values = np.asarray(image, dtype=np.float64)
+    if image.mode == "F" and values.max(initial=0) <= 1.0:
+        values = values * 255.0
+    elif values.max(initial=0) > 255:
+        values = values / 257.0
+    return Image.fromarray(np.clip(values + 0.5, 0, 255).astype(np.uint8), mode="L")
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Any Pillow mode to 'RGB'. Transparent areas are composited onto white."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        image = _high_bit_depth_to_l(image)
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def open_rgb(path: str | Path, draft_size: int | None = None) -> Image.Image:
+    """Open a file as an upright (EXIF-rotated) RGB image.
+
+    `draft_size` lets the JPEG decoder downscale while decoding when only a small image is
+    needed. Raises ImageDecodeError for anything that is not a readable image, including
+    decompression bombs.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                if draft_size is not None and image.format == "JPEG":
+                    image.draft("RGB", (draft_size, draft_size))
+                image = ImageOps.exif_transpose(image)
+                image.load()
+                return to_rgb(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageDecodeError(f"refused as a possible decompression bomb: {error}") from error
+    except Exception as error:  # Pillow raises OSError, SyntaxError, ValueError, struct.error, ...
+        raise ImageDecodeError(f"{type(error).__name__}: {error}") from error
+
+
+def fit_square(image: Image.Image, size: int) -> np.ndarray:
+    """Resize the shorter side to `size` and centre-crop: uint8 [size,size,3]."""
+    width, height = image.size
+    side = min(width, height)
+    left, top = (width - side) / 2, (height - side) / 2
+    fitted = image.resize(
+        (size, size), Image.Resampling.BICUBIC, box=(left, top, left + side, top + side), reducing_gap=3.0
+    )
+    return np.asarray(fitted, dtype=np.uint8)
+
+
+def decode_square(path: str | Path, size: int) -> np.ndarray:
+    """Open, make RGB and fit to a square: uint8 [size,size,3]."""
+    return fit_square(open_rgb(path, draft_size=size), size)

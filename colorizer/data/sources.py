@@ -1,0 +1,150 @@
+"""Where images come from: the synthetic generator or a folder of files, decoded once."""
+
+import hashlib
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from colorizer.data.images import IMAGE_EXTENSIONS, ImageDecodeError, decode_square
+from colorizer.data.synthetic import synthetic_landscapes
+
+log = logging.getLogger(__name__)
+
+# Bump when decoding or resizing changes, so old cache files are not reused.
+DECODE_VERSION = 1
+
+
+@dataclass
+class LoadedImages:
+    """Decoded images (uint8 [N,3,S,S]) with their names, and what was left out and why."""
+
+    images: torch.Tensor
+    names: list[str]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    colorless: list[str] = field(default_factory=list)
+
+
+def is_colorless(image: np.ndarray, threshold: float = 2.0) -> bool:
+    """True when the mean per-pixel channel spread (max - min, uint8 units) of [S,S,3] is below threshold."""
+    spread = image.max(axis=2).astype(np.int16) - image.min(axis=2).astype(np.int16)
+    return float(spread.mean()) < threshold
+
+
+class SyntheticSource:
+    """`num_images` procedural landscapes (see `colorizer.data.synthetic`)."""
+
+    def __init__(self, num_images: int, seed: int = 0) -> None:
+        if num_images < 3:
+            raise ValueError(f"data.num_images must be at least 3 (train, val and test), got {num_images}.")
+        self.num_images = num_images
+        self.seed = seed
+
+    def describe(self) -> str:
+        return f"{self.num_images} synthetic landscapes (seed {self.seed})"
+
+    def cache_key(self, size: int) -> str:
+        return f"synthetic-n{self.num_images}-seed{self.seed}-s{size}-v{DECODE_VERSION}"
+
+    def load(self, size: int) -> LoadedImages:
+        images = synthetic_landscapes(self.num_images, size, self.seed)
+        return LoadedImages(images=images, names=[f"synthetic_{i}" for i in range(self.num_images)])
+
+
+class FolderSource:
+    """Every image file under `root` (recursively by default), decoded once and fitted to a square.
+
+    Files that cannot be decoded are skipped and listed; images with no colour at all (a
+    grayscale photo saved as RGB) are left out and counted, since they teach nothing.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        recursive: bool = True,
+        extensions: tuple[str, ...] | list[str] = IMAGE_EXTENSIONS,
+        colorless_threshold: float = 2.0,
+    ) -> None:
+        self.root = Path(root).expanduser()
+        self.recursive = recursive
+        self.extensions = tuple(e.lower() for e in extensions)
+        self.colorless_threshold = colorless_threshold
+
+    def describe(self) -> str:
+        return f"images under {self.root}"
+
+    def files(self) -> list[Path]:
+        """The image files, sorted. Raises FileNotFoundError when there are none."""
+        searched = ", ".join(self.extensions)
+        if not self.root.is_dir():
+            raise FileNotFoundError(
+                f"Image folder {self.root} does not exist or is not a folder "
+                f"(set data.root to a folder with {searched} files)."
+            )
+        pattern = "**/*" if self.recursive else "*"
+        files = sorted(p for p in self.root.glob(pattern) if p.suffix.lower() in self.extensions and not p.is_dir())
+        if not files:
+            raise FileNotFoundError(
+                f"No images in {self.root} (searched {'recursively ' if self.recursive else ''}for {searched})."
+            )
+        return files
+
+    def cache_key(self, size: int) -> str:
+        digest = hashlib.sha256(f"{self.root.resolve()}|{size}|{DECODE_VERSION}|{self.colorless_threshold}".encode())
+        for path in self.files():
+            try:
+                stat = path.stat()
+                digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+            except OSError:
+                digest.update(f"{path}|missing\n".encode())
+        return f"folder-{digest.hexdigest()[:24]}-s{size}"
+
+    def load(self, size: int) -> LoadedImages:
+        files = self.files()
+
+        def decode(path: Path) -> np.ndarray | str:
+            try:
+                return decode_square(path, size)
+            except ImageDecodeError as error:
+                return str(error)
+
+        # Pillow releases the GIL while decoding, so threads decode in parallel.
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            results = list(pool.map(decode, files))
+        images, names, skipped, colorless = [], [], [], []
+        for path, result in zip(files, results, strict=True):
+            name = str(path.relative_to(self.root))
+            if isinstance(result, str):
+                skipped.append((name, result))
+            elif is_colorless(result, self.colorless_threshold):
+                colorless.append(name)
+            else:
+                images.append(result)
+                names.append(name)
+        if not images:
+            raise FileNotFoundError(
+                f"None of the {len(files)} files under {self.root} is a usable colour image "
+                f"({len(skipped)} unreadable, {len(colorless)} without colour)."
+            )
+        stacked = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+        return LoadedImages(images=stacked, names=names, skipped=skipped, colorless=colorless)
+
+
+class KaggleLandscapeSource(FolderSource):
+    """The Kaggle "Landscape color and grayscale images" layout: `root/color/*.jpg`.
+
+    The `gray/` twin is ignored: L is derived from the colour images.
+    """
+
+    def __init__(self, root: str | Path, **kwargs) -> None:
+        root = Path(root).expanduser()
+        if not (root / "color").is_dir():
+            raise FileNotFoundError(
+                f"data=landscape expects {root}/color/ (the Kaggle 'Landscape color and grayscale images' "
+                f"layout). Point data.root at the folder that holds color/, or use data=folder for any folder."
+            )
+        super().__init__(root / "color", **kwargs)

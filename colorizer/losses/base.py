@@ -1,0 +1,48 @@
+"""What every loss term sees, and the term interface the composite combines."""
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import torch
+from torch import nn
+
+from colorizer.color import rebuild_rgb
+
+
+@dataclass
+class LossInputs:
+    """One batch as the loss terms see it.
+
+    L: [B,1,H,W] normalised luminance; pred_ab / true_ab: [B,2,H,W] in about [-1, 1];
+    kl: the net's KL divergence (scalar) or None for a non-variational net.
+    """
+
+    L: torch.Tensor
+    pred_ab: torch.Tensor
+    true_ab: torch.Tensor
+    kl: torch.Tensor | None = None
+
+    @cached_property
+    def pred_rgb(self) -> torch.Tensor:
+        """[B,3,H,W] RGB from true L and predicted ab, unclipped so gradients flow out of gamut."""
+        return rebuild_rgb(self.L, self.pred_ab, clip=False)
+
+    @cached_property
+    def true_rgb(self) -> torch.Tensor:
+        """[B,3,H,W] RGB of the target."""
+        return rebuild_rgb(self.L, self.true_ab, clip=False)
+
+
+class LossTerm(nn.Module):
+    """A weighted loss term. `forward` returns the unweighted value, or None where it does not apply."""
+
+    def __init__(self, weight: float = 1.0) -> None:
+        super().__init__()
+        self.weight = weight
+
+    def weight_at(self, step: int) -> float:
+        """The weight at a global training step (constant unless a term schedules it)."""
+        return self.weight
+
+    def forward(self, inputs: LossInputs) -> torch.Tensor | None:
+        raise NotImplementedError

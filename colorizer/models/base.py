@@ -1,0 +1,55 @@
+"""The interface every colorization net shares, and the image-size policy.
+
+Size policy: a net declares `size_multiple`, the factor its strided layers divide the image
+by. Inputs of any size are reflect-padded on the right and bottom up to the next multiple,
+and the output is cropped back, so 64, 150, 160 and 224 all work (150 runs as 160 for the
+CAE). Nets with a fixed-size dense layer (the VAE) take `image_size` when they are built.
+"""
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class NetOutput:
+    """ab: [B,2,H,W] in [-1, 1]; kl: scalar KL divergence of a variational net, else None."""
+
+    ab: torch.Tensor
+    kl: torch.Tensor | None = None
+
+
+def padded_size(size: int, multiple: int) -> int:
+    """The smallest multiple of `multiple` that is >= `size`."""
+    return -(-size // multiple) * multiple
+
+
+def pad_to_multiple(image: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Pad [B,C,H,W] on the right and bottom so H and W are multiples of `multiple`."""
+    height, width = image.shape[-2:]
+    pad_h, pad_w = padded_size(height, multiple) - height, padded_size(width, multiple) - width
+    if pad_h == 0 and pad_w == 0:
+        return image
+    mode = "reflect" if pad_h < height and pad_w < width else "replicate"
+    return F.pad(image, (0, pad_w, 0, pad_h), mode=mode)
+
+
+class ColorizationNet(nn.Module):
+    """Maps normalised L [B,1,H,W] to ab [B,2,H,W] in [-1, 1]."""
+
+    size_multiple: int = 1
+
+    def forward(self, L: torch.Tensor) -> torch.Tensor:
+        return self.colorize(L).ab
+
+    def colorize(self, L: torch.Tensor) -> NetOutput:
+        """Predict ab (and the KL term, for variational nets) for any input size."""
+        height, width = L.shape[-2:]
+        output = self.colorize_padded(pad_to_multiple(L, self.size_multiple))
+        return NetOutput(ab=output.ab[..., :height, :width], kl=output.kl)
+
+    def colorize_padded(self, L: torch.Tensor) -> NetOutput:
+        """Predict for an input whose sides are multiples of `size_multiple`."""
+        raise NotImplementedError

@@ -1,0 +1,41 @@
+"""The skip-connection convolutional autoencoder (ColorAutoEncoder) of source report 002."""
+
+import torch
+from torch import nn
+
+from colorizer.models.base import ColorizationNet, NetOutput
+
+
+class SkipConnectionAutoencoder(ColorizationNet):
+    """Four strided 3x3 convs (1→64→128→256→512 by default) and four transposed convs that each
+    take the previous output concatenated with the matching encoder features. ReLU; tanh head.
+
+    Unlike the report's code, every layer is padded so each stage exactly halves or doubles
+    the size; other sizes are padded to a multiple of 16 (see `colorizer.models.base`).
+    """
+
+    size_multiple = 16
+
+    def __init__(self, widths: tuple[int, int, int, int] | list[int] = (64, 128, 256, 512)) -> None:
+        super().__init__()
+        w1, w2, w3, w4 = widths
+        self.down = nn.ModuleList(
+            [nn.Conv2d(c_in, c_out, 3, 2, 1) for c_in, c_out in [(1, w1), (w1, w2), (w2, w3), (w3, w4)]]
+        )
+        self.up = nn.ModuleList(
+            [
+                nn.ConvTranspose2d(c_in, c_out, 3, 2, 1, output_padding=1)
+                for c_in, c_out in [(w4, w3), (2 * w3, w2), (2 * w2, w1), (2 * w1, 2)]
+            ]
+        )
+        self.relu = nn.ReLU()
+
+    def colorize_padded(self, L: torch.Tensor) -> NetOutput:
+        d1 = self.relu(self.down[0](L))
+        d2 = self.relu(self.down[1](d1))
+        d3 = self.relu(self.down[2](d2))
+        d4 = self.relu(self.down[3](d3))
+        u = self.relu(self.up[0](d4))
+        u = self.relu(self.up[1](torch.cat([u, d3], dim=1)))
+        u = self.relu(self.up[2](torch.cat([u, d2], dim=1)))
+        return NetOutput(ab=torch.tanh(self.up[3](torch.cat([u, d1], dim=1))))

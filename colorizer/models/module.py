@@ -1,0 +1,108 @@
+"""The LightningModule: any colorization net with any loss, logging every term and metric."""
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+from lightning.pytorch import LightningModule
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
+
+from colorizer.losses import CompositeLoss, LossInputs
+from colorizer.metrics import ColorizationMetrics
+from colorizer.models.base import ColorizationNet
+
+log = logging.getLogger(__name__)
+
+OptimizerFactory = Callable[[Iterable[torch.nn.Parameter]], Optimizer]
+SchedulerFactory = Callable[[Optimizer], LRScheduler | ReduceLROnPlateau]
+
+
+class ColorizationModule(LightningModule):
+    """Trains `net` (L [B,1,H,W] -> ab [B,2,H,W]) with `loss`; validates and tests with the
+    full metric set and the gray baseline.
+
+    Batches are dicts with "L" [B,1,H,W] and "ab" [B,2,H,W] (see `LabColorizationDataModule`).
+    `optimizer` and `scheduler` are factories (Hydra `_partial_: true`). `config` is the run's
+    resolved configuration, saved in every checkpoint so the model can be rebuilt from it alone.
+    `channels_last` stores activations NHWC, which oneDNN (CPU) and cuDNN (GPU) convolve faster.
+    """
+
+    def __init__(
+        self,
+        net: ColorizationNet,
+        loss: CompositeLoss,
+        optimizer: OptimizerFactory,
+        scheduler: SchedulerFactory | None = None,
+        scheduler_monitor: str = "val/psnr",
+        config: dict[str, Any] | None = None,
+        channels_last: bool = True,
+    ) -> None:
+        super().__init__()
+        self.net = net
+        self.loss = loss
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.scheduler_monitor = scheduler_monitor
+        self.config = config
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.net.to(memory_format=self.memory_format)
+        self.val_metrics = ColorizationMetrics()
+        self.test_metrics = ColorizationMetrics()
+
+    def forward(self, L: torch.Tensor) -> torch.Tensor:
+        return self.net(L.contiguous(memory_format=self.memory_format))
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.net.parameters())
+
+    def on_fit_start(self) -> None:
+        log.info("%s: %s trainable parameters", type(self.net).__name__, f"{self.parameter_count():,}")
+
+    def _loss(self, batch: dict[str, torch.Tensor], stage: str) -> tuple[torch.Tensor, torch.Tensor]:
+        output = self.net.colorize(batch["L"].contiguous(memory_format=self.memory_format))
+        result = self.loss(LossInputs(batch["L"], output.ab, batch["ab"], output.kl), step=self.global_step)
+        on_step = stage == "train"
+        batch_size = batch["L"].shape[0]
+        self.log(f"{stage}/loss", result.total, prog_bar=True, on_step=on_step, on_epoch=True, batch_size=batch_size)
+        for name, value in result.terms.items():
+            self.log(f"{stage}/loss_{name}", value, on_step=on_step, on_epoch=True, batch_size=batch_size)
+        return result.total, output.ab
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        total, _ = self._loss(batch, "train")
+        return total
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        _, pred_ab = self._loss(batch, "val")
+        self.val_metrics.update(batch["L"], pred_ab, batch["ab"])
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        _, pred_ab = self._loss(batch, "test")
+        self.test_metrics.update(batch["L"], pred_ab, batch["ab"])
+
+    def _log_metrics(self, metrics: ColorizationMetrics, stage: str) -> None:
+        values = metrics.compute()
+        for name, value in values.items():
+            self.log(f"{stage}/{name}", value, prog_bar=name in ("psnr", "psnr_gain"))
+        metrics.reset()
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_metrics(self.val_metrics, "val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_metrics(self.test_metrics, "test")
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optimizer_factory(self.net.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "monitor": self.scheduler_monitor, "interval": "epoch"},
+        }
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["colorizer_config"] = self.config

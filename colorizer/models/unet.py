@@ -1,0 +1,75 @@
+"""The U-Net of source report 000 (section 8), with configurable width and depth."""
+
+import torch
+from torch import nn
+
+from colorizer.models.base import ColorizationNet, NetOutput
+
+
+def conv_block(c_in: int, c_out: int, activation: nn.Module, dropout: float = 0.0) -> nn.Sequential:
+    """Two conv3x3-BN-activation layers, then optional Dropout2d: [B,c_in,H,W] -> [B,c_out,H,W]."""
+    layers = [
+        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        activation,
+        nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+    ]
+    if dropout > 0:
+        layers.append(nn.Dropout2d(dropout))
+    return nn.Sequential(*layers)
+
+
+class UNet(ColorizationNet):
+    """Encoder levels of width base_width·2^i (32-64-128-256 for depth 4), max-pooled between
+    levels; decoder with transposed-conv upsampling and concatenated skips; 1x1 conv + tanh.
+
+    The very first activation is LeakyReLU(first_negative_slope), the rest ReLU (as the report).
+    Encoder dropout rises linearly from `encoder_dropout[0]` at the top level to
+    `encoder_dropout[1]` at the bottleneck; the decoder has none. `concat_input` joins L to the
+    last decoder features before the head.
+    """
+
+    def __init__(
+        self,
+        base_width: int = 32,
+        depth: int = 4,
+        encoder_dropout: tuple[float, float] | list[float] = (0.1, 0.2),
+        first_negative_slope: float = 0.1,
+        concat_input: bool = False,
+    ) -> None:
+        super().__init__()
+        if depth < 2:
+            raise ValueError(f"UNet depth must be at least 2, got {depth}.")
+        self.size_multiple = 2 ** (depth - 1)
+        self.concat_input = concat_input
+        widths = [base_width * 2**i for i in range(depth)]
+        low, high = encoder_dropout
+        rates = [low + (high - low) * i / (depth - 1) for i in range(depth)]
+        self.encoder = nn.ModuleList()
+        c_in = 1
+        for level, (width, rate) in enumerate(zip(widths, rates, strict=True)):
+            first = nn.LeakyReLU(first_negative_slope, inplace=True) if level == 0 else nn.ReLU(inplace=True)
+            self.encoder.append(conv_block(c_in, width, first, rate))
+            c_in = width
+        self.pool = nn.MaxPool2d(2)
+        self.upsample = nn.ModuleList(
+            [nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2) for i in reversed(range(depth - 1))]
+        )
+        self.decoder = nn.ModuleList(
+            [conv_block(2 * widths[i], widths[i], nn.ReLU(inplace=True)) for i in reversed(range(depth - 1))]
+        )
+        self.head = nn.Conv2d(widths[0] + int(concat_input), 2, 1)
+
+    def colorize_padded(self, L: torch.Tensor) -> NetOutput:
+        skips = []
+        x = L
+        for level, block in enumerate(self.encoder):
+            x = block(x if level == 0 else self.pool(x))
+            skips.append(x)
+        for upsample, block, skip in zip(self.upsample, self.decoder, reversed(skips[:-1]), strict=True):
+            x = block(torch.cat([upsample(x), skip], dim=1))
+        if self.concat_input:
+            x = torch.cat([x, L], dim=1)
+        return NetOutput(ab=torch.tanh(self.head(x)))

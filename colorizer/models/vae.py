@@ -1,0 +1,77 @@
+"""The convolutional VAE of source report 001 (its Table 1)."""
+
+import torch
+from torch import nn
+
+from colorizer.models.base import ColorizationNet, NetOutput, padded_size
+
+
+def _conv(c_in: int, c_out: int, stride: int, slope: float) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, 3, stride, 1), nn.LeakyReLU(slope)]
+
+
+class ConvVAE(ColorizationNet):
+    """Encoder to a global latent distribution, transposed-conv decoder to ab.
+
+    Encoder: 1→64 (s2)→128→128 (s2)→256→256 (s2)→512→512→256 with LeakyReLU and Dropout2d in
+    the deeper blocks; global average pooling, dropout, a 1x1 conv to mean and log-variance.
+    The latent is sampled in training and taken as the mean in eval. Decoder: linear to
+    256×(S/8)², then transposed convs 256→128→64→32→16→2 and tanh. The linear layer fixes the
+    (padded) input size: build it with the data's `image_size`.
+    """
+
+    size_multiple = 8
+
+    def __init__(
+        self,
+        image_size: int = 64,
+        latent_dim: int = 128,
+        dropout: float = 0.2,
+        negative_slope: float = 0.2,
+    ) -> None:
+        super().__init__()
+        s = negative_slope
+        self.grid = padded_size(image_size, self.size_multiple) // 8
+        self.image_size = image_size
+        self.latent_dim = latent_dim
+        self.encoder = nn.Sequential(
+            *_conv(1, 64, 2, s),
+            *_conv(64, 128, 1, s),
+            nn.Dropout2d(dropout),
+            *_conv(128, 128, 2, s),
+            *_conv(128, 256, 1, s),
+            nn.Dropout2d(dropout),
+            *_conv(256, 256, 2, s),
+            *_conv(256, 512, 1, s),
+            *_conv(512, 512, 1, s),
+            nn.Dropout2d(dropout),
+            *_conv(512, 256, 1, s),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Dropout(dropout),
+            nn.Conv2d(256, 2 * latent_dim, 1),
+        )
+        self.project = nn.Linear(latent_dim, 256 * self.grid * self.grid)
+        self.decoder = nn.Sequential(
+            nn.ConvTranspose2d(256, 128, 3, 2, 1, output_padding=1),
+            nn.LeakyReLU(s),
+            nn.ConvTranspose2d(128, 64, 3, 2, 1, output_padding=1),
+            nn.LeakyReLU(s),
+            nn.ConvTranspose2d(64, 32, 3, 1, 1),
+            nn.LeakyReLU(s),
+            nn.ConvTranspose2d(32, 16, 3, 1, 1),
+            nn.LeakyReLU(s),
+            nn.ConvTranspose2d(16, 2, 3, 2, 1, output_padding=1),
+            nn.Tanh(),
+        )
+
+    def colorize_padded(self, L: torch.Tensor) -> NetOutput:
+        if L.shape[-2] != self.grid * 8 or L.shape[-1] != self.grid * 8:
+            raise ValueError(
+                f"This VAE was built for image_size={self.image_size}; its dense decoder cannot take "
+                f"{tuple(L.shape[-2:])}. Resize inputs to {self.image_size}x{self.image_size}."
+            )
+        mean, log_var = self.encoder(L).flatten(1).chunk(2, dim=1)
+        latent = mean + torch.randn_like(mean) * (0.5 * log_var).exp() if self.training else mean
+        kl = -0.5 * (1 + log_var - mean.pow(2) - log_var.exp()).sum(dim=1).mean()
+        features = self.project(latent).view(-1, 256, self.grid, self.grid)
+        return NetOutput(ab=self.decoder(features), kl=kl)

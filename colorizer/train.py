@@ -1,0 +1,106 @@
+"""`python -m colorizer.train`: fit, test the best checkpoint, write metrics.json.
+
+The Hydra entry point is thin; `train(cfg)` does the work and tests call it directly.
+"""
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+from hydra.utils import instantiate
+from lightning.pytorch.loggers import TensorBoardLogger
+from omegaconf import DictConfig, OmegaConf
+
+from colorizer.models import ColorizationModule
+
+log = logging.getLogger(__name__)
+
+
+def build_module(cfg: DictConfig) -> ColorizationModule:
+    """The LightningModule from the `model`, `loss`, `optimizer` and `scheduler` groups."""
+    scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
+    return ColorizationModule(
+        net=instantiate(cfg.model),
+        loss=instantiate(cfg.loss),
+        optimizer=instantiate(cfg.optimizer),
+        scheduler=scheduler,
+        scheduler_monitor=cfg.monitor,
+        channels_last=cfg.get("channels_last", True),
+        config=OmegaConf.to_container(cfg, resolve=True),
+    )
+
+
+def build_trainer(cfg: DictConfig) -> L.Trainer:
+    """The Trainer with the configured callbacks and loggers (each group is a dict of objects)."""
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
+    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+
+
+def hparams_of(cfg: DictConfig, module: ColorizationModule) -> dict[str, Any]:
+    """The settings that distinguish runs, for TensorBoard's HPARAMS tab."""
+    chosen = OmegaConf.to_container(cfg, resolve=True)
+    params = {key: chosen.get(key) for key in ("model", "loss", "optimizer", "scheduler", "seed")}
+    params["data"] = {k: v for k, v in chosen["data"].items() if k not in ("cache_dir",)}
+    params["params_total"] = module.parameter_count()
+    return params
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Fit, test the best checkpoint on the test split, and write `metrics.json`.
+
+    Returns the metrics (fit metrics of the last epoch and test metrics), plus the best
+    checkpoint path and the wall time.
+    """
+    start = time.perf_counter()
+    output_dir = Path(cfg.paths.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)
+
+    datamodule = instantiate(cfg.data)
+    module = build_module(cfg)
+    trainer = build_trainer(cfg)
+
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    if trainer.is_global_zero:
+        datamodule.write_report(output_dir)
+    metrics: dict[str, Any] = {k: float(v) for k, v in trainer.callback_metrics.items()}
+
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    test_results = trainer.test(module, datamodule=datamodule, ckpt_path=best or None)
+    metrics.update({k: float(v) for k, v in test_results[0].items()})
+    metrics["best_checkpoint"] = best or None
+    metrics["wall_time_s"] = round(time.perf_counter() - start, 2)
+
+    if trainer.is_global_zero:
+        test_only = {k: v for k, v in metrics.items() if k.startswith("test/")}
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                logger.log_hyperparams(hparams_of(cfg, module), metrics=test_only)
+        (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
+        log.info(
+            "Test: psnr %.2f dB (gray %.2f, gain %+.2f), ssim %.4f, rmse_ab %.2f. Run folder: %s",
+            metrics.get("test/psnr", float("nan")),
+            metrics.get("test/gray_psnr", float("nan")),
+            metrics.get("test/psnr_gain", float("nan")),
+            metrics.get("test/ssim", float("nan")),
+            metrics.get("test/rmse_ab", float("nan")),
+            output_dir,
+        )
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    metrics = train(cfg)
+    value = metrics.get(cfg.get("optimized_metric"))
+    return None if value is None else float(value)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from colorizer.color import AB_SCALE, gray_rgb, rebuild_rgb, rgb_to_normalized_lab
+from colorizer.metrics import ColorizationMetrics, colorfulness_per_image, delta_e76_per_image
+
+
+def test_lab_round_trip_and_ranges() -> None:
+    rgb = torch.rand(4, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    L, ab = rgb_to_normalized_lab(rgb)
+    assert L.shape == (4, 1, 16, 16) and ab.shape == (4, 2, 16, 16)
+    assert 0 <= L.min() and L.max() <= 1 and ab.abs().max() <= 1
+    assert torch.allclose(rebuild_rgb(L, ab), rgb, atol=1e-4)
+
+
+def test_known_lab_values() -> None:
+    white = torch.ones(1, 3, 1, 1)
+    L, ab = rgb_to_normalized_lab(white)
+    assert L.item() == pytest.approx(1.0, abs=1e-3) and ab.abs().max() < 1e-3
+    red = torch.tensor([1.0, 0.0, 0.0]).view(1, 3, 1, 1)
+    L, ab = rgb_to_normalized_lab(red)  # sRGB red is about Lab(53.2, 80.1, 67.2)
+    assert L.item() * 100 == pytest.approx(53.24, abs=0.1)
+    assert ab[0, 0].item() * AB_SCALE == pytest.approx(80.09, abs=0.2)
+    assert ab[0, 1].item() * AB_SCALE == pytest.approx(67.20, abs=0.2)
+
+
+def test_gray_baseline_has_equal_channels() -> None:
+    rgb = gray_rgb(torch.rand(2, 1, 8, 8))
+    assert torch.allclose(rgb[:, 0], rgb[:, 1], atol=1e-4) and torch.allclose(rgb[:, 1], rgb[:, 2], atol=1e-4)
+
+
+def colourful(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    rgb = 0.2 + 0.6 * torch.rand(2, 3, 24, 24, generator=torch.Generator().manual_seed(seed))
+    return rgb_to_normalized_lab(rgb)
+
+
+def test_psnr_is_averaged_per_image_not_pooled() -> None:
+    L, true_ab = colourful()
+    pred_ab = true_ab.clone()
+    pred_ab[0] = 0.0  # image 0 gray, image 1 nearly perfect
+    pred_ab[1] += 0.01
+    metrics = ColorizationMetrics()
+    metrics.update(L, pred_ab, true_ab)
+    values = metrics.compute()
+
+    true_rgb = rebuild_rgb(L, true_ab).double()
+    pred_rgb = rebuild_rgb(L, pred_ab).double()
+    mse = ((pred_rgb - true_rgb) ** 2).mean(dim=(1, 2, 3))
+    per_image = [10 * math.log10(1 / m) for m in mse.tolist()]
+    assert values["psnr"].item() == pytest.approx(np.mean(per_image), abs=1e-3)
+    pooled = 10 * math.log10(1 / mse.mean().item())
+    assert abs(values["psnr"].item() - pooled) > 1.0, "pooled and per-image PSNR should differ here"
+    rmse = ((pred_ab.double() - true_ab.double()) * AB_SCALE).pow(2).mean(dim=(1, 2, 3)).sqrt().mean()
+    assert values["rmse_ab"].item() == pytest.approx(rmse.item(), rel=1e-4)
+    assert values["mae"].item() == pytest.approx((pred_rgb - true_rgb).abs().mean().item(), rel=1e-4)
+
+
+def test_gray_baseline_figures_match_a_gray_prediction() -> None:
+    L, true_ab = colourful(1)
+    metrics = ColorizationMetrics()
+    metrics.update(L, torch.zeros_like(true_ab), true_ab)
+    values = metrics.compute()
+    assert values["psnr"].item() == pytest.approx(values["gray_psnr"].item(), abs=1e-4)
+    assert values["ssim"].item() == pytest.approx(values["gray_ssim"].item(), abs=1e-4)
+    assert values["rmse_ab"].item() == pytest.approx(values["gray_rmse_ab"].item(), rel=1e-5)
+    assert values["psnr_gain"].item() == pytest.approx(0.0, abs=1e-4)
+    metrics.reset()
+    metrics.update(L, true_ab, true_ab)
+    perfect = metrics.compute()
+    assert perfect["psnr_gain"] > 20 and perfect["ssim"] > 0.999 and perfect["delta_e"] < 0.1
+
+
+def test_colorfulness_by_hand() -> None:
+    gray = torch.full((1, 3, 4, 4), 0.5)
+    assert colorfulness_per_image(gray).item() == pytest.approx(0.0, abs=1e-4)
+    red = torch.zeros(1, 3, 4, 4)
+    red[:, 0] = 1.0
+    # rg = 255, yb = 127.5, no spread: 0.3 * sqrt(255^2 + 127.5^2)
+    assert colorfulness_per_image(red).item() == pytest.approx(0.3 * math.hypot(255, 127.5), rel=1e-5)
+    half = torch.zeros(1, 3, 2, 2)
+    half[:, 0, 0] = 1.0  # top row red, bottom black: rg in {255, 0}, yb in {127.5, 0}
+    expected = math.hypot(127.5, 63.75) + 0.3 * math.hypot(127.5, 63.75)
+    assert colorfulness_per_image(half).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_delta_e_is_the_lab_distance() -> None:
+    L, ab = colourful(2)
+    shifted = ab.clone()
+    shifted[:, 0] += 5 / AB_SCALE
+    pred_rgb, true_rgb = rebuild_rgb(L, shifted), rebuild_rgb(L, ab)
+    assert delta_e76_per_image(true_rgb, true_rgb).max() < 1e-2
+    assert delta_e76_per_image(pred_rgb, true_rgb).mean().item() == pytest.approx(5.0, abs=0.3)

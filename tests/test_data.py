@@ -1,0 +1,185 @@
+import json
+import logging
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from colorizer.data import ImageFolderDataModule, KaggleLandscapeDataModule, SyntheticLandscapeDataModule, lab_batch
+from colorizer.data.cache import load_cached
+from colorizer.data.images import open_rgb
+from colorizer.data.sources import FolderSource, SyntheticSource
+from colorizer.data.splits import split_indices
+from colorizer.data.synthetic import synthetic_landscapes
+from tests.conftest import write_images
+
+SPLITS = {"train": 0.64, "val": 0.16, "test": 0.20}
+
+
+def test_synthetic_landscapes_are_deterministic_and_varied() -> None:
+    first = synthetic_landscapes(6, 32, seed=3)
+    assert first.shape == (6, 3, 32, 32) and first.dtype == torch.uint8
+    assert torch.equal(first, synthetic_landscapes(6, 32, seed=3))
+    assert not torch.equal(first, synthetic_landscapes(6, 32, seed=4))
+    assert torch.equal(first[:3], synthetic_landscapes(3, 32, seed=3)), "image i depends only on (seed, i)"
+    assert not torch.equal(first[0], first[1])
+
+
+def test_synthetic_colour_is_learnable_from_position() -> None:
+    """Sky on top is bluer than the bottom on average; there is real colour to predict."""
+    ab = lab_batch(synthetic_landscapes(64, 32, seed=0))["ab"]
+    b = ab[:, 1]
+    assert b[:, :8].mean() < b[:, -8:].mean() - 0.05, "b should be lower (bluer) in the sky than in the foreground"
+    assert ab.abs().mean() > 0.05
+
+
+def test_splits_are_disjoint_complete_and_seeded() -> None:
+    parts = split_indices(100, SPLITS, seed=42)
+    assert [len(parts[s]) for s in ("train", "val", "test")] == [64, 16, 20]
+    assert torch.equal(torch.cat(list(parts.values())).sort().values, torch.arange(100))
+    assert torch.equal(parts["test"], split_indices(100, SPLITS, seed=42)["test"])
+    assert not torch.equal(parts["test"], split_indices(100, SPLITS, seed=1)["test"])
+
+
+def test_kfold_rotates_validation_and_keeps_test_fixed() -> None:
+    folds = [split_indices(100, SPLITS, seed=0, num_folds=5, fold=k) for k in range(5)]
+    test = folds[0]["test"]
+    assert all(torch.equal(f["test"], test) for f in folds)
+    validation = torch.cat([f["val"] for f in folds]).sort().values
+    rest = torch.tensor(sorted(set(range(100)) - set(test.tolist())))
+    assert torch.equal(validation, rest), "each non-test image is validated exactly once"
+    for f in folds:
+        assert not set(f["train"].tolist()) & set(f["val"].tolist())
+        assert len(f["train"]) + len(f["val"]) == 80
+
+
+@pytest.mark.parametrize(
+    ("splits", "folds", "fold", "message"),
+    [
+        ({"train": 0.5, "val": 0.3, "test": 0.3}, 1, 0, "add up to 1.1"),
+        ({"train": 0.8, "test": 0.2}, 1, 0, "exactly the keys"),
+        (SPLITS, 5, 5, "data.fold=5"),
+        (SPLITS, 0, 0, "num_folds"),
+    ],
+)
+def test_bad_split_settings_are_refused_early(splits, folds, fold, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        SyntheticLandscapeDataModule(num_images=10, splits=splits, num_folds=folds, fold=fold)
+
+
+def test_any_image_mode_opens_as_rgb(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (12, 10, 3), dtype=np.uint8)
+    files = {
+        "l.png": Image.fromarray(rgb[..., 0]),
+        "la.png": Image.merge("LA", [Image.fromarray(rgb[..., 0]), Image.fromarray(rgb[..., 1])]),
+        "p.png": Image.fromarray(rgb).convert("P"),
+        "rgba.png": Image.fromarray(np.dstack([rgb, np.full((12, 10), 128, np.uint8)])),
+        "cmyk.jpg": Image.fromarray(rgb).convert("CMYK"),
+        "gray16.png": Image.fromarray(rgb[..., 0].astype(np.uint16) * 257),
+        "image.bmp": Image.fromarray(rgb),
+        "image.tif": Image.fromarray(rgb),
+        "image.webp": Image.fromarray(rgb),
+    }
+    for name, image in files.items():
+        image.save(tmp_path / name)
+    for name in files:
+        opened = open_rgb(tmp_path / name)
+        assert opened.mode == "RGB" and opened.size == (10, 12), name
+    gray16 = np.asarray(open_rgb(tmp_path / "gray16.png"))[..., 0]
+    assert np.abs(gray16.astype(int) - rgb[..., 0]).max() <= 1, "16-bit values are scaled, not clipped"
+    half_transparent = np.asarray(open_rgb(tmp_path / "rgba.png")).astype(int)
+    over_white = rgb.astype(float) * 128 / 255 + 255 * 127 / 255
+    assert np.abs(half_transparent - over_white).max() <= 2, "alpha composited on white"
+
+
+def test_folder_skips_corrupt_files_and_leaves_out_colourless_ones(tmp_path, caplog) -> None:
+    root = tmp_path / "photos"
+    good = write_images(root / "nested", 5)
+    (root / "broken.jpg").write_bytes(good[1].read_bytes()[:200])
+    (root / "text.png").write_text("not an image")
+    Image.fromarray(np.full((20, 20, 3), 90, np.uint8)).save(root / "gray.png")
+    (root / "notes.txt").write_text("ignored: not an image extension")
+
+    datamodule = ImageFolderDataModule(root=str(root), image_size=16, batch_size=2)
+    with caplog.at_level(logging.WARNING):
+        datamodule.setup()
+    assert len(datamodule.loaded.names) == 5
+    assert {name for name, _ in datamodule.loaded.skipped} == {"broken.jpg", "text.png"}
+    assert datamodule.loaded.colorless == ["gray.png"]
+    assert "Skipped 2 unreadable file(s)" in caplog.text and "broken.jpg" in caplog.text
+    report = datamodule.write_report(tmp_path / "run").read_text().splitlines()
+    assert report[0] == "file\treason" and len(report) == 4
+    assert any(line.startswith("gray.png\tno colour") for line in report)
+
+
+def test_missing_or_empty_root_names_the_path_and_extensions(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"does not exist.*\.jpg"):
+        ImageFolderDataModule(root=str(tmp_path / "nowhere")).setup()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"No images in .*empty.*\.png"):
+        ImageFolderDataModule(root=str(tmp_path / "empty")).setup()
+    with pytest.raises(FileNotFoundError, match="color/"):
+        KaggleLandscapeDataModule(root=str(tmp_path / "empty")).setup()
+
+
+def test_kaggle_layout_reads_color_and_ignores_gray(tmp_path) -> None:
+    write_images(tmp_path / "landscape" / "color", 6)
+    write_images(tmp_path / "landscape" / "gray", 3, seed=9)
+    datamodule = KaggleLandscapeDataModule(root=str(tmp_path / "landscape"), image_size=16)
+    datamodule.setup()
+    assert len(datamodule.loaded.names) == 6 and all(not n.startswith("gray") for n in datamodule.loaded.names)
+
+
+def test_disk_cache_is_reused_and_a_damaged_one_is_rebuilt(tmp_path, monkeypatch) -> None:
+    root = tmp_path / "photos"
+    write_images(root, 4)
+    source = FolderSource(root)
+    first = load_cached(source, 16, tmp_path / "cache")
+    entries = sorted((tmp_path / "cache").glob("*.npy"))
+    assert len(entries) == 1
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("should have come from the cache")
+
+    monkeypatch.setattr(FolderSource, "load", no_decoding)
+    assert torch.equal(load_cached(source, 16, tmp_path / "cache").images, first.images)
+    monkeypatch.undo()
+
+    array = np.load(entries[0])
+    array[0, 0, 0, 0] ^= 0xFF
+    np.save(entries[0], array)
+    rebuilt = load_cached(source, 16, tmp_path / "cache")
+    assert torch.equal(rebuilt.images, first.images)
+    assert json.loads(entries[0].with_suffix(".json").read_text())["shape"] == [4, 3, 16, 16]
+
+
+def test_cache_key_changes_with_the_files(tmp_path) -> None:
+    write_images(tmp_path, 2)
+    source = FolderSource(tmp_path)
+    before = source.cache_key(16)
+    write_images(tmp_path / "more", 1)
+    assert source.cache_key(16) != before
+    assert SyntheticSource(10, 0).cache_key(16) != SyntheticSource(10, 1).cache_key(16)
+
+
+def test_loader_yields_uint8_batches_and_the_hook_makes_lab(tmp_path) -> None:
+    datamodule = SyntheticLandscapeDataModule(num_images=20, image_size=16, batch_size=4, cache_dir=None)
+    datamodule.setup()
+    batch = next(iter(datamodule.train_dataloader()))
+    assert batch.dtype == torch.uint8 and batch.shape == (4, 3, 16, 16)
+    model_batch = datamodule.on_after_batch_transfer(batch, 0)
+    assert model_batch["L"].shape == (4, 1, 16, 16) and model_batch["ab"].shape == (4, 2, 16, 16)
+    assert model_batch["L"].dtype == torch.float32
+    assert 0 <= model_batch["L"].min() and model_batch["L"].max() <= 1 and model_batch["ab"].abs().max() <= 1
+
+
+def test_flip_is_random_per_image_and_only_flips() -> None:
+    torch.manual_seed(0)
+    images = synthetic_landscapes(32, 16, seed=1)
+    plain, flipped = lab_batch(images), lab_batch(images, flip=True)
+    same = [torch.equal(plain["L"][i], flipped["L"][i]) for i in range(32)]
+    mirrored = [torch.equal(plain["L"][i].flip(-1), flipped["L"][i]) for i in range(32)]
+    assert all(s or m for s, m in zip(same, mirrored, strict=True))
+    assert 4 < sum(mirrored) < 28

@@ -1,0 +1,24 @@
+"""Quality on real photographs: a short training must beat the gray baseline on held-out images."""
+
+import pytest
+
+from colorizer.train import train
+from tests.conftest import require_shared_data
+
+
+@pytest.mark.slow
+def test_unet_beats_the_gray_baseline_on_held_out_landscapes(make_cfg) -> None:
+    root = require_shared_data("landscapes150")
+    cfg = make_cfg(
+        "data=landscape",
+        f"data.root={root}",
+        "model=unet",
+        "loss=mse",
+        "trainer.max_epochs=1",
+        "trainer.enable_progress_bar=false",
+        tiny=False,
+    )
+    metrics = train(cfg)
+    assert metrics["test/gray_psnr"] == pytest.approx(23.6, abs=0.5), "the landscape gray baseline is about 23.6 dB"
+    assert metrics["test/psnr_gain"] > 0, metrics
+    assert metrics["test/rmse_ab"] < metrics["test/gray_rmse_ab"], metrics
