@@ -69,3 +69,17 @@ def require_shared_data(name: str) -> Path:
     if not path.is_dir():
         pytest.skip(f"{path} is absent: real-photo tests need the shared data folder beside the repository.")
     return path
+
+
+@pytest.fixture(scope="session")
+def trained_checkpoints(tmp_path_factory) -> dict[str, Path]:
+    """A checkpoint per architecture, trained for one epoch on tiny synthetic data."""
+    from colorizer.train import train
+
+    checkpoints = {}
+    for model, loss in (("unet", "mse"), ("cae", "mse"), ("vae", "mse")):
+        folder = tmp_path_factory.mktemp(f"trained_{model}")
+        cfg = compose_config([*TINY, f"model={model}", f"loss={loss}"], folder / "run")
+        train(cfg)
+        checkpoints[model] = folder / "run" / "checkpoints" / "last.ckpt"
+    return checkpoints

@@ -104,7 +104,9 @@ class LabColorizationDataModule(LightningDataModule):
             return
         self.loaded = load_cached(self.build_source(), self.image_size, self.cache_dir)
         self._warn_about_left_out()
-        self.indices = split_indices(len(self.loaded.names), self.splits, self.split_seed, self.num_folds, self.fold)
+        count = len(self.loaded.names)
+        self.indices = split_indices(count, self.splits, self.split_seed, self.num_folds, self.fold)
+        self.indices["all"] = torch.arange(count)
         log.info(
             "Data: %d train, %d val, %d test images at %dx%d",
             *(len(self.indices[s]) for s in ("train", "val", "test")),
@@ -133,11 +135,24 @@ class LabColorizationDataModule(LightningDataModule):
         path.write_text("file\treason\n" + "".join(f"{n}\t{r.replace(chr(9), ' ')}\n" for n, r in rows))
         return path
 
+    def train_mean_ab(self, chunk: int = 512) -> torch.Tensor:
+        """Mean normalised ab [2] over the training images (the `mean_ab` baseline)."""
+        images = self.split_images("train")
+        total = torch.zeros(2, dtype=torch.float64)
+        for start in range(0, len(images), chunk):
+            total += lab_batch(images[start : start + chunk])["ab"].double().sum(dim=(0, 2, 3))
+        return (total / (len(images) * self.image_size**2)).float()
+
     def split_images(self, split: str) -> torch.Tensor:
-        """uint8 [N,3,S,S] images of one split ("train", "val", "test")."""
+        """uint8 [N,3,S,S] images of one split ("train", "val", "test" or "all")."""
         return self.loaded.images[self.indices[split]]
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+    def split_names(self, split: str) -> list[str]:
+        """File (or synthetic) names of one split, in loader order."""
+        return [self.loaded.names[i] for i in self.indices[split].tolist()]
+
+    def loader(self, split: str, shuffle: bool = False) -> DataLoader:
+        """A loader of uint8 batches [B,3,S,S] over one split ("train", "val", "test" or "all")."""
         return DataLoader(
             UInt8Images(self.loaded.images, self.indices[split]),
             batch_size=self.batch_size,
@@ -149,13 +164,13 @@ class LabColorizationDataModule(LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
+        return self.loader("train", shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
+        return self.loader("val")
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+        return self.loader("test")
 
     def on_after_batch_transfer(self, batch: torch.Tensor, dataloader_idx: int) -> dict[str, torch.Tensor]:
         training = self.trainer is not None and self.trainer.training

@@ -1,9 +1,19 @@
 """Colorization nets (one per file) and the LightningModule that trains any of them."""
 
 from colorizer.models.base import ColorizationNet, NetOutput
+from colorizer.models.baselines import GrayBaseline, MeanAbBaseline
 from colorizer.models.cae import SkipConnectionAutoencoder
 from colorizer.models.module import ColorizationModule
 from colorizer.models.unet import UNet
 from colorizer.models.vae import ConvVAE
 
-__all__ = ["ColorizationModule", "ColorizationNet", "ConvVAE", "NetOutput", "SkipConnectionAutoencoder", "UNet"]
+__all__ = [
+    "ColorizationModule",
+    "ColorizationNet",
+    "ConvVAE",
+    "GrayBaseline",
+    "MeanAbBaseline",
+    "NetOutput",
+    "SkipConnectionAutoencoder",
+    "UNet",
+]

@@ -48,6 +48,8 @@ class ColorizationModule(LightningModule):
         self.config = config
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.net.to(memory_format=self.memory_format)
+        # The training set's mean normalised ab, set at fit start: the `mean_ab` baseline of `evaluate`.
+        self.register_buffer("train_mean_ab", torch.zeros(2))
         self.val_metrics = ColorizationMetrics()
         self.test_metrics = ColorizationMetrics()
 
@@ -59,6 +61,9 @@ class ColorizationModule(LightningModule):
 
     def on_fit_start(self) -> None:
         log.info("%s: %s trainable parameters", type(self.net).__name__, f"{self.parameter_count():,}")
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if datamodule is not None and hasattr(datamodule, "train_mean_ab"):
+            self.train_mean_ab.copy_(datamodule.train_mean_ab())
 
     def _loss(self, batch: dict[str, torch.Tensor], stage: str) -> tuple[torch.Tensor, torch.Tensor]:
         output = self.net.colorize(batch["L"].contiguous(memory_format=self.memory_format))
@@ -70,9 +75,10 @@ class ColorizationModule(LightningModule):
             self.log(f"{stage}/loss_{name}", value, on_step=on_step, on_epoch=True, batch_size=batch_size)
         return result.total, output.ab
 
-    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor | None:
         total, _ = self._loss(batch, "train")
-        return total
+        # A net with nothing to learn (the gray baseline) is only validated and tested.
+        return total if total.requires_grad else None
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         _, pred_ab = self._loss(batch, "val")
@@ -95,7 +101,10 @@ class ColorizationModule(LightningModule):
         self._log_metrics(self.test_metrics, "test")
 
     def configure_optimizers(self) -> Any:
-        optimizer = self.optimizer_factory(self.net.parameters())
+        parameters = [p for p in self.net.parameters() if p.requires_grad]
+        if not parameters:
+            return None
+        optimizer = self.optimizer_factory(parameters)
         if self.scheduler_factory is None:
             return optimizer
         scheduler = self.scheduler_factory(optimizer)

@@ -1,0 +1,82 @@
+"""`python -m colorizer.evaluate`: checkpoints and baselines side by side on the same images."""
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import hydra
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, open_dict
+
+from colorizer.evaluation import Evaluation, evaluate_models, markdown_table, write_results
+from colorizer.inference import load_colorizer
+from colorizer.models import GrayBaseline, MeanAbBaseline
+from colorizer.models.base import ColorizationNet
+from colorizer.report import write_report
+
+log = logging.getLogger(__name__)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def checkpoint_label(path: Path, taken: set[str]) -> str:
+    """A short unique name for a checkpoint: its run folder and file stem."""
+    run = path.parent.parent.name if path.parent.name == "checkpoints" else path.parent.name
+    label = f"{run}/{path.stem}" if run else path.stem
+    candidate, suffix = label, 2
+    while candidate in taken:
+        candidate, suffix = f"{label}#{suffix}", suffix + 1
+    return candidate
+
+
+def run_evaluation(cfg: DictConfig) -> tuple[Evaluation, dict[str, Any]]:
+    """Load the checkpoints, build the data at their image size, score everything, write the files."""
+    device = resolve_device(cfg.device)
+    paths = [Path(p).expanduser() for p in ([cfg.ckpt_path] if cfg.ckpt_path else []) + list(cfg.ckpt_paths)]
+    trained = [load_colorizer(path, device) for path in paths]
+    sizes = {t.image_size for t in trained}
+    image_size = cfg.image_size or (trained[0].image_size if trained else cfg.data.image_size)
+    if len(sizes) > 1 and not cfg.image_size:
+        log.warning("Checkpoints were trained at sizes %s; evaluating all at %d.", sorted(sizes), image_size)
+    with open_dict(cfg):
+        cfg.data.image_size = image_size
+    datamodule = instantiate(cfg.data)
+    datamodule.setup()
+
+    models: dict[str, ColorizationNet] = {}
+    for model in trained:
+        models[checkpoint_label(model.path, set(models))] = model.net
+    if "gray" in cfg.baselines:
+        models["gray"] = GrayBaseline().to(device)
+    if "mean_ab" in cfg.baselines:
+        mean_ab = trained[0].train_mean_ab if trained else datamodule.train_mean_ab()
+        models["mean_ab"] = MeanAbBaseline(mean_ab.tolist()).to(device).eval()
+    if not models:
+        raise ValueError("Nothing to evaluate: give ckpt_path=... or ckpt_paths=[...], or keep some baselines.")
+
+    evaluation = evaluate_models(models, datamodule, cfg.split, device)
+    output_dir = Path(cfg.paths.output_dir)
+    extra = {"checkpoints": {label: str(m.path) for label, m in zip(models, trained, strict=False)}}
+    extra["image_size"] = image_size
+    write_results(evaluation, output_dir, extra)
+    if cfg.report:
+        report = write_report(output_dir / "report.html", evaluation, models, datamodule, device, cfg.report_max_images)
+        extra["report"] = str(report)
+    return evaluation, extra
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
+def main(cfg: DictConfig) -> None:
+    evaluation, extra = run_evaluation(cfg)
+    print(f"{len(evaluation.names)} images ({evaluation.split} split) at {extra['image_size']}x{extra['image_size']}")
+    print(markdown_table(evaluation.summary))
+    print(f"Results in {cfg.paths.output_dir}" + (f"; report: {extra['report']}" if "report" in extra else ""))
+
+
+if __name__ == "__main__":
+    main()

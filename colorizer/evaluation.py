@@ -1,0 +1,85 @@
+"""Scoring checkpoints and baselines on the same images, in one pass over the data."""
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torchmetrics.functional.image import structural_similarity_index_measure
+
+from colorizer.color import rebuild_rgb
+from colorizer.data.datamodule import LabColorizationDataModule, lab_batch
+from colorizer.metrics import ColorizationMetrics, delta_e76_per_image
+from colorizer.models.base import ColorizationNet
+
+TABLE_COLUMNS = ("psnr", "ssim", "mae", "rmse_ab", "delta_e", "colorfulness", "psnr_gain")
+
+
+@dataclass
+class Evaluation:
+    """Summary metrics per model, and per-image psnr / ssim / delta_e per model (in split order)."""
+
+    split: str
+    names: list[str]
+    summary: dict[str, dict[str, float]] = field(default_factory=dict)
+    per_image: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
+
+
+def per_image_scores(L: torch.Tensor, pred_ab: torch.Tensor, true_ab: torch.Tensor) -> dict[str, torch.Tensor]:
+    """psnr, ssim and delta_e of each image of a batch: three tensors [B]."""
+    pred_rgb, true_rgb = rebuild_rgb(L, pred_ab), rebuild_rgb(L, true_ab)
+    mse = (pred_rgb - true_rgb).pow(2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
+    ssim = structural_similarity_index_measure(pred_rgb, true_rgb, data_range=1.0, reduction="none")
+    return {"psnr": -10 * torch.log10(mse), "ssim": ssim, "delta_e": delta_e76_per_image(pred_rgb, true_rgb)}
+
+
+@torch.no_grad()
+def evaluate_models(
+    models: dict[str, ColorizationNet], datamodule: LabColorizationDataModule, split: str, device: torch.device
+) -> Evaluation:
+    """Score every model on the same batches of `split`."""
+    metrics = {name: ColorizationMetrics().to(device) for name in models}
+    scores: dict[str, dict[str, list[torch.Tensor]]] = {name: {} for name in models}
+    for images in datamodule.loader(split):
+        batch = lab_batch(images.to(device))
+        for name, net in models.items():
+            pred_ab = net(batch["L"])
+            metrics[name].update(batch["L"], pred_ab, batch["ab"])
+            for key, value in per_image_scores(batch["L"], pred_ab, batch["ab"]).items():
+                scores[name].setdefault(key, []).append(value.cpu())
+    evaluation = Evaluation(split=split, names=datamodule.split_names(split))
+    for name in models:
+        evaluation.summary[name] = {k: float(v) for k, v in metrics[name].compute().items()}
+        evaluation.per_image[name] = {k: torch.cat(v) for k, v in scores[name].items()}
+    return evaluation
+
+
+def format_value(value: float) -> str:
+    return "nan" if math.isnan(value) else f"{value:.4f}" if abs(value) < 10 else f"{value:.2f}"
+
+
+def markdown_table(summary: dict[str, dict[str, float]]) -> str:
+    """One row per model, with the columns of TABLE_COLUMNS, as a markdown table."""
+    lines = ["| model | " + " | ".join(TABLE_COLUMNS) + " |", "|---" * (len(TABLE_COLUMNS) + 1) + "|"]
+    for name, values in summary.items():
+        lines.append(f"| {name} | " + " | ".join(format_value(values[c]) for c in TABLE_COLUMNS) + " |")
+    return "\n".join(lines)
+
+
+def write_results(evaluation: Evaluation, directory: Path, extra: dict | None = None) -> None:
+    """metrics.json (everything), metrics.csv and metrics.md (the table) in `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    payload = {"split": evaluation.split, "num_images": len(evaluation.names), "models": evaluation.summary}
+    payload.update(extra or {})
+    (directory / "metrics.json").write_text(json.dumps(payload, indent=2))
+    buffer = io.StringIO()
+    columns = sorted({key for values in evaluation.summary.values() for key in values})
+    writer = csv.writer(buffer)
+    writer.writerow(["model", *columns])
+    for name, values in evaluation.summary.items():
+        writer.writerow([name, *(values[c] for c in columns)])
+    (directory / "metrics.csv").write_text(buffer.getvalue())
+    (directory / "metrics.md").write_text(markdown_table(evaluation.summary) + "\n")

@@ -1,0 +1,96 @@
+"""A self-contained HTML page for looking at where models fail: worst images first."""
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from colorizer.color import gray_rgb, rebuild_rgb
+from colorizer.data.datamodule import LabColorizationDataModule, lab_batch
+from colorizer.evaluation import TABLE_COLUMNS, Evaluation, format_value
+from colorizer.models.base import ColorizationNet
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 24px; color: #222; }
+table { border-collapse: collapse; margin-bottom: 24px; }
+th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; vertical-align: top; }
+th:first-child, td:first-child { text-align: left; }
+#images th { text-align: center; }
+figure { margin: 0; text-align: center; font-size: 12px; }
+img { width: 160px; height: 160px; object-fit: contain; image-rendering: pixelated; display: block; }
+"""
+
+
+def png_data_uri(rgb: torch.Tensor) -> str:
+    """A [3,H,W] image in [0, 1] as an embedded PNG."""
+    array = (rgb.clamp(0, 1) * 255 + 0.5).byte().permute(1, 2, 0).cpu().numpy()
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _figure(rgb: torch.Tensor, caption: str, alt: str) -> str:
+    image = f'<img src="{png_data_uri(rgb)}" alt="{html.escape(alt)}">'
+    return f"<td><figure>{image}<figcaption>{caption}</figcaption></figure></td>"
+
+
+def _summary_table(summary: dict[str, dict[str, float]]) -> str:
+    head = "<th>model</th>" + "".join(f"<th>{c}</th>" for c in TABLE_COLUMNS)
+    body = "".join(
+        f"<tr><td>{html.escape(name)}</td>"
+        + "".join(f"<td>{format_value(values[c])}</td>" for c in TABLE_COLUMNS)
+        + "</tr>"
+        for name, values in summary.items()
+    )
+    return f'<table id="summary"><tr>{head}</tr>{body}</table>'
+
+
+@torch.no_grad()
+def write_report(
+    path: Path,
+    evaluation: Evaluation,
+    models: dict[str, ColorizationNet],
+    datamodule: LabColorizationDataModule,
+    device: torch.device,
+    max_images: int = 100,
+) -> Path:
+    """Write report.html: the summary table, then one row per image (gray | each model | truth)
+    with each prediction's psnr / ssim / ΔE, sorted by the first model's psnr, worst first."""
+    ranking_model = next(iter(models))
+    order = torch.argsort(evaluation.per_image[ranking_model]["psnr"])[:max_images]
+    images = datamodule.split_images(evaluation.split)[order].to(device)
+    batch = lab_batch(images)
+    predictions = {name: rebuild_rgb(batch["L"], net(batch["L"])) for name, net in models.items()}
+    grays, truths = gray_rgb(batch["L"]), images.float() / 255
+
+    model_headers = "".join(f"<th>{html.escape(name)}</th>" for name in models)
+    rows = []
+    for row, index in enumerate(order.tolist()):
+        name = evaluation.names[index]
+        cells = [f"<td>{html.escape(name)}</td>", _figure(grays[row], "gray input", f"gray {name}")]
+        for model in models:
+            scores = {k: float(v[index]) for k, v in evaluation.per_image[model].items()}
+            caption = f"psnr {scores['psnr']:.2f} · ssim {scores['ssim']:.3f} · ΔE {scores['delta_e']:.1f}"
+            cells.append(_figure(predictions[model][row], caption, f"{model} {name}"))
+        cells.append(_figure(truths[row], "truth", f"truth {name}"))
+        rows.append('<tr class="image-row">' + "".join(cells) + "</tr>")
+
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>colorizer report</title><style>{STYLE}</style></head>
+<body>
+<h1>Colorization report</h1>
+<p>Split <b>{html.escape(evaluation.split)}</b>, {len(evaluation.names)} images. <code>gray</code> predicts no colour,
+<code>mean_ab</code> the training set's mean colour; <code>psnr_gain</code> is psnr minus the gray baseline's.</p>
+{_summary_table(evaluation.summary)}
+<h2>The {len(order)} images with the lowest psnr for {html.escape(ranking_model)}, worst first</h2>
+<table id="images"><tr><th>image</th><th>gray input</th>{model_headers}<th>truth</th></tr>
+{"".join(rows)}
+</table>
+</body></html>
+"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return path

@@ -1,0 +1,84 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import open_dict
+
+from colorizer.evaluate import run_evaluation
+from colorizer.inference import CheckpointError, load_colorizer
+from colorizer.models import UNet
+from tests.conftest import CONF_DIR, REPO, write_images
+
+
+def evaluate_cfg(tmp_path: Path, *overrides: str):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        synthetic = not any(o.startswith("data=") for o in overrides)
+        cfg = compose(config_name="evaluate", overrides=(["data.num_images=30"] if synthetic else []) + list(overrides))
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(tmp_path / "eval")
+        cfg.paths.cache_dir = str(tmp_path / "cache")
+    return cfg
+
+
+def test_checkpoint_alone_rebuilds_the_model(trained_checkpoints) -> None:
+    model = load_colorizer(trained_checkpoints["unet"])
+    assert isinstance(model.net, UNet) and model.image_size == 32 and not model.net.training
+    assert model.train_mean_ab.abs().sum() > 0, "the training set's mean ab is stored in the checkpoint"
+
+
+def test_evaluate_prints_model_next_to_both_baselines(trained_checkpoints, tmp_path) -> None:
+    cfg = evaluate_cfg(tmp_path, f"ckpt_path={trained_checkpoints['unet']}", "split=all")
+    evaluation, extra = run_evaluation(cfg)
+    assert len(evaluation.names) == 30 and extra["image_size"] == 32
+    names = list(evaluation.summary)
+    assert len(names) == 3 and names[1:] == ["gray", "mean_ab"]
+    gray = evaluation.summary["gray"]
+    assert gray["psnr"] == pytest.approx(gray["gray_psnr"]) and gray["psnr_gain"] == pytest.approx(0, abs=1e-5)
+    assert evaluation.summary["mean_ab"]["psnr"] != pytest.approx(gray["psnr"])
+    for name in names:
+        assert evaluation.per_image[name]["psnr"].shape == (30,)
+    out = Path(cfg.paths.output_dir)
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["split"] == "all" and set(saved["models"]) == set(names)
+    assert (out / "metrics.csv").read_text().splitlines()[0].startswith("model,")
+    assert len((out / "metrics.md").read_text().splitlines()) == 2 + 3
+
+
+def test_evaluate_compares_several_checkpoints_on_a_folder(trained_checkpoints, tmp_path) -> None:
+    write_images(tmp_path / "photos", 8, size=(50, 40))
+    paths = f"ckpt_paths=[{trained_checkpoints['unet']},{trained_checkpoints['cae']}]"
+    cfg = evaluate_cfg(tmp_path, paths, "data=folder", f"data.root={tmp_path / 'photos'}", "split=all")
+    evaluation, _ = run_evaluation(cfg)
+    assert len(evaluation.summary) == 4 and len(evaluation.names) == 8
+
+
+def test_damaged_checkpoint_is_reported_clearly(trained_checkpoints, tmp_path) -> None:
+    broken = tmp_path / "broken.ckpt"
+    broken.write_bytes(trained_checkpoints["unet"].read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match="truncated"):
+        load_colorizer(broken)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_colorizer(tmp_path / "missing.ckpt")
+    torch.save({"state_dict": {}}, tmp_path / "foreign.ckpt")
+    with pytest.raises(CheckpointError, match="not written by colorizer.train"):
+        load_colorizer(tmp_path / "foreign.ckpt")
+
+
+def test_evaluate_command_line(trained_checkpoints, tmp_path) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "colorizer.evaluate",
+        f"ckpt_path={trained_checkpoints['cae']}",
+        "data.num_images=12",
+        f"paths.cache_dir={tmp_path / 'cache'}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    ]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    assert [row.split("|")[1].strip() for row in rows][1:] == ["run/last", "gray", "mean_ab"]

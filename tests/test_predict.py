@@ -1,0 +1,117 @@
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from kornia.color import rgb_to_lab
+from PIL import Image
+
+from colorizer.data.images import open_rgb
+from colorizer.data.synthetic import synthetic_landscapes
+from tests.conftest import REPO
+
+
+def photo(width: int, height: int, seed: int = 0) -> Image.Image:
+    """A smooth, photo-like colour image of the given size."""
+    square = synthetic_landscapes(1, 128, seed=seed)[0].permute(1, 2, 0).numpy()
+    return Image.fromarray(square).resize((width, height), Image.Resampling.BICUBIC)
+
+
+def bomb_png(path: Path, side: int = 200_000) -> None:
+    """A tiny PNG whose header declares side x side pixels."""
+    raw = b"\x00\x00\x00\x00"
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    )
+
+
+def lightness(image: Image.Image) -> torch.Tensor:
+    rgb = torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1)[None].float() / 255
+    return rgb_to_lab(rgb)[:, 0] / 100
+
+
+@pytest.fixture
+def messy_folder(tmp_path: Path) -> dict[str, Path]:
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    photo(768, 512).save(folder / "big.jpg", quality=92)
+    photo(300, 450, seed=1).save(folder / "sub" / "portrait.png")
+    good_jpeg = (folder / "big.jpg").read_bytes()
+    (folder / "truncated.jpg").write_bytes(good_jpeg[: len(good_jpeg) // 2])
+    (folder / "text.png").write_text("this is not a PNG")
+    rgba = np.dstack([np.array(photo(64, 48, seed=2)), np.linspace(0, 255, 64 * 48).reshape(48, 64).astype(np.uint8)])
+    Image.fromarray(rgba).save(folder / "rgba.png")
+    Image.fromarray(np.array(photo(80, 60, seed=3).convert("L")).astype(np.uint16) * 257).save(folder / "gray16.png")
+    Image.new("RGB", (1, 1), (200, 120, 40)).save(folder / "tiny.png")
+    rotated = photo(60, 40, seed=4)
+    exif = rotated.getexif()
+    exif[0x0112] = 6  # orientation: rotate 90° clockwise to display
+    rotated.save(folder / "rotated.jpg", exif=exif, quality=95)
+    bomb_png(folder / "bomb.png")
+    return {"folder": folder, "output": tmp_path / "out"}
+
+
+def run_predict(checkpoint: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "colorizer.predict", f"ckpt_path={checkpoint}", *args]
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+
+
+def test_predict_a_messy_folder(trained_checkpoints, messy_folder, tmp_path) -> None:
+    folder, output = messy_folder["folder"], messy_folder["output"]
+    args = [f"input={folder}", f"output={output}", f"hydra.run.dir={tmp_path / 'run'}", "compare=true"]
+    result = run_predict(trained_checkpoints["unet"], *args)
+    assert result.returncode == 1, "bad files make the exit code non-zero"
+    valid = ["big.jpg", "sub/portrait.png", "rgba.png", "gray16.png", "tiny.png", "rotated.jpg"]
+    for name in valid:
+        source, target = folder / name, output / name
+        assert target.is_file(), f"{name} was not written\n{result.stdout}"
+        original, written = open_rgb(source), Image.open(target)
+        assert written.size == original.size, name
+        mse = (lightness(written) - lightness(original)).pow(2).mean().item()
+        psnr = 10 * np.log10(1 / max(mse, 1e-12))
+        assert psnr > 45, f"{name}: L changed, PSNR {psnr:.1f} dB"
+    assert Image.open(output / "rotated.jpg").size == (40, 60), "EXIF orientation is applied"
+    for bad in ("truncated.jpg", "text.png", "bomb.png"):
+        assert f"FAILED  {folder / bad}" in result.stdout
+        assert not (output / bad).exists()
+    assert "decompression bomb" in result.stdout
+    assert "6 written, 0 skipped, 3 failed" in result.stdout
+    assert Image.open(output / "compare" / "big.jpg").size == (3 * 768, 512), "gray | colorized | truth"
+    assert Image.open(output / "compare" / "gray16.png").size == (2 * 80, 60), "no truth panel for a gray input"
+    assert not list(output.rglob("*.tmp")), "no temporary files are left behind"
+
+    before = {p: p.stat().st_mtime_ns for p in output.rglob("*") if p.is_file()}
+    again = run_predict(trained_checkpoints["unet"], *args)
+    assert "0 written, 6 skipped, 3 failed" in again.stdout
+    assert {p: p.stat().st_mtime_ns for p in output.rglob("*") if p.is_file()} == before
+
+    forced = run_predict(trained_checkpoints["unet"], *args[:-1], "overwrite=true", f"input={folder / 'tiny.png'}")
+    assert forced.returncode == 0 and "1 written" in forced.stdout
+
+
+def test_predict_never_writes_over_an_input(trained_checkpoints, messy_folder, tmp_path) -> None:
+    folder = messy_folder["folder"]
+    before = (folder / "big.jpg").read_bytes()
+    result = run_predict(
+        trained_checkpoints["cae"], f"input={folder}", f"output={folder}", "overwrite=true", f"hydra.run.dir={tmp_path}"
+    )
+    assert result.returncode == 1 and "would overwrite an input" in result.stdout
+    assert (folder / "big.jpg").read_bytes() == before
+
+
+def test_predict_with_the_vae_and_a_missing_input(trained_checkpoints, tmp_path) -> None:
+    photo(100, 70).save(tmp_path / "one.jpg")
+    logs = f"hydra.run.dir={tmp_path / 'run'}"
+    ok = run_predict(trained_checkpoints["vae"], f"input={tmp_path / 'one.jpg'}", f"output={tmp_path / 'o'}", logs)
+    assert ok.returncode == 0 and Image.open(tmp_path / "o" / "one.jpg").size == (100, 70)
+    missing = run_predict(trained_checkpoints["vae"], f"input={tmp_path / 'nope'}", f"output={tmp_path / 'o'}", logs)
+    assert missing.returncode != 0 and "does not exist" in missing.stderr
