@@ -7,7 +7,7 @@ Hasler-Süsstrunk colorfulness) is a few lines of tensor code fed into `MeanMetr
 import torch
 from kornia.color import rgb_to_lab
 from torch import nn
-from torchmetrics import MeanAbsoluteError, MeanMetric
+from torchmetrics import MeanAbsoluteError, MeanMetric, R2Score
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
 from colorizer.color import AB_SCALE, gray_rgb, rebuild_rgb
@@ -55,6 +55,8 @@ class ColorizationMetrics(nn.Module):
         self.image_metrics = nn.ModuleDict(
             {"psnr": psnr(), "ssim": ssim(), "mae": MeanAbsoluteError(), "gray_psnr": psnr(), "gray_ssim": ssim()}
         )
+        # R² of ab over all pixels of the epoch (report 004), averaged over the a and b channels.
+        self.r2_ab = R2Score(multioutput="uniform_average")
         self.means = nn.ModuleDict(
             {name: MeanMetric() for name in ("rmse_ab", "delta_e", "colorfulness", "colorfulness_true", "gray_rmse_ab")}
         )
@@ -70,6 +72,9 @@ class ColorizationMetrics(nn.Module):
         self.image_metrics["mae"].update(pred_rgb, true_rgb)
         self.image_metrics["gray_psnr"].update(baseline_rgb, true_rgb)
         self.image_metrics["gray_ssim"].update(baseline_rgb, true_rgb)
+        self.r2_ab.update(
+            pred_ab.float().permute(0, 2, 3, 1).reshape(-1, 2), true_ab.float().permute(0, 2, 3, 1).reshape(-1, 2)
+        )
         self.means["rmse_ab"].update(rmse_ab_per_image(pred_ab, true_ab))
         self.means["gray_rmse_ab"].update(rmse_ab_per_image(torch.zeros_like(true_ab), true_ab))
         self.means["delta_e"].update(delta_e76_per_image(pred_rgb, true_rgb))
@@ -79,9 +84,10 @@ class ColorizationMetrics(nn.Module):
     def compute(self) -> dict[str, torch.Tensor]:
         values = {name: metric.compute() for name, metric in self.image_metrics.items()}
         values.update({name: metric.compute() for name, metric in self.means.items()})
+        values["r2_ab"] = self.r2_ab.compute()
         values["psnr_gain"] = values["psnr"] - values["gray_psnr"]
         return values
 
     def reset(self) -> None:
-        for metric in [*self.image_metrics.values(), *self.means.values()]:
+        for metric in [*self.image_metrics.values(), *self.means.values(), self.r2_ab]:
             metric.reset()

@@ -5,12 +5,16 @@ The Hydra entry point is thin; `train(cfg)` does the work and tests call it dire
 
 import json
 import logging
+import math
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
 import hydra
 import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
@@ -95,8 +99,39 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
+def check_multirun_strategy(cfg: DictConfig, multirun: bool) -> None:
+    """Refuse `strategy=ddp` under Hydra multirun: it relaunches the command line per rank,
+    so every rank would run the whole sweep again."""
+    strategy = str(cfg.trainer.get("strategy", "auto"))
+    if multirun and strategy.startswith("ddp") and not strategy.startswith("ddp_spawn"):
+        raise ValueError(
+            f"trainer.strategy={strategy} cannot run inside a Hydra multirun (it relaunches the whole sweep "
+            "on every rank). Use trainer.strategy=ddp_spawn for the sweep, or launch one job per run with "
+            "hydra/launcher=slurm (or submitit_local), where Lightning's DDP works as usual."
+        )
+
+
+def run_sweep_job(cfg: DictConfig) -> float:
+    """One job of a sweep: a failure is written to the job's folder and the sweep goes on."""
+    try:
+        metrics = train(cfg)
+    except Exception as error:
+        folder = Path(cfg.paths.output_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        reason = f"{type(error).__name__}: {(str(error).strip().splitlines() or [''])[0]}"
+        (folder / "error.txt").write_text(f"{reason}\n\n{traceback.format_exc()}")
+        log.error("This job failed (%s: %s); details in %s. The sweep goes on.", type(error).__name__, error, folder)
+        return math.nan
+    value = metrics.get(cfg.get("optimized_metric"))
+    return math.nan if value is None else float(value)
+
+
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
+    multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+    check_multirun_strategy(cfg, multirun)
+    if multirun:
+        return run_sweep_job(cfg)
     metrics = train(cfg)
     value = metrics.get(cfg.get("optimized_metric"))
     return None if value is None else float(value)

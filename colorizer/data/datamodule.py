@@ -128,6 +128,7 @@ class LabColorizationDataModule(LightningDataModule):
 
     def write_report(self, directory: str | Path) -> Path:
         """Write the skipped and colourless files as `skipped_files.tsv` (file, reason) in `directory`."""
+        self.setup()  # a no-op after fitting here; needed after ddp_spawn fitted in child processes
         path = Path(directory) / "skipped_files.tsv"
         rows = [(name, reason) for name, reason in self.loaded.skipped]
         rows += [(name, "no colour (grayscale image)") for name in self.loaded.colorless]

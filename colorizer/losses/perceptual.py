@@ -70,7 +70,8 @@ def build_vgg_features(arch: str, pretrained: bool, weights_path: str | None) ->
 
 
 class PerceptualLoss(LossTerm):
-    """Mean L1 distance between VGG activations of `pred_rgb` and `true_rgb` at the given layers.
+    """Mean L1 distance between VGG activations of `pred_rgb` and `true_rgb` at the given layers
+    (a name like "relu3_4" or a list of names).
 
     Images are ImageNet-normalised first. The VGG is frozen and always in eval mode, and it is
     not saved in checkpoints (it is rebuilt from torchvision when a model is loaded).
@@ -80,11 +81,12 @@ class PerceptualLoss(LossTerm):
         self,
         weight: float = 1.0,
         arch: str = "vgg19",
-        layers: tuple[str, ...] | list[str] = ("relu3_4",),
+        layers: str | tuple[str, ...] | list[str] = ("relu3_4",),
         pretrained: bool = True,
         weights_path: str | None = None,
     ) -> None:
         super().__init__(weight)
+        layers = [layers] if isinstance(layers, str) else list(layers)
         features = build_vgg_features(arch, pretrained, weights_path)
         available = vgg_layer_indices(features)
         unknown = [name for name in layers if name not in available]

@@ -1,5 +1,6 @@
 """Colorization nets (one per file) and the LightningModule that trains any of them."""
 
+from colorizer.models.autoencoder import ConvAutoencoder
 from colorizer.models.base import ColorizationNet, NetOutput
 from colorizer.models.baselines import GrayBaseline, MeanAbBaseline
 from colorizer.models.cae import SkipConnectionAutoencoder
@@ -10,6 +11,7 @@ from colorizer.models.vae import ConvVAE
 __all__ = [
     "ColorizationModule",
     "ColorizationNet",
+    "ConvAutoencoder",
     "ConvVAE",
     "GrayBaseline",
     "MeanAbBaseline",

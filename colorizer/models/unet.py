@@ -1,4 +1,4 @@
-"""The U-Net of source report 000 (section 8), with configurable width and depth."""
+"""The U-Net of source report 000 (section 8), configurable enough for report 003's too."""
 
 import torch
 from torch import nn
@@ -6,16 +6,20 @@ from torch import nn
 from colorizer.models.base import ColorizationNet, NetOutput
 
 
-def conv_block(c_in: int, c_out: int, activation: nn.Module, dropout: float = 0.0) -> nn.Sequential:
-    """Two conv3x3-BN-activation layers, then optional Dropout2d: [B,c_in,H,W] -> [B,c_out,H,W]."""
-    layers = [
-        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
-        nn.BatchNorm2d(c_out),
-        activation,
-        nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
-        nn.BatchNorm2d(c_out),
-        nn.ReLU(inplace=True),
-    ]
+def activation(negative_slope: float) -> nn.Module:
+    return nn.LeakyReLU(negative_slope, inplace=True) if negative_slope > 0 else nn.ReLU(inplace=True)
+
+
+def conv_block(
+    c_in: int, c_out: int, first_slope: float, slope: float, batch_norm: bool = True, dropout: float = 0.0
+) -> nn.Sequential:
+    """Two conv3x3-(BN)-activation layers, then optional Dropout2d: [B,c_in,H,W] -> [B,c_out,H,W]."""
+    layers: list[nn.Module] = []
+    for index, (a, b) in enumerate([(c_in, c_out), (c_out, c_out)]):
+        layers.append(nn.Conv2d(a, b, 3, padding=1, bias=not batch_norm))
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(b))
+        layers.append(activation(first_slope if index == 0 else slope))
     if dropout > 0:
         layers.append(nn.Dropout2d(dropout))
     return nn.Sequential(*layers)
@@ -25,10 +29,11 @@ class UNet(ColorizationNet):
     """Encoder levels of width base_width·2^i (32-64-128-256 for depth 4), max-pooled between
     levels; decoder with transposed-conv upsampling and concatenated skips; 1x1 conv + tanh.
 
-    The very first activation is LeakyReLU(first_negative_slope), the rest ReLU (as the report).
-    Encoder dropout rises linearly from `encoder_dropout[0]` at the top level to
-    `encoder_dropout[1]` at the bottleneck; the decoder has none. `concat_input` joins L to the
-    last decoder features before the head.
+    Report 000: the very first activation is LeakyReLU(first_negative_slope), the rest ReLU
+    (`negative_slope=0`), BN everywhere, encoder dropout rising linearly from
+    `encoder_dropout[0]` at the top to `encoder_dropout[1]` at the bottleneck.
+    Report 003: depth 5, LeakyReLU everywhere, BN only from `norm_from_level` down, dropout in
+    the decoder, and `concat_input` joining L to the last decoder features before the head.
     """
 
     def __init__(
@@ -36,7 +41,10 @@ class UNet(ColorizationNet):
         base_width: int = 32,
         depth: int = 4,
         encoder_dropout: tuple[float, float] | list[float] = (0.1, 0.2),
+        decoder_dropout: float = 0.0,
         first_negative_slope: float = 0.1,
+        negative_slope: float = 0.0,
+        norm_from_level: int = 0,
         concat_input: bool = False,
     ) -> None:
         super().__init__()
@@ -50,15 +58,19 @@ class UNet(ColorizationNet):
         self.encoder = nn.ModuleList()
         c_in = 1
         for level, (width, rate) in enumerate(zip(widths, rates, strict=True)):
-            first = nn.LeakyReLU(first_negative_slope, inplace=True) if level == 0 else nn.ReLU(inplace=True)
-            self.encoder.append(conv_block(c_in, width, first, rate))
+            first = first_negative_slope if level == 0 else negative_slope
+            self.encoder.append(conv_block(c_in, width, first, negative_slope, level >= norm_from_level, rate))
             c_in = width
         self.pool = nn.MaxPool2d(2)
-        self.upsample = nn.ModuleList(
-            [nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2) for i in reversed(range(depth - 1))]
-        )
+        levels = list(reversed(range(depth - 1)))
+        self.upsample = nn.ModuleList([nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2) for i in levels])
         self.decoder = nn.ModuleList(
-            [conv_block(2 * widths[i], widths[i], nn.ReLU(inplace=True)) for i in reversed(range(depth - 1))]
+            [
+                conv_block(
+                    2 * widths[i], widths[i], negative_slope, negative_slope, i >= norm_from_level, decoder_dropout
+                )
+                for i in levels
+            ]
         )
         self.head = nn.Conv2d(widths[0] + int(concat_input), 2, 1)
 
