@@ -24,7 +24,7 @@ from rich.progress import Progress
 
 from colorizer.data.images import IMAGE_EXTENSIONS, ImageDecodeError, open_rgb
 from colorizer.evaluate import resolve_device
-from colorizer.inference import TrainedColorizer, full_resolution_rgb, load_colorizer, model_input
+from colorizer.inference import TrainedColorizer, full_resolution_rgb, lightness, load_colorizer, model_input
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,9 @@ def find_inputs(input_path: Path, recursive: bool) -> tuple[Path, list[Path]]:
     if not input_path.is_dir():
         raise FileNotFoundError(f"input={input_path} does not exist.")
     pattern = "**/*" if recursive else "*"
-    files = sorted(p for p in input_path.glob(pattern) if p.suffix.lower() in IMAGE_EXTENSIONS and not p.is_dir())
+    # Folders or broken links named like images are kept: they are reported as failed, not ignored.
+    files = sorted(p for p in input_path.glob(pattern) if p.suffix.lower() in IMAGE_EXTENSIONS)
+    files = [p for p in files if not (p.is_dir() and any(p.glob("*")))]
     if not files:
         raise FileNotFoundError(f"No images in {input_path} (searched for {', '.join(IMAGE_EXTENSIONS)}).")
     return input_path, files
@@ -137,13 +139,10 @@ def colorize_files(
             readable = [(job, image) for job, image in batch if not isinstance(image, str)]
             summary.failed += [(job.source, image) for job, image in batch if isinstance(image, str)]
             if readable:
-                inputs = []
-                for _, image in readable:
-                    rgb = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].to(device).float() / 255
-                    inputs.append(model_input(rgb, model.image_size))
+                lightnesses = [lightness(np.asarray(image)).to(device) for _, image in readable]
                 with torch.no_grad():
-                    ab_small = model.net(torch.cat([small for _, small in inputs]))
-                for row, ((job, image), (L_full, _)) in enumerate(zip(readable, inputs, strict=True)):
+                    ab_small = model.net(torch.cat([model_input(L_full, model.image_size) for L_full in lightnesses]))
+                for row, ((job, image), L_full) in enumerate(zip(readable, lightnesses, strict=True)):
                     colorized = to_image(full_resolution_rgb(L_full, ab_small[row : row + 1]))
                     pending.append(pool.submit(_write, job, image, colorized, compare_dir, jpeg_quality))
             for future in pending:

@@ -13,13 +13,16 @@ from typing import Any
 
 import hydra
 import lightning as L
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
+from colorizer.checkpointing import AtomicCheckpointIO, RNGStateCheckpoint, resolve_resume
 from colorizer.models import ColorizationModule
+from colorizer.models.base import ColorizationNet
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,7 @@ def build_module(cfg: DictConfig) -> ColorizationModule:
         scheduler=scheduler,
         scheduler_monitor=cfg.monitor,
         channels_last=cfg.get("channels_last", True),
+        compile=cfg.get("compile", False),
         config=OmegaConf.to_container(cfg, resolve=True),
     )
 
@@ -41,8 +45,52 @@ def build_module(cfg: DictConfig) -> ColorizationModule:
 def build_trainer(cfg: DictConfig) -> L.Trainer:
     """The Trainer with the configured callbacks and loggers (each group is a dict of objects)."""
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
+    callbacks.append(RNGStateCheckpoint())
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
-    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()])
+
+
+class ConfigError(ValueError):
+    """The configuration cannot work; the message says what to change."""
+
+
+def check_config(cfg: DictConfig) -> None:
+    """Problems that would otherwise surface late, or as a bare traceback."""
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        hints = {"data.root": "the folder with your images, e.g. data.root=~/photos"}
+        raise ConfigError(
+            "Missing required settings: " + ", ".join(f"{k} ({hints[k]})" if k in hints else k for k in missing)
+        )
+    output_dir = Path(cfg.paths.output_dir)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        probe = output_dir / ".write_test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as error:
+        raise ConfigError(
+            f"Cannot write to the output folder {output_dir} ({error.strerror}). "
+            "Choose a writable one with hydra.run.dir=... (or paths.output_dir=...)."
+        ) from error
+
+
+def check_model_accepts(net: ColorizationNet, image_size: int) -> None:
+    """Run one tiny forward pass at the data's image size before training starts."""
+    was_training = net.training
+    net.eval()
+    try:
+        with torch.no_grad():
+            output = net.colorize(torch.zeros(1, 1, image_size, image_size))
+    except Exception as error:
+        raise ConfigError(
+            f"{type(net).__name__} cannot take data.image_size={image_size}: {error} "
+            "Change data.image_size, or the model's own image_size to match it."
+        ) from error
+    finally:
+        net.train(was_training)
+    if output.ab.shape[-2:] != (image_size, image_size):
+        raise ConfigError(f"{type(net).__name__} returns {tuple(output.ab.shape[-2:])} for a {image_size} input.")
 
 
 def hparams_of(cfg: DictConfig, module: ColorizationModule) -> dict[str, Any]:
@@ -61,16 +109,19 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     checkpoint path and the wall time.
     """
     start = time.perf_counter()
+    check_config(cfg)
     output_dir = Path(cfg.paths.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
 
     datamodule = instantiate(cfg.data)
     module = build_module(cfg)
+    check_model_accepts(module.net, cfg.data.image_size)
     trainer = build_trainer(cfg)
+    requested = cfg.get("ckpt_path") or ("last" if cfg.get("resume") else None)
+    ckpt_path = resolve_resume(output_dir / "checkpoints", requested)
 
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     if trainer.is_global_zero:
         datamodule.write_report(output_dir)
     metrics: dict[str, Any] = {k: float(v) for k, v in trainer.callback_metrics.items()}

@@ -62,7 +62,8 @@ class LabColorizationDataModule(LightningDataModule):
     """Splits decoded images into train / val / test and feeds L and ab to the model.
 
     Subclasses say where the images come from (`build_source`). Splits are fractions with a
-    seed; with `num_folds > 1` validation rotates through folds of the non-test part.
+    seed; with `num_folds > 1` validation rotates through folds of the non-test part. A decoded
+    set larger than `ram_budget_gb` is memory-mapped from the cache file instead of held in RAM.
     """
 
     def __init__(
@@ -76,6 +77,7 @@ class LabColorizationDataModule(LightningDataModule):
         fold: int = 0,
         flip: bool = True,
         cache_dir: str | None = None,
+        ram_budget_gb: float = 8.0,
     ) -> None:
         super().__init__()
         if image_size < 8:
@@ -89,6 +91,7 @@ class LabColorizationDataModule(LightningDataModule):
         self.fold = fold
         self.flip = flip
         self.cache_dir = cache_dir
+        self.ram_budget_gb = ram_budget_gb
         check_split_config(self.splits, num_folds, fold)
         self.loaded: LoadedImages | None = None
         self.indices: dict[str, torch.Tensor] = {}
@@ -97,12 +100,12 @@ class LabColorizationDataModule(LightningDataModule):
         raise NotImplementedError
 
     def prepare_data(self) -> None:
-        load_cached(self.build_source(), self.image_size, self.cache_dir)
+        load_cached(self.build_source(), self.image_size, self.cache_dir, self.ram_budget_gb)
 
     def setup(self, stage: str | None = None) -> None:
         if self.loaded is not None:
             return
-        self.loaded = load_cached(self.build_source(), self.image_size, self.cache_dir)
+        self.loaded = load_cached(self.build_source(), self.image_size, self.cache_dir, self.ram_budget_gb)
         self._warn_about_left_out()
         count = len(self.loaded.names)
         self.indices = split_indices(count, self.splits, self.split_seed, self.num_folds, self.fold)

@@ -21,12 +21,14 @@ DECODE_VERSION = 1
 
 @dataclass
 class LoadedImages:
-    """Decoded images (uint8 [N,3,S,S]) with their names, and what was left out and why."""
+    """Decoded images (uint8 [N,3,S,S]) with their names, and what was left out and why.
+    `memory_mapped`: the images are a read-only map of the cache file, not in RAM."""
 
     images: torch.Tensor
     names: list[str]
     skipped: list[tuple[str, str]] = field(default_factory=list)
     colorless: list[str] = field(default_factory=list)
+    memory_mapped: bool = False
 
 
 def is_colorless(image: np.ndarray, threshold: float = 2.0) -> bool:
@@ -86,7 +88,9 @@ class FolderSource:
                 f"(set data.root to a folder with {searched} files)."
             )
         pattern = "**/*" if self.recursive else "*"
-        files = sorted(p for p in self.root.glob(pattern) if p.suffix.lower() in self.extensions and not p.is_dir())
+        # Folders or broken links named like images are kept: they are reported as unreadable, not ignored.
+        files = sorted(p for p in self.root.glob(pattern) if p.suffix.lower() in self.extensions)
+        files = [p for p in files if not (p.is_dir() and any(p.glob("*")))]
         if not files:
             raise FileNotFoundError(
                 f"No images in {self.root} (searched {'recursively ' if self.recursive else ''}for {searched})."

@@ -15,6 +15,11 @@ from colorizer.models.base import ColorizationNet
 
 log = logging.getLogger(__name__)
 
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
 OptimizerFactory = Callable[[Iterable[torch.nn.Parameter]], Optimizer]
 SchedulerFactory = Callable[[Optimizer], LRScheduler | ReduceLROnPlateau]
 
@@ -27,6 +32,7 @@ class ColorizationModule(LightningModule):
     `optimizer` and `scheduler` are factories (Hydra `_partial_: true`). `config` is the run's
     resolved configuration, saved in every checkpoint so the model can be rebuilt from it alone.
     `channels_last` stores activations NHWC, which oneDNN (CPU) and cuDNN (GPU) convolve faster.
+    `compile` compiles the net in place with torch.compile (its state_dict keys stay the same).
     """
 
     def __init__(
@@ -38,6 +44,7 @@ class ColorizationModule(LightningModule):
         scheduler_monitor: str = "val/psnr",
         config: dict[str, Any] | None = None,
         channels_last: bool = True,
+        compile: bool = False,
     ) -> None:
         super().__init__()
         self.net = net
@@ -48,6 +55,8 @@ class ColorizationModule(LightningModule):
         self.config = config
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.net.to(memory_format=self.memory_format)
+        if compile:
+            self.net.compile()
         # The training set's mean normalised ab, set at fit start: the `mean_ab` baseline of `evaluate`.
         self.register_buffer("train_mean_ab", torch.zeros(2))
         self.val_metrics = ColorizationMetrics()
@@ -65,6 +74,21 @@ class ColorizationModule(LightningModule):
         if datamodule is not None and hasattr(datamodule, "train_mean_ab"):
             self.train_mean_ab.copy_(datamodule.train_mean_ab())
 
+    def _stop_on_non_finite(self, batch: dict[str, torch.Tensor], total: torch.Tensor) -> None:
+        """Stop with a message naming the step and the terms that went non-finite."""
+        with torch.no_grad():
+            output = self.net.colorize(batch["L"].contiguous(memory_format=self.memory_format))
+            result = self.loss(LossInputs(batch["L"], output.ab, batch["ab"], output.kl), step=self.global_step)
+        bad = [f"{name}={value.item()}" for name, value in result.terms.items() if not torch.isfinite(value)]
+        bad = bad or [f"total={total.item()}"]
+        params_finite = all(torch.isfinite(p).all() for p in self.net.parameters())
+        raise NonFiniteLossError(
+            f"The training loss became non-finite at global step {self.global_step} (epoch {self.current_epoch}): "
+            f"{', '.join(bad)}; the weights are {'finite' if params_finite else 'no longer finite'}. "
+            "Training stopped; the checkpoints and logs written so far are kept. Try a lower optimizer.lr, "
+            "gradient clipping (trainer.gradient_clip_val=1.0) or trainer.precision=32-true."
+        )
+
     def _loss(self, batch: dict[str, torch.Tensor], stage: str) -> tuple[torch.Tensor, torch.Tensor]:
         output = self.net.colorize(batch["L"].contiguous(memory_format=self.memory_format))
         result = self.loss(LossInputs(batch["L"], output.ab, batch["ab"], output.kl), step=self.global_step)
@@ -77,6 +101,8 @@ class ColorizationModule(LightningModule):
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor | None:
         total, _ = self._loss(batch, "train")
+        if not torch.isfinite(total):
+            self._stop_on_non_finite(batch, total)
         # A net with nothing to learn (the gray baseline) is only validated and tested.
         return total if total.requires_grad else None
 

@@ -1,0 +1,460 @@
+"""`python -m colorizer.bench [--quick]`: how fast the data pipeline, training and prediction are.
+
+Every comparison runs in this process, side by side and interleaved, and each figure is the
+median of repeated runs. Prints a table and writes the figures as JSON.
+"""
+
+import argparse
+import contextlib
+import copy
+import io
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from kornia.color import rgb_to_lab
+from lightning.pytorch import Callback
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+
+from colorizer.data import ImageFolderDataModule, SyntheticLandscapeDataModule, lab_batch
+from colorizer.data.images import IMAGE_EXTENSIONS
+from colorizer.data.synthetic import synthetic_landscapes
+from colorizer.losses import (
+    CharbonnierLoss,
+    CompositeLoss,
+    CosineLoss,
+    KLDivergenceLoss,
+    LossInputs,
+    MSELoss,
+    PerceptualLoss,
+    SSIMLoss,
+)
+from colorizer.models import ColorizationModule, ConvVAE, SkipConnectionAutoencoder, UNet
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_PHOTOS = REPO.parent / "shared" / "data" / "landscapes150" / "color"
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ---- loader -----------------------------------------------------------------------------------
+
+
+class NaiveFileDataset(Dataset):
+    """What the source reports did: open, resize, to-tensor and Lab per sample, every epoch."""
+
+    def __init__(self, files: list[Path], size: int) -> None:
+        self.files, self.size = files, size
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image = Image.open(self.files[index]).convert("RGB").resize((self.size, self.size), Image.Resampling.BICUBIC)
+        rgb = torch.from_numpy(np.array(image)).permute(2, 0, 1).float() / 255
+        lab = rgb_to_lab(rgb)
+        return lab[:1] / 100, lab[1:] / 110
+
+
+def synthetic_folder(count: int, workdir: Path) -> Path:
+    """`count` synthetic 150x150 JPEGs written to `workdir/photos`."""
+    folder = workdir / "photos"
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, image in enumerate(synthetic_landscapes(count, 150, seed=7)):
+        Image.fromarray(image.permute(1, 2, 0).numpy()).save(folder / f"{index}.jpg", quality=90)
+    return folder
+
+
+def photo_folder(count: int, workdir: Path) -> Path:
+    """The shared landscape photos when present, else `count` synthetic JPEGs."""
+    return SHARED_PHOTOS if SHARED_PHOTOS.is_dir() else synthetic_folder(count, workdir)
+
+
+def bench_loader(folder: Path, size: int, batch_size: int, naive_images: int, runs: int, cache: Path) -> dict:
+    datamodule = ImageFolderDataModule(root=str(folder), image_size=size, batch_size=batch_size, cache_dir=str(cache))
+    datamodule.setup()
+    loader = datamodule.train_dataloader()
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)[:naive_images]
+    naive_loader = DataLoader(NaiveFileDataset(files, size), batch_size=batch_size, shuffle=True, num_workers=0)
+
+    def ours(with_lab: bool) -> float:
+        start, count = time.perf_counter(), 0
+        for batch in loader:
+            if with_lab:
+                lab_batch(batch, flip=True)
+            count += len(batch)
+        return count / (time.perf_counter() - start)
+
+    def naive() -> float:
+        start, count = time.perf_counter(), 0
+        for L_batch, _ in naive_loader:
+            count += len(L_batch)
+        return count / (time.perf_counter() - start)
+
+    uint8, with_lab, baseline = [], [], []
+    for _ in range(runs):  # interleaved, so drifts in machine load hit all three alike
+        uint8.append(ours(False))
+        with_lab.append(ours(True))
+        baseline.append(naive())
+    result = {
+        "images": len(datamodule.indices["train"]),
+        "ours_uint8_img_s": statistics.median(uint8),
+        "ours_with_lab_img_s": statistics.median(with_lab),
+        "naive_img_s": statistics.median(baseline),
+    }
+    result["ratio_uint8"] = result["ours_uint8_img_s"] / result["naive_img_s"]
+    result["ratio_with_lab"] = result["ours_with_lab_img_s"] / result["naive_img_s"]
+    return result
+
+
+# ---- training ---------------------------------------------------------------------------------
+
+MODELS: dict[str, Callable[[int, bool], tuple[torch.nn.Module, CompositeLoss]]] = {
+    "vae/composite": lambda size, perceptual: (
+        ConvVAE(image_size=size),
+        CompositeLoss(
+            charbonnier=CharbonnierLoss(),
+            cosine=CosineLoss(weight=0.1),
+            kl=KLDivergenceLoss(weight=1e-3),
+            **({"perceptual": PerceptualLoss(weight=0.05, pretrained=False)} if perceptual else {}),
+        ),
+    ),
+    "cae/mse": lambda size, perceptual: (SkipConnectionAutoencoder(), CompositeLoss(mse=MSELoss())),
+    "unet/ssim": lambda size, perceptual: (UNet(), CompositeLoss(ssim=SSIMLoss())),
+}
+
+
+class StepClock(Callback):
+    """Wall time from the end of the first (warm-up) step to the end of the last."""
+
+    def __init__(self) -> None:
+        self.start = self.end = 0.0
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        now = time.perf_counter()
+        if trainer.global_step == 1:
+            self.start = now
+        self.end = now
+
+
+def lightning_steps(net, loss, datamodule, steps: int) -> float:
+    """Images per second of Lightning `fit` for `steps` steps (the first not counted)."""
+    module = ColorizationModule(net, loss, optimizer=lambda p: torch.optim.Adam(p, lr=1e-3))
+    clock = StepClock()
+    trainer = L.Trainer(
+        accelerator="auto",
+        devices=1,
+        max_steps=steps,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[clock],
+    )
+    trainer.fit(module, datamodule=datamodule)
+    return (steps - 1) * datamodule.batch_size / (clock.end - clock.start)
+
+
+def plain_steps(net, loss, datamodule, steps: int, device: torch.device) -> float:
+    """The same work as a hand-written loop: same data, Lab hook, net, loss and optimizer."""
+    net = net.to(device).to(memory_format=torch.channels_last).train()
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    start = 0.0
+    loader = datamodule.train_dataloader()
+    for step, images in enumerate(loader):
+        if step == steps:
+            break
+        batch = lab_batch(images.to(device, non_blocking=True), flip=True)
+        L_in = batch["L"].contiguous(memory_format=torch.channels_last)
+        output = net.colorize(L_in)
+        result = loss(LossInputs(batch["L"], output.ab, batch["ab"], output.kl), step=step)
+        optimizer.zero_grad(set_to_none=True)
+        result.total.backward()
+        optimizer.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        if step == 0:
+            start = time.perf_counter()
+    return (steps - 1) * datamodule.batch_size / (time.perf_counter() - start)
+
+
+def bench_training(sizes: list[int], steps: int, runs: int, batch_size: int, device: torch.device) -> dict:
+    results = {}
+    for size in sizes:
+        # Enough training images for all steps in one epoch (64% of them train).
+        datamodule = SyntheticLandscapeDataModule(
+            num_images=int(batch_size * (steps + 1) / 0.64) + 8, image_size=size, batch_size=batch_size, cache_dir=None
+        )
+        datamodule.setup()
+        for name, build in MODELS.items():
+            torch.manual_seed(0)
+            net, loss = build(size, True)
+            without = build(size, False)[1] if "perceptual" in loss.terms else None
+            lightning, plain, plain_without = [], [], []
+            for _ in range(runs):  # interleaved: machine-load drifts hit both sides alike
+                lightning.append(lightning_steps(copy.deepcopy(net), loss, datamodule, steps))
+                plain.append(plain_steps(copy.deepcopy(net), loss, datamodule, steps, device))
+                if without is not None:
+                    plain_without.append(plain_steps(copy.deepcopy(net), without, datamodule, steps, device))
+            entry = {"lightning_img_s": statistics.median(lightning), "plain_img_s": statistics.median(plain)}
+            entry["ratio"] = entry["lightning_img_s"] / entry["plain_img_s"]
+            if plain_without:
+                entry["perceptual_share"] = 1 - entry["plain_img_s"] / statistics.median(plain_without)
+            results[f"{name}@{size}"] = entry
+    return results
+
+
+# ---- prediction -------------------------------------------------------------------------------
+
+
+def bench_prediction(count: int, runs: int, workdir: Path, device: torch.device) -> dict:
+    """colorizer.predict on 768x512 photos vs decoding and encoding the same files alone."""
+    from colorizer.inference import TrainedColorizer
+    from colorizer.predict import Job, PredictSummary, colorize_files
+
+    source = workdir / "predict_in"
+    source.mkdir(parents=True, exist_ok=True)
+    for index, image in enumerate(synthetic_landscapes(count, 256, seed=3)):
+        photo = Image.fromarray(image.permute(1, 2, 0).numpy()).resize((768, 512), Image.Resampling.BICUBIC)
+        photo.save(source / f"{index}.jpg", quality=92)
+    files = sorted(source.glob("*.jpg"))
+    model = TrainedColorizer(UNet().eval().to(device), {}, 64, torch.zeros(2), Path("random-init"))
+
+    def floor() -> float:
+        start = time.perf_counter()
+        for path in files:
+            with Image.open(path) as image:
+                image.convert("RGB").save(io.BytesIO(), format="JPEG", quality=95)
+        return len(files) / (time.perf_counter() - start)
+
+    def ours(run: int) -> float:
+        output = workdir / f"predict_out_{run}"
+        jobs = [Job(path, output / path.name) for path in files]
+        start = time.perf_counter()
+        colorize_files(model, jobs, device, PredictSummary(), batch_size=16)
+        return len(files) / (time.perf_counter() - start)
+
+    floors, predicted = [], []
+    for run in range(runs):
+        floors.append(floor())
+        predicted.append(ours(run))
+    result = {"predict_img_s": statistics.median(predicted), "decode_encode_floor_img_s": statistics.median(floors)}
+    result["ratio"] = result["predict_img_s"] / result["decode_encode_floor_img_s"]
+    return result
+
+
+# ---- cache and scale --------------------------------------------------------------------------
+
+
+def bench_cache_start(folder: Path, cache: Path) -> dict:
+    """Seconds from process start to the first training step with a warm decode cache, split into
+    importing torch/Lightning and everything after (cache load, model, trainer, first step)."""
+    script = (
+        "import time; t0 = time.perf_counter()\n"
+        "from colorizer.bench import first_step_seconds\n"
+        "t1 = time.perf_counter()\n"
+        f"print(t1 - t0, first_step_seconds({str(folder)!r}, {str(cache)!r}, t1))\n"
+    )
+    first_step_seconds(str(folder), str(cache), time.perf_counter())  # make sure the cache is warm
+    runs = []
+    for _ in range(3):
+        output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO)
+        runs.append([float(value) for value in output.stdout.split()[-2:]])
+    imports, after = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+    return {"import_s": imports, "after_import_s": after, "first_step_after_start_s": imports + after}
+
+
+def first_step_seconds(folder: str, cache: str, t0: float) -> float:
+    """Build data, model and trainer as `colorizer.train` does and return when the first step ends."""
+    datamodule = ImageFolderDataModule(root=folder, image_size=64, batch_size=32, cache_dir=cache)
+    module = ColorizationModule(UNet(), CompositeLoss(ssim=SSIMLoss()), lambda p: torch.optim.Adam(p))
+
+    class StopAfterFirst(Callback):
+        seconds = 0.0
+
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+            StopAfterFirst.seconds = time.perf_counter() - t0
+            trainer.should_stop = True
+
+    trainer = L.Trainer(max_steps=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
+                        callbacks=[StopAfterFirst()])  # fmt: skip
+    trainer.fit(module, datamodule=datamodule)
+    return StopAfterFirst.seconds
+
+
+def bench_scale(counts: list[int], ram_budget_gb: float, workdir: Path) -> dict:
+    """RSS and one loader epoch (with Lab) over a cache of `count` 64x64 images, in a fresh process."""
+    results = {}
+    for count in counts:
+        script = (
+            "import json, resource, time\n"
+            "from colorizer.bench import scale_epoch\n"
+            f"print(json.dumps(scale_epoch({count}, {ram_budget_gb}, {str(workdir)!r})))\n"
+        )
+        output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO)
+        results[str(count)] = json.loads(output.stdout.strip().splitlines()[-1])
+    return results
+
+
+def scale_epoch(count: int, ram_budget_gb: float, workdir: str) -> dict:
+    """Cache `count` images (tiled synthetic landscapes), load them under the RAM budget, run one epoch."""
+    from colorizer.data.cache import read_entry, write_entry
+
+    cache = Path(workdir) / "scale_cache"
+    tile = synthetic_landscapes(min(count, 512), 64, seed=11)
+    images = tile.repeat((count + len(tile) - 1) // len(tile), 1, 1, 1)[:count]
+    key = f"bench-scale-{count}"
+    write_entry(cache, key, images.numpy(), [str(i) for i in range(count)], [], [])
+    del images, tile
+    start = time.perf_counter()
+    loaded = read_entry(cache, key, ram_budget_gb)
+    load_s = time.perf_counter() - start
+    datamodule = SyntheticLandscapeDataModule(num_images=count, image_size=64, batch_size=256, cache_dir=None)
+    datamodule.loaded = loaded
+    datamodule.indices = {"train": torch.arange(count)}
+    start, seen = time.perf_counter(), 0
+    for batch in datamodule.train_dataloader():
+        lab_batch(batch, flip=True)
+        seen += len(batch)
+    return {
+        "images": seen,
+        "memory_mapped": loaded.memory_mapped,
+        "load_s": load_s,
+        "epoch_s": time.perf_counter() - start,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+# ---- entry point ------------------------------------------------------------------------------
+
+MODES = {
+    # loader sizes, loader runs, naive images, training sizes, steps, batch, runs, predict images, scale counts
+    "smoke": dict(loader_sizes=[32], loader_runs=1, naive=32, train_sizes=[32], steps=3, batch=4, runs=1,
+                  predict=2, scale=[2000], files=64, cache_start=False),
+    "quick": dict(loader_sizes=[64, 150], loader_runs=3, naive=300, train_sizes=[64], steps=10, batch=16, runs=3,
+                  predict=8, scale=[7129, 100_000], files=600, cache_start=True),
+    "full": dict(loader_sizes=[64, 150], loader_runs=5, naive=1000, train_sizes=[64, 150, 224], steps=10, batch=32,
+                 runs=3, predict=32, scale=[7129, 100_000], files=2000, cache_start=True),
+}  # fmt: skip
+
+
+def header(device: torch.device) -> dict[str, Any]:
+    import kornia
+    import lightning
+
+    info = {
+        "device": torch.cuda.get_device_name(0)
+        if device.type == "cuda"
+        else f"CPU ({platform.processor() or platform.machine()})",
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "lightning": lightning.__version__,
+        "kornia": kornia.__version__,
+    }
+    with contextlib.suppress(OSError, StopIteration):
+        cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+        info["cpu"] = next(line.split(":", 1)[1].strip() for line in cpuinfo if "model name" in line)
+    return info
+
+
+def format_report(figures: dict[str, Any]) -> str:
+    lines = [f"colorizer bench ({figures['mode']}): " + ", ".join(f"{k} {v}" for k, v in figures["header"].items())]
+    lines.append("")
+    lines.append("Loader: images/s delivered, ours vs naive per-file PIL + per-sample Lab (same workers)")
+    for size, r in figures["loader"].items():
+        lines.append(
+            f"  {size:>4}px  uint8 batches {r['ours_uint8_img_s']:>10,.0f}  with Lab on this device "
+            f"{r['ours_with_lab_img_s']:>8,.0f}  naive {r['naive_img_s']:>7,.0f}  "
+            f"ratio {r['ratio_uint8']:.1f}x (uint8) / {r['ratio_with_lab']:.1f}x (with Lab)"
+        )
+    lines.append("Training: images/s, Lightning fit vs plain PyTorch loop (same net, loss, optimizer, batches)")
+    for name, r in figures["training"].items():
+        share = f"  VGG perceptual {r['perceptual_share']:.0%} of the step" if "perceptual_share" in r else ""
+        lines.append(
+            f"  {name:<20} Lightning {r['lightning_img_s']:>8.1f}  plain {r['plain_img_s']:>8.1f}  "
+            f"ratio {r['ratio']:.3f}{share}"
+        )
+    p = figures["prediction"]
+    lines.append(
+        f"Prediction (768x512 JPEG): {p['predict_img_s']:.1f} img/s vs decode+encode floor "
+        f"{p['decode_encode_floor_img_s']:.1f} img/s, ratio {p['ratio']:.2f}"
+    )
+    if "cache_start" in figures:
+        start = figures["cache_start"]
+        lines.append(
+            f"Cache hit: first training step {start['first_step_after_start_s']:.2f} s after process start "
+            f"({start['import_s']:.2f} s importing torch/Lightning, {start['after_import_s']:.2f} s after)"
+        )
+    for count, r in figures["scale"].items():
+        lines.append(
+            f"Scale {int(count):>7,} images: {'memory-mapped' if r['memory_mapped'] else 'in RAM'}, load "
+            f"{r['load_s']:.2f} s, one epoch with Lab {r['epoch_s']:.1f} s, peak RSS {r['peak_rss_mb']:,.0f} MB"
+        )
+    lines.append(f"Peak RSS of this process: {figures['peak_rss_mb']:,.0f} MB" + (
+        f", GPU {figures['peak_gpu_mb']:,.0f} MB" if "peak_gpu_mb" in figures else ""))  # fmt: skip
+    return "\n".join(lines)
+
+
+def run_bench(mode: str, workdir: Path) -> dict[str, Any]:
+    settings = MODES[mode]
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    figures: dict[str, Any] = {"mode": mode, "header": header(device)}
+    cache = workdir / "cache"
+    # The smoke run never reads the shared 7k photos: it must take seconds.
+    folder = (
+        synthetic_folder(settings["files"], workdir) if mode == "smoke" else photo_folder(settings["files"], workdir)
+    )
+    figures["loader"] = {
+        str(size): bench_loader(folder, size, 32, settings["naive"], settings["loader_runs"], cache)
+        for size in settings["loader_sizes"]
+    }
+    figures["training"] = bench_training(
+        settings["train_sizes"], settings["steps"], settings["runs"], settings["batch"], device
+    )
+    figures["prediction"] = bench_prediction(settings["predict"], max(settings["runs"], 1), workdir, device)
+    if settings["cache_start"]:
+        figures["cache_start"] = bench_cache_start(folder, cache)
+    figures["scale"] = bench_scale(settings["scale"], 0.5, workdir)
+    figures["peak_rss_mb"] = peak_rss_mb()
+    if device.type == "cuda":
+        figures["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Measure colorizer's data pipeline, training and prediction speed.")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--quick", action="store_true", help="every figure, at 64x64 only: ~4 minutes on 2 CPU cores")
+    group.add_argument("--smoke", action="store_true", help="the smallest run that produces every figure")
+    parser.add_argument("--json", type=Path, default=None, help="where to write the figures (default outputs/bench/)")
+    args = parser.parse_args()
+    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    with tempfile.TemporaryDirectory(prefix="colorizer-bench-") as workdir:
+        figures = run_bench(mode, Path(workdir))
+    path = args.json or REPO / "outputs" / "bench" / f"bench-{mode}-{time.strftime('%Y-%m-%d_%H-%M-%S')}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=2))
+    print(format_report(figures))
+    print(f"Figures written to {path}")
+
+
+if __name__ == "__main__":
+    main()

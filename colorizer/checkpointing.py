@@ -1,0 +1,98 @@
+"""Checkpoints that survive a kill, and resuming from the newest good one.
+
+Lightning writes checkpoints in place, so a process killed mid-write leaves a truncated file;
+`AtomicCheckpointIO` writes to a temporary name and renames. Lightning does not save the
+global RNG states either, which an exact resume needs: `RNGStateCheckpoint` does.
+"""
+
+import logging
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+from lightning.pytorch import Callback
+
+log = logging.getLogger(__name__)
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Save to `.name.tmp` beside the target, then rename: a checkpoint is whole or absent."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                torch.save(checkpoint, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+class RNGStateCheckpoint(Callback):
+    """Saves and restores the Python, NumPy and torch (CPU and CUDA) random states, so a resumed
+    run shuffles, flips and samples exactly as the uninterrupted run would have."""
+
+    # Stored as tensors and plain Python values only, so Lightning's weights_only loading accepts them.
+    def state_dict(self) -> dict[str, Any]:
+        name, keys, position, has_gauss, cached = np.random.get_state()
+        numpy_state = {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": position,
+                       "has_gauss": has_gauss, "cached": cached}  # fmt: skip
+        state = {"python": random.getstate(), "numpy": numpy_state, "torch": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        random.setstate(state_dict["python"])
+        numpy_state = state_dict["numpy"]
+        np.random.set_state(
+            (
+                numpy_state["name"],
+                numpy_state["keys"].numpy().astype(np.uint32),
+                numpy_state["pos"],
+                numpy_state["has_gauss"],
+                numpy_state["cached"],
+            )
+        )
+        torch.set_rng_state(state_dict["torch"])
+        if "cuda" in state_dict and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state_dict["cuda"])
+
+
+def is_readable_checkpoint(path: Path) -> bool:
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception:
+        return False
+    return isinstance(checkpoint, dict) and "state_dict" in checkpoint
+
+
+def resolve_resume(checkpoint_dir: Path, requested: str | None) -> str | None:
+    """The checkpoint to resume from: `requested` (a file, or "last"), or, when that file is
+    damaged, the newest readable checkpoint in `checkpoint_dir`, with a warning naming both."""
+    if requested is None:
+        return None
+    path = checkpoint_dir / "last.ckpt" if requested == "last" else Path(requested).expanduser()
+    if requested == "last" and not path.exists():
+        log.warning("No %s to resume from: starting this run from scratch.", path)
+        return None
+    if not path.exists():
+        raise FileNotFoundError(f"ckpt_path={requested} does not exist.")
+    if is_readable_checkpoint(path):
+        return str(path)
+    others = sorted((p for p in path.parent.glob("*.ckpt") if p != path), key=lambda p: p.stat().st_mtime, reverse=True)
+    for candidate in others:
+        if is_readable_checkpoint(candidate):
+            log.warning("Checkpoint %s is damaged (cut short?); resuming from %s instead.", path, candidate)
+            return str(candidate)
+    raise ValueError(f"Checkpoint {path} is damaged and no other readable checkpoint is in {path.parent}.")

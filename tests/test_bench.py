@@ -1,0 +1,25 @@
+"""The benchmark in its smallest form: every figure is produced (how fast is for the README)."""
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def test_bench_smoke_produces_every_figure(tmp_path) -> None:
+    output = tmp_path / "bench.json"
+    command = [sys.executable, "-m", "colorizer.bench", "--smoke", "--json", str(output)]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(output.read_text())
+    assert figures["header"]["torch_threads"] >= 1 and figures["header"]["torch"]
+    for loader in figures["loader"].values():
+        assert loader["ours_uint8_img_s"] > 0 and loader["naive_img_s"] > 0 and loader["ratio_with_lab"] > 0
+    assert set(figures["training"]) == {"vae/composite@32", "cae/mse@32", "unet/ssim@32"}
+    for entry in figures["training"].values():
+        assert entry["lightning_img_s"] > 0 and entry["plain_img_s"] > 0 and entry["ratio"] > 0
+    assert 0 < figures["training"]["vae/composite@32"]["perceptual_share"] < 1
+    assert figures["prediction"]["predict_img_s"] > 0 and figures["prediction"]["decode_encode_floor_img_s"] > 0
+    assert figures["scale"]["2000"]["images"] == 2000 and figures["peak_rss_mb"] > 0
+    assert "Lightning fit vs plain PyTorch loop" in result.stdout and "Prediction (768x512 JPEG)" in result.stdout
