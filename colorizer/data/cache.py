@@ -107,6 +107,16 @@ def read_entry(cache_dir: Path, key: str, ram_budget_gb: float = DEFAULT_RAM_BUD
     )
 
 
+def ensure_cached(source: ImageSource, size: int, cache_dir: str | Path | None) -> None:
+    """Decode and cache `source` unless a cache entry exists (no-op without a cache folder)."""
+    if cache_dir is None:
+        return
+    key = source.cache_key(size)
+    cache_dir = Path(cache_dir).expanduser()
+    if not ((cache_dir / f"{key}.json").is_file() and (cache_dir / f"{key}.npy").is_file()):
+        load_cached(source, size, cache_dir)
+
+
 def load_cached(
     source: ImageSource, size: int, cache_dir: str | Path | None, ram_budget_gb: float = DEFAULT_RAM_BUDGET_GB
 ) -> LoadedImages:

@@ -14,7 +14,7 @@ from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
 from colorizer.color import rgb_to_normalized_lab
-from colorizer.data.cache import ImageSource, load_cached
+from colorizer.data.cache import ImageSource, ensure_cached, load_cached
 from colorizer.data.images import IMAGE_EXTENSIONS
 from colorizer.data.sources import FolderSource, KaggleLandscapeSource, LoadedImages, SyntheticSource
 from colorizer.data.splits import check_split_config, split_indices
@@ -100,7 +100,8 @@ class LabColorizationDataModule(LightningDataModule):
         raise NotImplementedError
 
     def prepare_data(self) -> None:
-        load_cached(self.build_source(), self.image_size, self.cache_dir, self.ram_budget_gb)
+        # Once per machine, before `setup` runs in every process: fill the cache, do not load it.
+        ensure_cached(self.build_source(), self.image_size, self.cache_dir)
 
     def setup(self, stage: str | None = None) -> None:
         if self.loaded is not None:
@@ -139,9 +140,12 @@ class LabColorizationDataModule(LightningDataModule):
         path.write_text("file\treason\n" + "".join(f"{n}\t{r.replace(chr(9), ' ')}\n" for n, r in rows))
         return path
 
-    def train_mean_ab(self, chunk: int = 512) -> torch.Tensor:
-        """Mean normalised ab [2] over the training images (the `mean_ab` baseline)."""
-        images = self.split_images("train")
+    def train_mean_ab(self, max_images: int = 1024, chunk: int = 256) -> torch.Tensor:
+        """Mean normalised ab [2] of the training images (the `mean_ab` baseline), estimated from
+        at most `max_images` of them, evenly spaced, so that large sets do not delay the start."""
+        train = self.indices["train"]
+        picked = train[torch.linspace(0, len(train) - 1, min(max_images, len(train))).long()]
+        images = self.loaded.images[picked]
         total = torch.zeros(2, dtype=torch.float64)
         for start in range(0, len(images), chunk):
             total += lab_batch(images[start : start + chunk])["ab"].double().sum(dim=(0, 2, 3))
@@ -184,7 +188,7 @@ class LabColorizationDataModule(LightningDataModule):
 class SyntheticLandscapeDataModule(LabColorizationDataModule):
     """`data=synthetic`: procedural landscapes, no files needed."""
 
-    def __init__(self, num_images: int = 1200, seed: int = 0, **kwargs) -> None:
+    def __init__(self, num_images: int = 1000, seed: int = 0, **kwargs) -> None:
         super().__init__(**kwargs)
         self.num_images = num_images
         self.seed = seed
