@@ -245,7 +245,7 @@ def bench_prediction(count: int, runs: int, workdir: Path, device: torch.device)
 
     def ours(run: int) -> float:
         output = workdir / f"predict_out_{run}"
-        jobs = [Job(path, output / path.name) for path in files]
+        jobs = [Job(path, output / path.name, Path(path.name)) for path in files]
         start = time.perf_counter()
         colorize_files(model, jobs, device, PredictSummary(), batch_size=16)
         return len(files) / (time.perf_counter() - start)

@@ -43,6 +43,7 @@ class PredictSummary:
 class Job:
     source: Path
     target: Path
+    relative: Path  # the input's path relative to the input folder, also used for its comparison panel
 
 
 def find_inputs(input_path: Path, recursive: bool) -> tuple[Path, list[Path]]:
@@ -71,7 +72,7 @@ def plan_jobs(base: Path, files: list[Path], output: Path, overwrite: bool, summ
         elif target.exists() and not overwrite:
             summary.skipped.append((source, f"{target} exists (use overwrite=true)"))
         else:
-            jobs.append(Job(source, target))
+            jobs.append(Job(source, target, source.relative_to(base)))
     return jobs
 
 
@@ -116,7 +117,7 @@ def _decode(job: Job) -> tuple[Job, Image.Image | str]:
 
 
 def _batches(jobs: list[Job], size: int, pool: ThreadPoolExecutor) -> Iterator[list[tuple[Job, Image.Image | str]]]:
-    """Decoded images in batches, decoding ahead in the pool."""
+    """Decoded images in batches; the images of a batch are decoded in parallel by the pool."""
     for start in range(0, len(jobs), size):
         yield list(pool.map(_decode, jobs[start : start + size]))
 
@@ -133,31 +134,40 @@ def colorize_files(
 ) -> None:
     """Colorize each job's image at full resolution and write it; failures are recorded, not raised."""
     task = progress.add_task("colorizing", total=len(jobs)) if progress else None
+
+    def collect(futures: list) -> None:
+        for future in futures:
+            job, error = future.result()
+            if error:
+                summary.failed.append((job.source, error))
+            else:
+                summary.written.append(job.target)
+
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        pending = []
+        writing: list = []
         for batch in _batches(jobs, batch_size, pool):
             readable = [(job, image) for job, image in batch if not isinstance(image, str)]
             summary.failed += [(job.source, image) for job, image in batch if isinstance(image, str)]
+            submitted = []
             if readable:
                 lightnesses = [lightness(np.asarray(image)).to(device) for _, image in readable]
                 with torch.no_grad():
                     ab_small = model.net(torch.cat([model_input(L_full, model.image_size) for L_full in lightnesses]))
                 for row, ((job, image), L_full) in enumerate(zip(readable, lightnesses, strict=True)):
                     colorized = to_image(full_resolution_rgb(L_full, ab_small[row : row + 1]))
-                    pending.append(pool.submit(_write, job, image, colorized, compare_dir, jpeg_quality))
-            for future in pending:
-                job, error = future.result()
-                (summary.failed.append((job.source, error)) if error else summary.written.append(job.target))
-            pending = []
+                    submitted.append(pool.submit(_write, job, image, colorized, compare_dir, jpeg_quality))
+            collect(writing)  # the previous batch was encoded while this one was computed
+            writing = submitted
             if progress:
                 progress.update(task, advance=len(batch))
+        collect(writing)
 
 
 def _write(job: Job, original: Image.Image, colorized: Image.Image, compare_dir: Path | None, quality: int):
     try:
         atomic_save(colorized, job.target, quality)
         if compare_dir is not None:
-            atomic_save(comparison_panel(original, colorized), compare_dir / job.target.name, quality)
+            atomic_save(comparison_panel(original, colorized), compare_dir / job.relative, quality)
         return job, None
     except OSError as error:
         return job, f"cannot write {job.target}: {error}"

@@ -9,9 +9,19 @@ from pathlib import Path
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 
 from colorizer.train import train
 from tests.conftest import REPO
+
+
+def hparams_tags(run_dir: Path) -> set[str]:
+    """Tags written by TensorBoard's hparams plugin (what the HPARAMS tab reads)."""
+    tags = set()
+    for file in (run_dir / "tensorboard").glob("events.out.tfevents.*"):
+        for event in EventFileLoader(str(file)).Load():
+            tags |= {v.tag for v in event.summary.value if v.metadata.plugin_data.plugin_name == "hparams"}
+    return tags
 
 
 def event_tags(run_dir: Path) -> dict[str, list[str]]:
@@ -60,6 +70,7 @@ def test_train_checkpoint_test(make_cfg, model: str, loss: str, terms: set[str])
     expected |= {f"train/loss_{term}_step" for term in terms} | {f"val/loss_{term}" for term in terms}
     assert expected <= set(tags["scalars"]), expected - set(tags["scalars"])
     assert "val/colorization" in tags["images"]
+    assert {"_hparams_/experiment", "_hparams_/session_start_info"} <= hparams_tags(run_dir)
 
 
 def test_csv_logger_writes_metrics_and_grid_pngs(make_cfg) -> None:
