@@ -6,9 +6,7 @@ global RNG states either, which an exact resume needs: `RNGStateCheckpoint` does
 """
 
 import logging
-import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,8 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning.pytorch import Callback
 
+from colorizer.atomic import atomic_write
+
 log = logging.getLogger(__name__)
 
 
@@ -24,18 +24,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     """Save to `.name.tmp` beside the target, then rename: a checkpoint is whole or absent."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                torch.save(checkpoint, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(path, lambda handle: torch.save(checkpoint, handle))
 
 
 class RNGStateCheckpoint(Callback):

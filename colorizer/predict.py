@@ -9,7 +9,6 @@ only with `overwrite=true`.
 import logging
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,7 +21,8 @@ from omegaconf import DictConfig
 from PIL import Image
 from rich.progress import Progress
 
-from colorizer.data.images import IMAGE_EXTENSIONS, ImageDecodeError, open_rgb
+from colorizer.atomic import atomic_write
+from colorizer.data.images import ImageDecodeError, list_image_files, open_rgb
 from colorizer.evaluate import resolve_device
 from colorizer.inference import TrainedColorizer, full_resolution_rgb, lightness, load_colorizer, model_input
 
@@ -52,13 +52,7 @@ def find_inputs(input_path: Path, recursive: bool) -> tuple[Path, list[Path]]:
         return input_path.parent, [input_path]
     if not input_path.is_dir():
         raise FileNotFoundError(f"input={input_path} does not exist.")
-    pattern = "**/*" if recursive else "*"
-    # Folders or broken links named like images are kept: they are reported as failed, not ignored.
-    files = sorted(p for p in input_path.glob(pattern) if p.suffix.lower() in IMAGE_EXTENSIONS)
-    files = [p for p in files if not (p.is_dir() and any(p.glob("*")))]
-    if not files:
-        raise FileNotFoundError(f"No images in {input_path} (searched for {', '.join(IMAGE_EXTENSIONS)}).")
-    return input_path, files
+    return input_path, list_image_files(input_path, recursive)
 
 
 def plan_jobs(base: Path, files: list[Path], output: Path, overwrite: bool, summary: PredictSummary) -> list[Job]:
@@ -76,19 +70,11 @@ def plan_jobs(base: Path, files: list[Path], output: Path, overwrite: bool, summ
     return jobs
 
 
-def atomic_save(image: Image.Image, target: Path, jpeg_quality: int) -> None:
-    """Save to a temporary file beside `target`, then rename: never a half-written image."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+def save_image(image: Image.Image, target: Path, jpeg_quality: int) -> None:
+    """Save in the format the target's extension names (PNG otherwise), never half-written."""
     image_format = SAVE_FORMATS.get(target.suffix.lower(), "PNG")
     options = {"quality": jpeg_quality} if image_format in ("JPEG", "WEBP") else {}
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            image.save(handle, format=image_format, **options)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(target, lambda handle: image.save(handle, format=image_format, **options))
 
 
 def to_image(rgb: torch.Tensor) -> Image.Image:
@@ -165,9 +151,9 @@ def colorize_files(
 
 def _write(job: Job, original: Image.Image, colorized: Image.Image, compare_dir: Path | None, quality: int):
     try:
-        atomic_save(colorized, job.target, quality)
+        save_image(colorized, job.target, quality)
         if compare_dir is not None:
-            atomic_save(comparison_panel(original, colorized), compare_dir / job.relative, quality)
+            save_image(comparison_panel(original, colorized), compare_dir / job.relative, quality)
         return job, None
     except OSError as error:
         return job, f"cannot write {job.target}: {error}"

@@ -8,8 +8,6 @@ reader sees a complete entry or none; concurrent writers of the same key both su
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Protocol
@@ -17,6 +15,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from colorizer.atomic import atomic_write
 from colorizer.data.sources import LoadedImages
 
 log = logging.getLogger(__name__)
@@ -36,17 +35,6 @@ def _checksum(array: np.ndarray) -> str:
     return hashlib.blake2b(memoryview(np.ascontiguousarray(array)).cast("B"), digest_size=16).hexdigest()
 
 
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_entry(
     cache_dir: Path,
     key: str,
@@ -63,9 +51,8 @@ def write_entry(
         "skipped": [list(item) for item in skipped],
         "colorless": colorless,
     }
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    _atomic_write(cache_dir / f"{key}.npy", lambda handle: np.save(handle, array, allow_pickle=False))
-    _atomic_write(cache_dir / f"{key}.json", lambda handle: handle.write(json.dumps(meta).encode()))
+    atomic_write(cache_dir / f"{key}.npy", lambda handle: np.save(handle, array, allow_pickle=False))
+    atomic_write(cache_dir / f"{key}.json", lambda handle: handle.write(json.dumps(meta).encode()))
 
 
 def read_entry(cache_dir: Path, key: str, ram_budget_gb: float = DEFAULT_RAM_BUDGET_GB) -> LoadedImages | None:

@@ -9,6 +9,19 @@ from PIL import Image, ImageOps
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 
+def list_image_files(root: Path, recursive: bool = True, extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> list[Path]:
+    """Sorted files under `root` whose extension is one of `extensions`. Raises FileNotFoundError
+    when there are none. Empty folders and broken links named like images are kept, so that they
+    are reported as unreadable rather than silently ignored; folders with content are not."""
+    pattern = "**/*" if recursive else "*"
+    files = sorted(p for p in root.glob(pattern) if p.suffix.lower() in extensions)
+    files = [p for p in files if not (p.is_dir() and any(p.iterdir()))]
+    if not files:
+        searched = ", ".join(extensions)
+        raise FileNotFoundError(f"No images in {root} (searched {'recursively ' if recursive else ''}for {searched}).")
+    return files
+
+
 class ImageDecodeError(ValueError):
     """A file could not be turned into an RGB image; the message says why."""
 

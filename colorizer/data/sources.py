@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from colorizer.data.images import IMAGE_EXTENSIONS, ImageDecodeError, decode_square
+from colorizer.data.images import IMAGE_EXTENSIONS, ImageDecodeError, decode_square, list_image_files
 from colorizer.data.synthetic import synthetic_landscapes
 
 log = logging.getLogger(__name__)
@@ -87,15 +87,7 @@ class FolderSource:
                 f"Image folder {self.root} does not exist or is not a folder "
                 f"(set data.root to a folder with {searched} files)."
             )
-        pattern = "**/*" if self.recursive else "*"
-        # Folders or broken links named like images are kept: they are reported as unreadable, not ignored.
-        files = sorted(p for p in self.root.glob(pattern) if p.suffix.lower() in self.extensions)
-        files = [p for p in files if not (p.is_dir() and any(p.glob("*")))]
-        if not files:
-            raise FileNotFoundError(
-                f"No images in {self.root} (searched {'recursively ' if self.recursive else ''}for {searched})."
-            )
-        return files
+        return list_image_files(self.root, self.recursive, self.extensions)
 
     def cache_key(self, size: int) -> str:
         digest = hashlib.sha256(f"{self.root.resolve()}|{size}|{DECODE_VERSION}|{self.colorless_threshold}".encode())
