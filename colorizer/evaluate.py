@@ -49,8 +49,10 @@ def run_evaluation(cfg: DictConfig) -> tuple[Evaluation, dict[str, Any]]:
     datamodule.setup()
 
     models: dict[str, ColorizationNet] = {}
+    checkpoints: dict[str, str] = {}
     for model in trained:
-        models[checkpoint_label(model.path, set(models))] = model.net
+        label = checkpoint_label(model.path, set(models))
+        models[label], checkpoints[label] = model.net, str(model.path)
     if "gray" in cfg.baselines:
         models["gray"] = GrayBaseline().to(device)
     if "mean_ab" in cfg.baselines:
@@ -61,8 +63,7 @@ def run_evaluation(cfg: DictConfig) -> tuple[Evaluation, dict[str, Any]]:
 
     evaluation = evaluate_models(models, datamodule, cfg.split, device)
     output_dir = Path(cfg.paths.output_dir)
-    extra = {"checkpoints": {label: str(m.path) for label, m in zip(models, trained, strict=False)}}
-    extra["image_size"] = image_size
+    extra = {"checkpoints": checkpoints, "image_size": image_size}
     write_results(evaluation, output_dir, extra)
     if cfg.report:
         report = write_report(output_dir / "report.html", evaluation, models, datamodule, device, cfg.report_max_images)

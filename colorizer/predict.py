@@ -28,8 +28,9 @@ from colorizer.inference import TrainedColorizer, full_resolution_rgb, lightness
 
 log = logging.getLogger(__name__)
 
-SAVE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
-SAVE_FORMATS[".webp"] = "WEBP"
+SAVE_FORMATS = {
+    ".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP",
+}  # fmt: skip
 
 
 @dataclass

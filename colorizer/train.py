@@ -173,19 +173,20 @@ def run_sweep_job(cfg: DictConfig) -> float:
         (folder / "error.txt").write_text(f"{reason}\n\n{traceback.format_exc()}")
         log.error("This job failed (%s: %s); details in %s. The sweep goes on.", type(error).__name__, error, folder)
         return math.nan
+    return optimized_value(cfg, metrics)
+
+
+def optimized_value(cfg: DictConfig, metrics: dict[str, Any]) -> float:
+    """The run's `optimized_metric` for a sweeper (NaN when the run did not log it)."""
     value = metrics.get(cfg.get("optimized_metric"))
     return math.nan if value is None else float(value)
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
-def main(cfg: DictConfig) -> float | None:
+def main(cfg: DictConfig) -> float:
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     check_multirun_strategy(cfg, multirun)
-    if multirun:
-        return run_sweep_job(cfg)
-    metrics = train(cfg)
-    value = metrics.get(cfg.get("optimized_metric"))
-    return None if value is None else float(value)
+    return run_sweep_job(cfg) if multirun else optimized_value(cfg, train(cfg))
 
 
 if __name__ == "__main__":
