@@ -37,3 +37,30 @@ def rebuild_rgb(L: torch.Tensor, ab: torch.Tensor, clip: bool = True) -> torch.T
 def gray_rgb(L: torch.Tensor) -> torch.Tensor:
     """The gray baseline: normalised L [B,1,H,W] with ab = 0, as RGB [B,3,H,W] in [0, 1]."""
     return rebuild_rgb(L, torch.zeros_like(L).expand(-1, 2, -1, -1))
+
+
+def gamut_map(L: torch.Tensor, ab: torch.Tensor, steps: int = 10) -> torch.Tensor:
+    """RGB [B,3,H,W] in [0, 1] of Lab (L [B,1,H,W] in 0..100, ab [B,2,H,W] in Lab units),
+    reducing each out-of-gamut pixel's chroma (never its L) until it fits.
+
+    Clamping RGB instead would change the lightness of saturated dark or bright pixels. Gray
+    (ab = 0) is always in gamut, so a bisection on the chroma scale converges; it runs only on
+    the pixels that are out of gamut.
+    """
+    rgb = lab_to_rgb(torch.cat([L, ab], dim=1), clip=False)
+    outside = ((rgb < 0) | (rgb > 1)).any(dim=1)  # [B,H,W]
+    if outside.any():
+        where = outside.nonzero(as_tuple=True)
+        L_out = L[:, 0][where].view(1, 1, -1, 1)
+        ab_out = ab.permute(0, 2, 3, 1)[where].T.reshape(1, 2, -1, 1)
+        low, high = torch.zeros_like(L_out), torch.ones_like(L_out)
+        for _ in range(steps):
+            middle = (low + high) / 2
+            trial = lab_to_rgb(torch.cat([L_out, ab_out * middle], dim=1), clip=False)
+            fits = ((trial >= 0) & (trial <= 1)).all(dim=1, keepdim=True)
+            low, high = torch.where(fits, middle, low), torch.where(fits, high, middle)
+        fixed = lab_to_rgb(torch.cat([L_out, ab_out * low], dim=1), clip=False)
+        rgb = rgb.permute(0, 2, 3, 1).clone()
+        rgb[where] = fixed[0, :, :, 0].T
+        rgb = rgb.permute(0, 3, 1, 2)
+    return rgb.clamp(0, 1)

@@ -6,11 +6,12 @@ written under a temporary name and renamed, never over an input, and over an exi
 only with `overwrite=true`.
 """
 
+import functools
 import logging
 import os
 import sys
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +25,8 @@ from rich.progress import Progress
 from colorizer.atomic import atomic_write
 from colorizer.data.images import ImageDecodeError, list_image_files, open_rgb
 from colorizer.evaluate import resolve_device
-from colorizer.inference import TrainedColorizer, full_resolution_rgb, lightness, load_colorizer, model_input
+from colorizer.inference import TrainedColorizer, full_resolution_image, load_colorizer, model_input, use_bf16
+from colorizer.srgb_table import lightness, srgb_table
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +80,6 @@ def save_image(image: Image.Image, target: Path, jpeg_quality: int) -> None:
     atomic_write(target, lambda handle: image.save(handle, format=image_format, **options))
 
 
-def to_image(rgb: torch.Tensor) -> Image.Image:
-    """[1,3,H,W] in [0, 1] -> 8-bit RGB image."""
-    return Image.fromarray((rgb[0].clamp(0, 1) * 255 + 0.5).byte().permute(1, 2, 0).cpu().numpy())
-
-
 def comparison_panel(original: Image.Image, colorized: Image.Image) -> Image.Image:
     """gray input | colorized | truth (the last only when the input had colour)."""
     gray = original.convert("L").convert("RGB")
@@ -96,17 +93,21 @@ def comparison_panel(original: Image.Image, colorized: Image.Image) -> Image.Ima
     return canvas
 
 
-def _decode(job: Job) -> tuple[Job, Image.Image | str]:
+@dataclass
+class Decoded:
+    job: Job
+    image: Image.Image
+    level: torch.Tensor  # [H,W] uint8: the original L's level in the colour table
+    model_input: torch.Tensor  # [1,1,S,S]: L/100 resized to the model's size
+
+
+def _decode(job: Job, image_size: int) -> Decoded | tuple[Job, str]:
     try:
-        return job, open_rgb(job.source)
+        image = open_rgb(job.source)
     except ImageDecodeError as error:
         return job, str(error)
-
-
-def _batches(jobs: list[Job], size: int, pool: ThreadPoolExecutor) -> Iterator[list[tuple[Job, Image.Image | str]]]:
-    """Decoded images in batches; the images of a batch are decoded in parallel by the pool."""
-    for start in range(0, len(jobs), size):
-        yield list(pool.map(_decode, jobs[start : start + size]))
+    L, level = lightness(np.asarray(image))
+    return Decoded(job, image, level, model_input(L, image_size))
 
 
 def colorize_files(
@@ -118,46 +119,69 @@ def colorize_files(
     compare_dir: Path | None = None,
     jpeg_quality: int = 95,
     progress: Progress | None = None,
+    bf16: bool = False,
 ) -> None:
-    """Colorize each job's image at full resolution and write it; failures are recorded, not raised."""
-    task = progress.add_task("colorizing", total=len(jobs)) if progress else None
+    """Colorize each job's image at full resolution and write it; failures are recorded, not raised.
+    `bf16` runs the network under bfloat16 autocast (see `inference.use_bf16`).
 
-    def collect(futures: list) -> None:
+    The pool decodes the next batch and colours and writes the previous one while the network
+    runs on this one, so every core has work; at most three batches of photos are in memory.
+    """
+    task = progress.add_task("colorizing", total=len(jobs)) if progress else None
+    table = srgb_table().to(device)
+    net = model.net.to(memory_format=torch.channels_last)  # faster convolutions on CPUs and GPUs alike
+    batches = [jobs[start : start + batch_size] for start in range(0, len(jobs), batch_size)]
+
+    def collect(futures: list[Future]) -> None:
         for future in futures:
             job, error = future.result()
             if error:
                 summary.failed.append((job.source, error))
             else:
                 summary.written.append(job.target)
+            if progress:
+                progress.update(task, advance=1)
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        writing: list = []
-        for batch in _batches(jobs, batch_size, pool):
-            readable = [(job, image) for job, image in batch if not isinstance(image, str)]
-            summary.failed += [(job.source, image) for job, image in batch if isinstance(image, str)]
+        decode = functools.partial(_decode, image_size=model.image_size)
+        decoding = [pool.submit(decode, job) for job in batches[0]] if batches else []
+        writing: list[Future] = []
+        for index in range(len(batches)):
+            batch = [future.result() for future in decoding]
+            if index + 1 < len(batches):
+                decoding = [pool.submit(decode, job) for job in batches[index + 1]]
+            readable = [item for item in batch if isinstance(item, Decoded)]
+            for item in batch:
+                if not isinstance(item, Decoded):
+                    summary.failed.append((item[0].source, item[1]))
+                    if progress:
+                        progress.update(task, advance=1)
             submitted = []
             if readable:
-                lightnesses = [lightness(np.asarray(image)).to(device) for _, image in readable]
-                with torch.no_grad():
-                    ab_small = model.net(torch.cat([model_input(L_full, model.image_size) for L_full in lightnesses]))
-                for row, ((job, image), L_full) in enumerate(zip(readable, lightnesses, strict=True)):
-                    colorized = to_image(full_resolution_rgb(L_full, ab_small[row : row + 1]))
-                    submitted.append(pool.submit(_write, job, image, colorized, compare_dir, jpeg_quality))
-            collect(writing)  # the previous batch was encoded while this one was computed
+                inputs = torch.cat([item.model_input for item in readable]).to(device)
+                with torch.no_grad(), torch.autocast(device.type, torch.bfloat16, enabled=bf16):
+                    ab_small = net(inputs.contiguous(memory_format=torch.channels_last)).float()
+                for row, item in enumerate(readable):
+                    colour = functools.partial(
+                        full_resolution_image, item.level.to(device), ab_small[row : row + 1], table
+                    )
+                    submitted.append(pool.submit(_colour_and_write, item, colour, compare_dir, jpeg_quality))
+            collect(writing)  # the previous batch was written while this one was computed
             writing = submitted
-            if progress:
-                progress.update(task, advance=len(batch))
         collect(writing)
 
 
-def _write(job: Job, original: Image.Image, colorized: Image.Image, compare_dir: Path | None, quality: int):
+def _colour_and_write(
+    item: Decoded, colour: Callable[[], Image.Image], compare_dir: Path | None, quality: int
+) -> tuple[Job, str | None]:
+    colorized = colour()
     try:
-        save_image(colorized, job.target, quality)
+        save_image(colorized, item.job.target, quality)
         if compare_dir is not None:
-            save_image(comparison_panel(original, colorized), compare_dir / job.relative, quality)
-        return job, None
+            save_image(comparison_panel(item.image, colorized), compare_dir / item.job.relative, quality)
+        return item.job, None
     except OSError as error:
-        return job, f"cannot write {job.target}: {error}"
+        return item.job, f"cannot write {item.job.target}: {error}"
 
 
 def run_predict(cfg: DictConfig) -> PredictSummary:
@@ -169,7 +193,10 @@ def run_predict(cfg: DictConfig) -> PredictSummary:
     jobs = plan_jobs(base, files, output, cfg.overwrite, summary)
     compare_dir = output / "compare" if cfg.compare else None
     with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
-        colorize_files(model, jobs, device, summary, cfg.batch_size, compare_dir, cfg.jpeg_quality, progress)
+        colorize_files(
+            model, jobs, device, summary, cfg.batch_size, compare_dir, cfg.jpeg_quality, progress,
+            bf16=use_bf16(cfg.precision, device),
+        )  # fmt: skip
     return summary
 
 

@@ -26,6 +26,15 @@ TINY = [
 ]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def colour_table_cache(tmp_path_factory) -> Path:
+    """One cache folder per test session (subprocesses inherit the variable), never the user's."""
+    folder = tmp_path_factory.mktemp("colour_table")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COLORIZER_CACHE_DIR", str(folder))
+        yield folder
+
+
 def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:
     """The composed `train` config with the run folder and the decode cache under `output_dir`."""
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
