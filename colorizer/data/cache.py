@@ -5,10 +5,10 @@ and a checksum). Both are written under temporary names and renamed, the JSON la
 reader sees a complete entry or none; concurrent writers of the same key both succeed.
 """
 
-import hashlib
 import json
 import logging
 import warnings
+import zlib
 from pathlib import Path
 from typing import Protocol
 
@@ -32,7 +32,8 @@ class ImageSource(Protocol):
 
 
 def _checksum(array: np.ndarray) -> str:
-    return hashlib.blake2b(memoryview(np.ascontiguousarray(array)).cast("B"), digest_size=16).hexdigest()
+    # CRC-32 catches truncation and bit flips, which is all this guards against, 4x faster than a hash.
+    return f"crc32:{zlib.crc32(memoryview(np.ascontiguousarray(array)).cast('B')):08x}"
 
 
 def write_entry(
@@ -94,24 +95,31 @@ def read_entry(cache_dir: Path, key: str, ram_budget_gb: float = DEFAULT_RAM_BUD
     )
 
 
-def ensure_cached(source: ImageSource, size: int, cache_dir: str | Path | None) -> None:
-    """Decode and cache `source` unless a cache entry exists (no-op without a cache folder)."""
+def ensure_cached(source: ImageSource, size: int, cache_dir: str | Path | None) -> str | None:
+    """Decode and cache `source` unless a cache entry exists (no-op without a cache folder).
+    Returns the entry's key (None without a cache folder)."""
     if cache_dir is None:
-        return
+        return None
     key = source.cache_key(size)
     cache_dir = Path(cache_dir).expanduser()
     if not ((cache_dir / f"{key}.json").is_file() and (cache_dir / f"{key}.npy").is_file()):
-        load_cached(source, size, cache_dir)
+        load_cached(source, size, cache_dir, key=key)
+    return key
 
 
 def load_cached(
-    source: ImageSource, size: int, cache_dir: str | Path | None, ram_budget_gb: float = DEFAULT_RAM_BUDGET_GB
+    source: ImageSource,
+    size: int,
+    cache_dir: str | Path | None,
+    ram_budget_gb: float = DEFAULT_RAM_BUDGET_GB,
+    key: str | None = None,
 ) -> LoadedImages:
-    """Load `source` at `size`, through the cache in `cache_dir` (no cache when None)."""
+    """Load `source` at `size`, through the cache in `cache_dir` (no cache when None). `key`: the
+    source's cache key when the caller has just computed it."""
     if cache_dir is None:
         return source.load(size)
     cache_dir = Path(cache_dir).expanduser()
-    key = source.cache_key(size)
+    key = key or source.cache_key(size)
     cached = read_entry(cache_dir, key, ram_budget_gb)
     if cached is not None:
         log.info("Loaded %d cached images of %s from %s", len(cached.names), source.describe(), cache_dir / key)

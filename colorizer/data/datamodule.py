@@ -94,6 +94,7 @@ class LabColorizationDataModule(LightningDataModule):
         self.ram_budget_gb = ram_budget_gb
         check_split_config(self.splits, num_folds, fold)
         self.loaded: LoadedImages | None = None
+        self.prepared_key: str | None = None
         self.indices: dict[str, torch.Tensor] = {}
 
     def build_source(self) -> ImageSource:
@@ -101,12 +102,15 @@ class LabColorizationDataModule(LightningDataModule):
 
     def prepare_data(self) -> None:
         # Once per machine, before `setup` runs in every process: fill the cache, do not load it.
-        ensure_cached(self.build_source(), self.image_size, self.cache_dir)
+        self.prepared_key = ensure_cached(self.build_source(), self.image_size, self.cache_dir)
 
     def setup(self, stage: str | None = None) -> None:
         if self.loaded is not None:
             return
-        self.loaded = load_cached(self.build_source(), self.image_size, self.cache_dir, self.ram_budget_gb)
+        # In the process that prepared the data, its key saves listing and stat-ing every file again.
+        self.loaded = load_cached(
+            self.build_source(), self.image_size, self.cache_dir, self.ram_budget_gb, self.prepared_key
+        )
         self._warn_about_left_out()
         count = len(self.loaded.names)
         self.indices = split_indices(count, self.splits, self.split_seed, self.num_folds, self.fold)

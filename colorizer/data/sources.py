@@ -15,8 +15,8 @@ from colorizer.data.synthetic import synthetic_landscapes
 
 log = logging.getLogger(__name__)
 
-# Bump when decoding or resizing changes, so old cache files are not reused.
-DECODE_VERSION = 1
+# Bump when decoding, resizing or the cache format changes, so old cache files are not reused.
+DECODE_VERSION = 2
 
 
 @dataclass
@@ -90,6 +90,7 @@ class FolderSource:
         return list_image_files(self.root, self.recursive, self.extensions)
 
     def cache_key(self, size: int) -> str:
+        """Changes when any file is added, removed or modified (size and mtime of every file)."""
         digest = hashlib.sha256(f"{self.root.resolve()}|{size}|{DECODE_VERSION}|{self.colorless_threshold}".encode())
         for path in self.files():
             try:
