@@ -9,6 +9,7 @@ import contextlib
 import copy
 import io
 import json
+import os
 import platform
 import resource
 import statistics
@@ -17,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +43,7 @@ from colorizer.losses import (
     PerceptualLoss,
     SSIMLoss,
 )
-from colorizer.models import ColorizationModule, ConvVAE, SkipConnectionAutoencoder, UNet
+from colorizer.models import ColorizationModule, ConvVAE, GrayBaseline, SkipConnectionAutoencoder, UNet
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_PHOTOS = REPO.parent / "shared" / "data" / "landscapes150" / "color"
@@ -139,22 +141,28 @@ MODELS: dict[str, Callable[[int, bool], tuple[torch.nn.Module, CompositeLoss]]] 
 
 
 class StepClock(Callback):
-    """Wall time from the end of the first (warm-up) step to the end of the last."""
+    """Wall time from the end of the first (warm-up) step to the end of the last; on a GPU it waits
+    for queued work at those two points only, as the plain loop does, so neither side is throttled."""
 
-    def __init__(self) -> None:
+    def __init__(self, steps: int) -> None:
+        self.steps = steps
         self.start = self.end = 0.0
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        now = time.perf_counter()
+        if trainer.global_step not in (1, self.steps):
+            return
+        if pl_module.device.type == "cuda":
+            torch.cuda.synchronize()
         if trainer.global_step == 1:
-            self.start = now
-        self.end = now
+            self.start = time.perf_counter()
+        else:
+            self.end = time.perf_counter()
 
 
 def lightning_steps(net, loss, datamodule, steps: int) -> float:
     """Images per second of Lightning `fit` for `steps` steps (the first not counted)."""
     module = ColorizationModule(net, loss, optimizer=lambda p: torch.optim.Adam(p, lr=1e-3))
-    clock = StepClock()
+    clock = StepClock(steps)
     trainer = L.Trainer(
         accelerator="auto",
         devices=1,
@@ -175,7 +183,7 @@ def plain_steps(net, loss, datamodule, steps: int, device: torch.device) -> floa
     """The same work as a hand-written loop: same data, Lab hook, net, loss and optimizer."""
     net = net.to(device).to(memory_format=torch.channels_last).train()
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-    start = 0.0
+    start = end = 0.0
     loader = datamodule.train_dataloader()
     for step, images in enumerate(loader):
         if step == steps:
@@ -187,14 +195,18 @@ def plain_steps(net, loss, datamodule, steps: int, device: torch.device) -> floa
         optimizer.zero_grad(set_to_none=True)
         result.total.backward()
         optimizer.step()
-        if device.type == "cuda":
+        if step in (0, steps - 1) and device.type == "cuda":
             torch.cuda.synchronize()
         if step == 0:
             start = time.perf_counter()
-    return (steps - 1) * datamodule.batch_size / (time.perf_counter() - start)
+        end = time.perf_counter()
+    return (steps - 1) * datamodule.batch_size / (end - start)
 
 
 def bench_training(sizes: list[int], steps: int, runs: int, batch_size: int, device: torch.device) -> dict:
+    """Lightning vs plain loop per model and size. Each run is a pair of the two, measured back to
+    back in alternating order; the ratio is the median of the pairs' ratios, which cancels the
+    slow drifts of a shared machine that a ratio of two separate medians would keep."""
     results = {}
     for size in sizes:
         # Enough training images for all steps in one epoch (64% of them train).
@@ -206,14 +218,26 @@ def bench_training(sizes: list[int], steps: int, runs: int, batch_size: int, dev
             torch.manual_seed(0)
             net, loss = build(size, True)
             without = build(size, False)[1] if "perceptual" in loss.terms else None
-            lightning, plain, plain_without = [], [], []
-            for _ in range(runs):  # interleaved: machine-load drifts hit both sides alike
-                lightning.append(lightning_steps(copy.deepcopy(net), loss, datamodule, steps))
-                plain.append(plain_steps(copy.deepcopy(net), loss, datamodule, steps, device))
-                if without is not None:
+            lightning, plain, ratios, plain_without = [], [], [], []
+            for run in range(runs):
+                measured = {}
+                for side in ["lightning", "plain"] if run % 2 == 0 else ["plain", "lightning"]:
+                    if side == "lightning":
+                        measured[side] = lightning_steps(copy.deepcopy(net), loss, datamodule, steps)
+                    else:
+                        measured[side] = plain_steps(copy.deepcopy(net), loss, datamodule, steps, device)
+                lightning.append(measured["lightning"])
+                plain.append(measured["plain"])
+                ratios.append(measured["lightning"] / measured["plain"])
+                if without is not None and run < 3:  # a share, not a ratio near 1: three runs are enough
                     plain_without.append(plain_steps(copy.deepcopy(net), without, datamodule, steps, device))
-            entry = {"lightning_img_s": statistics.median(lightning), "plain_img_s": statistics.median(plain)}
-            entry["ratio"] = entry["lightning_img_s"] / entry["plain_img_s"]
+            entry = {
+                "lightning_img_s": statistics.median(lightning),
+                "plain_img_s": statistics.median(plain),
+                "ratio": statistics.median(ratios),
+                "ratio_min": min(ratios),
+                "ratio_max": max(ratios),
+            }
             if plain_without:
                 entry["perceptual_share"] = 1 - entry["plain_img_s"] / statistics.median(plain_without)
             results[f"{name}@{size}"] = entry
@@ -223,80 +247,120 @@ def bench_training(sizes: list[int], steps: int, runs: int, batch_size: int, dev
 # ---- prediction -------------------------------------------------------------------------------
 
 
-def bench_prediction(count: int, runs: int, workdir: Path, device: torch.device) -> dict:
-    """colorizer.predict on 768x512 photos vs decoding and encoding the same files alone."""
-    from colorizer.inference import TrainedColorizer
-    from colorizer.predict import Job, PredictSummary, colorize_files
+SHARED_MIXED_PHOTOS = REPO.parent / "shared" / "data" / "bsds500_train"
 
-    source = workdir / "predict_in"
-    source.mkdir(parents=True, exist_ok=True)
-    for index, image in enumerate(synthetic_landscapes(count, 256, seed=3)):
-        photo = Image.fromarray(image.permute(1, 2, 0).numpy()).resize((768, 512), Image.Resampling.BICUBIC)
-        photo.save(source / f"{index}.jpg", quality=92)
-    files = sorted(source.glob("*.jpg"))
-    model = TrainedColorizer(UNet().eval().to(device), {}, 64, torch.zeros(2), Path("random-init"))
+
+def prediction_photos(count: int, folder: Path) -> list[Path]:
+    """`count` 768x512 JPEGs in `folder`: the shared BSDS500 photos (portraits turned) resized up,
+    else synthetic landscapes with sensor-like noise, so that decoding costs what a photo's does."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shared = sorted(SHARED_MIXED_PHOTOS.glob("*.jpg")) if SHARED_MIXED_PHOTOS.is_dir() else []
+    noise = np.random.default_rng(3)
+    for index in range(count):
+        if shared:
+            with Image.open(shared[index % len(shared)]) as opened:
+                image = opened.convert("RGB")
+            if image.height > image.width:
+                image = image.transpose(Image.Transpose.ROTATE_90)
+        else:
+            image = Image.fromarray(synthetic_landscapes(1, 256, seed=index)[0].permute(1, 2, 0).numpy())
+        pixels = np.asarray(image.resize((768, 512), Image.Resampling.BICUBIC)).astype(np.int16)
+        if not shared:
+            pixels += noise.integers(-6, 7, pixels.shape, dtype=np.int16)
+        Image.fromarray(pixels.clip(0, 255).astype(np.uint8)).save(folder / f"{index}.jpg", quality=92)
+    return sorted(folder.glob("*.jpg"))
+
+
+PREDICT_NETS: dict[str, Callable[[], torch.nn.Module]] = {
+    "unet": UNet,
+    "cae": SkipConnectionAutoencoder,
+    "vae": lambda: ConvVAE(image_size=64),
+    "gray (no network)": GrayBaseline,
+}
+
+
+def bench_prediction(count: int, runs: int, workdir: Path, device: torch.device) -> dict:
+    """colorizer.predict's images/s on 768x512 photos for each net vs decoding and encoding the
+    same files alone, both with one thread per core (what predict's pool uses)."""
+    from colorizer.inference import TrainedColorizer, use_bf16
+    from colorizer.predict import Job, PredictSummary, colorize_files
+    from colorizer.srgb_table import srgb_table
+
+    files = prediction_photos(count, workdir / "predict_in")
+    start = time.perf_counter()
+    srgb_table()  # built once per machine (or read from the user cache); not part of the steady state
+    table_s = time.perf_counter() - start
+    bf16 = use_bf16("auto", device)
+    workers = os.cpu_count() or 1
+
+    def decode_encode(path: Path) -> None:
+        with Image.open(path) as image:
+            image.convert("RGB").save(io.BytesIO(), format="JPEG", quality=95)
 
     def floor() -> float:
         start = time.perf_counter()
-        for path in files:
-            with Image.open(path) as image:
-                image.convert("RGB").save(io.BytesIO(), format="JPEG", quality=95)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(decode_encode, files))
         return len(files) / (time.perf_counter() - start)
 
-    def ours(run: int) -> float:
-        output = workdir / f"predict_out_{run}"
+    def ours(net: torch.nn.Module, output: Path) -> float:
+        model = TrainedColorizer(net, {}, 64, torch.zeros(2), Path("random-init"))
         jobs = [Job(path, output / path.name, Path(path.name)) for path in files]
         start = time.perf_counter()
-        colorize_files(model, jobs, device, PredictSummary(), batch_size=16)
+        colorize_files(model, jobs, device, PredictSummary(), batch_size=16, bf16=bf16)
         return len(files) / (time.perf_counter() - start)
 
-    floors, predicted = [], []
-    for run in range(runs):
+    nets = {name: build().eval().to(device) for name, build in PREDICT_NETS.items()}
+    floors: list[float] = []
+    predicted: dict[str, list[float]] = {name: [] for name in nets}
+    for run in range(runs):  # interleaved, so drifts in machine load hit all alike
         floors.append(floor())
-        predicted.append(ours(run))
-    result = {"predict_img_s": statistics.median(predicted), "decode_encode_floor_img_s": statistics.median(floors)}
-    result["ratio"] = result["predict_img_s"] / result["decode_encode_floor_img_s"]
+        for index, (name, net) in enumerate(nets.items()):
+            predicted[name].append(ours(net, workdir / f"predict_out_{run}_{index}"))
+    floor_img_s = statistics.median(floors)
+    result: dict[str, Any] = {
+        "photos": "BSDS500 resized" if SHARED_MIXED_PHOTOS.is_dir() else "synthetic with noise",
+        "decode_encode_floor_img_s": floor_img_s,
+        "network_precision": "bf16 autocast" if bf16 else "fp32",
+        "colour_table_s": table_s,
+        "models": {},
+    }
+    for name, rates in predicted.items():
+        rate = statistics.median(rates)
+        result["models"][name] = {"predict_img_s": rate, "ratio": rate / floor_img_s}
     return result
 
 
 # ---- cache and scale --------------------------------------------------------------------------
 
 
-def bench_cache_start(folder: Path, cache: Path) -> dict:
-    """Seconds from process start to the first training step with a warm decode cache, split into
-    importing torch/Lightning and everything after (cache load, model, trainer, first step)."""
-    script = (
-        "import time; t0 = time.perf_counter()\n"
-        "from colorizer.bench import first_step_seconds\n"
-        "t1 = time.perf_counter()\n"
-        f"print(t1 - t0, first_step_seconds({str(folder)!r}, {str(cache)!r}, t1))\n"
-    )
-    first_step_seconds(str(folder), str(cache), time.perf_counter())  # make sure the cache is warm
-    runs = []
-    for _ in range(3):
+def bench_cache_start(folder: Path, cache: Path, workdir: Path, runs: int = 3) -> dict:
+    """Seconds from launching `python -m colorizer.train` on `folder` with a warm decode cache to
+    the start of its first training step (the real command: Hydra, logger, callbacks, sanity
+    check), the median of `runs`, and how much of it is importing colorizer.train (torch,
+    Lightning, torchmetrics, kornia, Hydra) in a fresh interpreter."""
+    report = workdir / "first_step.json"
+
+    def launch(run: int) -> dict:
+        command = [
+            sys.executable, "-m", "colorizer.train", "data=folder", f"data.root={folder}", f"data.cache_dir={cache}",
+            f"hydra.run.dir={workdir / f'start_run_{run}'}", "+trainer.max_steps=1", "+trainer.limit_val_batches=2",
+            "+trainer.limit_test_batches=1", "trainer.enable_progress_bar=false",
+            "+callbacks.first_step._target_=colorizer.callbacks.FirstStepTimer",
+            f"+callbacks.first_step.launched_at={time.time()}", f"+callbacks.first_step.report={report}",
+        ]  # fmt: skip
+        subprocess.run(command, capture_output=True, text=True, check=True, cwd=REPO)
+        return json.loads(report.read_text())
+
+    def import_seconds() -> float:
+        script = "import time; t = time.perf_counter(); import colorizer.train; print(time.perf_counter() - t)"
         output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO)
-        runs.append([float(value) for value in output.stdout.split()[-2:]])
-    imports, after = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
-    return {"import_s": imports, "after_import_s": after, "first_step_after_start_s": imports + after}
+        return float(output.stdout.split()[-1])
 
-
-def first_step_seconds(folder: str, cache: str, t0: float) -> float:
-    """Build data, model and trainer as `colorizer.train` does and return when the first step ends."""
-    datamodule = ImageFolderDataModule(root=folder, image_size=64, batch_size=32, cache_dir=cache)
-    module = ColorizationModule(UNet(), CompositeLoss(ssim=SSIMLoss()), lambda p: torch.optim.Adam(p))
-
-    class StopAfterFirst(Callback):
-        seconds = 0.0
-
-        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-            StopAfterFirst.seconds = time.perf_counter() - t0
-            trainer.should_stop = True
-
-    trainer = L.Trainer(max_steps=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
-                        callbacks=[StopAfterFirst()])  # fmt: skip
-    trainer.fit(module, datamodule=datamodule)
-    return StopAfterFirst.seconds
+    launch(-1)  # fills the cache (a miss) and warms the file system cache
+    starts = [launch(run)["first_step_start_s"] for run in range(runs)]
+    imports = [import_seconds() for _ in range(runs)]
+    return {"first_step_start_s": statistics.median(starts), "import_s": statistics.median(imports)}
 
 
 def bench_scale(counts: list[int], ram_budget_gb: float, workdir: Path) -> dict:
@@ -348,10 +412,10 @@ MODES = {
     # loader sizes, loader runs, naive images, training sizes, steps, batch, runs, predict images, scale counts
     "smoke": dict(loader_sizes=[32], loader_runs=1, naive=32, train_sizes=[32], steps=3, batch=4, runs=1,
                   predict=2, scale=[2000], files=64, cache_start=False),
-    "quick": dict(loader_sizes=[64, 150], loader_runs=3, naive=300, train_sizes=[64], steps=10, batch=16, runs=3,
-                  predict=8, scale=[7129, 100_000], files=600, cache_start=True),
+    "quick": dict(loader_sizes=[64, 150], loader_runs=3, naive=300, train_sizes=[64], steps=6, batch=16, runs=7,
+                  predict=48, scale=[7129, 100_000], files=600, cache_start=True),
     "full": dict(loader_sizes=[64, 150], loader_runs=5, naive=1000, train_sizes=[64, 150, 224], steps=10, batch=32,
-                 runs=3, predict=32, scale=[7129, 100_000], files=2000, cache_start=True),
+                 runs=7, predict=96, scale=[7129, 100_000], files=2000, cache_start=True),
 }  # fmt: skip
 
 
@@ -390,18 +454,21 @@ def format_report(figures: dict[str, Any]) -> str:
         share = f"  VGG perceptual {r['perceptual_share']:.0%} of the step" if "perceptual_share" in r else ""
         lines.append(
             f"  {name:<20} Lightning {r['lightning_img_s']:>8.1f}  plain {r['plain_img_s']:>8.1f}  "
-            f"ratio {r['ratio']:.3f}{share}"
+            f"ratio {r['ratio']:.3f} (pairs {r['ratio_min']:.3f}-{r['ratio_max']:.3f}){share}"
         )
     p = figures["prediction"]
     lines.append(
-        f"Prediction (768x512 JPEG): {p['predict_img_s']:.1f} img/s vs decode+encode floor "
-        f"{p['decode_encode_floor_img_s']:.1f} img/s, ratio {p['ratio']:.2f}"
+        f"Prediction, 768x512 JPEG ({p['photos']}, network in {p['network_precision']}): images/s vs the "
+        f"decode+encode floor {p['decode_encode_floor_img_s']:.1f} img/s "
+        f"(colour table ready in {p['colour_table_s']:.2f} s)"
     )
+    for name, r in p["models"].items():
+        lines.append(f"  {name:<20} {r['predict_img_s']:>8.1f}  ratio {r['ratio']:.2f}")
     if "cache_start" in figures:
         start = figures["cache_start"]
         lines.append(
-            f"Cache hit: first training step {start['first_step_after_start_s']:.2f} s after process start "
-            f"({start['import_s']:.2f} s importing torch/Lightning, {start['after_import_s']:.2f} s after)"
+            f"Cache hit: `python -m colorizer.train` starts its first step {start['first_step_start_s']:.2f} s after "
+            f"launch; importing colorizer.train alone takes {start['import_s']:.2f} s"
         )
     for count, r in figures["scale"].items():
         lines.append(
@@ -431,7 +498,7 @@ def run_bench(mode: str, workdir: Path) -> dict[str, Any]:
     )
     figures["prediction"] = bench_prediction(settings["predict"], max(settings["runs"], 1), workdir, device)
     if settings["cache_start"]:
-        figures["cache_start"] = bench_cache_start(folder, cache)
+        figures["cache_start"] = bench_cache_start(folder, cache, workdir)
     figures["scale"] = bench_scale(settings["scale"], 0.5, workdir)
     figures["peak_rss_mb"] = peak_rss_mb()
     if device.type == "cuda":

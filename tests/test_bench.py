@@ -3,7 +3,9 @@
 import json
 import subprocess
 import sys
+import time
 
+from colorizer.train import train
 from tests.conftest import REPO
 
 
@@ -20,6 +22,22 @@ def test_bench_smoke_produces_every_figure(tmp_path) -> None:
     for entry in figures["training"].values():
         assert entry["lightning_img_s"] > 0 and entry["plain_img_s"] > 0 and entry["ratio"] > 0
     assert 0 < figures["training"]["vae/composite@32"]["perceptual_share"] < 1
-    assert figures["prediction"]["predict_img_s"] > 0 and figures["prediction"]["decode_encode_floor_img_s"] > 0
+    prediction = figures["prediction"]
+    assert prediction["decode_encode_floor_img_s"] > 0 and prediction["colour_table_s"] >= 0
+    assert set(prediction["models"]) == {"unet", "cae", "vae", "gray (no network)"}
+    assert all(entry["predict_img_s"] > 0 and entry["ratio"] > 0 for entry in prediction["models"].values())
     assert figures["scale"]["2000"]["images"] == 2000 and figures["peak_rss_mb"] > 0
-    assert "Lightning fit vs plain PyTorch loop" in result.stdout and "Prediction (768x512 JPEG)" in result.stdout
+    assert "Lightning fit vs plain PyTorch loop" in result.stdout and "Prediction, 768x512 JPEG" in result.stdout
+
+
+def test_first_step_timer_reports_when_training_started(make_cfg, tmp_path) -> None:
+    report = tmp_path / "first_step.json"
+    launched = time.time()
+    cfg = make_cfg(
+        "+callbacks.first_step._target_=colorizer.callbacks.FirstStepTimer",
+        f"+callbacks.first_step.launched_at={launched}",
+        f"+callbacks.first_step.report={report}",
+    )
+    train(cfg)
+    figures = json.loads(report.read_text())
+    assert 0 < figures["first_step_start_s"] <= figures["first_step_end_s"] <= time.time() - launched
