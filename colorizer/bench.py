@@ -7,6 +7,7 @@ median of repeated runs. Prints a table and writes the figures as JSON.
 import argparse
 import contextlib
 import copy
+import gc
 import io
 import json
 import os
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -140,31 +141,64 @@ MODELS: dict[str, Callable[[int, bool], tuple[torch.nn.Module, CompositeLoss]]] 
 }
 
 
-class StepClock(Callback):
-    """Wall time from the end of the first (warm-up) step to the end of the last; on a GPU it waits
-    for queued work at those two points only, as the plain loop does, so neither side is throttled."""
+class PlainLoop:
+    """A hand-written training loop with the same data, Lab hook, net, loss and optimizer as
+    `ColorizationModule` under Lightning, advanced one step at a time."""
 
-    def __init__(self, steps: int) -> None:
-        self.steps = steps
-        self.start = self.end = 0.0
+    def __init__(self, net: torch.nn.Module, loss: CompositeLoss, datamodule, device: torch.device) -> None:
+        self.net = net.to(device).to(memory_format=torch.channels_last).train()
+        self.loss, self.device = loss, device
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=1e-3)
+        self.batches = iter(datamodule.train_dataloader())
+        self.steps = 0
+
+    def step(self) -> float:
+        """One step, from fetching the batch to the optimizer update; returns its seconds."""
+        start = time.perf_counter()
+        batch = lab_batch(next(self.batches).to(self.device, non_blocking=True), flip=True)
+        output = self.net.colorize(batch["L"].contiguous(memory_format=torch.channels_last))
+        result = self.loss(LossInputs(batch["L"], output.ab, batch["ab"], output.kl), step=self.steps)
+        self.optimizer.zero_grad(set_to_none=True)
+        result.total.backward()
+        self.optimizer.step()
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        self.steps += 1
+        return time.perf_counter() - start
+
+
+class InterleavedPlainSteps(Callback):
+    """After each Lightning step, one step of each plain loop. Lightning's step time is measured
+    from the end of the last plain step to the end of its next step (its loop, data fetch and
+    hooks included), so each pair of steps ran seconds apart: the machine's speed, which drifts
+    by 10 % over seconds on a shared host, is the same for both sides."""
+
+    def __init__(self, loops: dict[str, PlainLoop]) -> None:
+        self.loops = loops
+        self.lightning: list[float] = []
+        self.plain: dict[str, list[float]] = {name: [] for name in loops}
+        self.resumed: float | None = None
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if trainer.global_step not in (1, self.steps):
-            return
         if pl_module.device.type == "cuda":
             torch.cuda.synchronize()
-        if trainer.global_step == 1:
-            self.start = time.perf_counter()
-        else:
-            self.end = time.perf_counter()
+        now = time.perf_counter()
+        warm_up = self.resumed is None
+        if not warm_up:
+            self.lightning.append(now - self.resumed)
+        for name, loop in self.loops.items():
+            seconds = loop.step()
+            if not warm_up:
+                self.plain[name].append(seconds)
+        self.resumed = time.perf_counter()
 
 
-def lightning_steps(net, loss, datamodule, steps: int) -> float:
-    """Images per second of Lightning `fit` for `steps` steps (the first not counted)."""
-    module = ColorizationModule(net, loss, optimizer=lambda p: torch.optim.Adam(p, lr=1e-3))
-    clock = StepClock(steps)
+def interleaved_steps(net, loss, plain_losses: dict[str, CompositeLoss], datamodule, steps: int, device) -> dict:
+    """Step times of a Lightning `fit` of `steps` steps and of plain loops, interleaved step by step."""
+    loops = {name: PlainLoop(copy.deepcopy(net), other, datamodule, device) for name, other in plain_losses.items()}
+    timer = InterleavedPlainSteps(loops)
     trainer = L.Trainer(
-        accelerator="auto",
+        accelerator=device.type,
         devices=1,
         max_steps=steps,
         limit_val_batches=0,
@@ -173,43 +207,33 @@ def lightning_steps(net, loss, datamodule, steps: int) -> float:
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
-        callbacks=[clock],
+        callbacks=[timer],
     )
-    trainer.fit(module, datamodule=datamodule)
-    return (steps - 1) * datamodule.batch_size / (clock.end - clock.start)
+    module = ColorizationModule(copy.deepcopy(net), loss, optimizer=lambda p: torch.optim.Adam(p, lr=1e-3))
+    with garbage_collector_paused():
+        trainer.fit(module, datamodule=datamodule)
+    return {"lightning": timer.lightning, **timer.plain}
 
 
-def plain_steps(net, loss, datamodule, steps: int, device: torch.device) -> float:
-    """The same work as a hand-written loop: same data, Lab hook, net, loss and optimizer."""
-    net = net.to(device).to(memory_format=torch.channels_last).train()
-    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-    start = end = 0.0
-    loader = datamodule.train_dataloader()
-    for step, images in enumerate(loader):
-        if step == steps:
-            break
-        batch = lab_batch(images.to(device, non_blocking=True), flip=True)
-        L_in = batch["L"].contiguous(memory_format=torch.channels_last)
-        output = net.colorize(L_in)
-        result = loss(LossInputs(batch["L"], output.ab, batch["ab"], output.kl), step=step)
-        optimizer.zero_grad(set_to_none=True)
-        result.total.backward()
-        optimizer.step()
-        if step in (0, steps - 1) and device.type == "cuda":
-            torch.cuda.synchronize()
-        if step == 0:
-            start = time.perf_counter()
-        end = time.perf_counter()
-    return (steps - 1) * datamodule.batch_size / (end - start)
+@contextlib.contextmanager
+def garbage_collector_paused() -> Iterator[None]:
+    """As timeit does: collect first, then no cyclic GC while timing, so pauses caused by the
+    objects earlier measurements left behind do not land on whichever side happens to run."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def bench_training(sizes: list[int], steps: int, runs: int, batch_size: int, device: torch.device) -> dict:
-    """Lightning vs plain loop per model and size. Each run is a pair of the two, measured back to
-    back in alternating order; the ratio is the median of the pairs' ratios, which cancels the
-    slow drifts of a shared machine that a ratio of two separate medians would keep."""
+    """Lightning vs plain loop per model and size: `runs` fits of `steps` steps, each Lightning
+    step followed by a plain step (see `InterleavedPlainSteps`). Images/s are batch size over the
+    median step time; the ratio is the median of the step pairs' ratios."""
     results = {}
     for size in sizes:
-        # Enough training images for all steps in one epoch (64% of them train).
+        # Enough training images for all steps of every loop in one epoch (64% of them train).
         datamodule = SyntheticLandscapeDataModule(
             num_images=int(batch_size * (steps + 1) / 0.64) + 8, image_size=size, batch_size=batch_size, cache_dir=None
         )
@@ -217,29 +241,25 @@ def bench_training(sizes: list[int], steps: int, runs: int, batch_size: int, dev
         for name, build in MODELS.items():
             torch.manual_seed(0)
             net, loss = build(size, True)
-            without = build(size, False)[1] if "perceptual" in loss.terms else None
-            lightning, plain, ratios, plain_without = [], [], [], []
-            for run in range(runs):
-                measured = {}
-                for side in ["lightning", "plain"] if run % 2 == 0 else ["plain", "lightning"]:
-                    if side == "lightning":
-                        measured[side] = lightning_steps(copy.deepcopy(net), loss, datamodule, steps)
-                    else:
-                        measured[side] = plain_steps(copy.deepcopy(net), loss, datamodule, steps, device)
-                lightning.append(measured["lightning"])
-                plain.append(measured["plain"])
-                ratios.append(measured["lightning"] / measured["plain"])
-                if without is not None and run < 3:  # a share, not a ratio near 1: three runs are enough
-                    plain_without.append(plain_steps(copy.deepcopy(net), without, datamodule, steps, device))
+            plain_losses = {"plain": loss}
+            if "perceptual" in loss.terms:
+                plain_losses["without_perceptual"] = build(size, False)[1]
+            times: dict[str, list[float]] = {}
+            for _ in range(runs):
+                for side, seconds in interleaved_steps(net, loss, plain_losses, datamodule, steps, device).items():
+                    times.setdefault(side, []).extend(seconds)
+            ratios = [p / lit for p, lit in zip(times["plain"], times["lightning"], strict=True)]
             entry = {
-                "lightning_img_s": statistics.median(lightning),
-                "plain_img_s": statistics.median(plain),
+                "lightning_img_s": batch_size / statistics.median(times["lightning"]),
+                "plain_img_s": batch_size / statistics.median(times["plain"]),
                 "ratio": statistics.median(ratios),
-                "ratio_min": min(ratios),
-                "ratio_max": max(ratios),
+                "ratio_quartiles": statistics.quantiles(ratios, n=4)[::2] if len(ratios) > 1 else ratios * 2,
+                "step_pairs": len(ratios),
             }
-            if plain_without:
-                entry["perceptual_share"] = 1 - entry["plain_img_s"] / statistics.median(plain_without)
+            if "without_perceptual" in times:
+                entry["perceptual_share"] = 1 - statistics.median(times["without_perceptual"]) / statistics.median(
+                    times["plain"]
+                )
             results[f"{name}@{size}"] = entry
     return results
 
@@ -410,12 +430,12 @@ def scale_epoch(count: int, ram_budget_gb: float, workdir: str) -> dict:
 
 MODES = {
     # loader sizes, loader runs, naive images, training sizes, steps, batch, runs, predict images, scale counts
-    "smoke": dict(loader_sizes=[32], loader_runs=1, naive=32, train_sizes=[32], steps=3, batch=4, runs=1,
+    "smoke": dict(loader_sizes=[32], loader_runs=1, naive=32, train_sizes=[32], steps=4, batch=4, runs=1,
                   predict=2, scale=[2000], files=64, cache_start=False),
-    "quick": dict(loader_sizes=[64, 150], loader_runs=3, naive=300, train_sizes=[64], steps=6, batch=16, runs=7,
+    "quick": dict(loader_sizes=[64, 150], loader_runs=3, naive=300, train_sizes=[64], steps=12, batch=16, runs=2,
                   predict=48, scale=[7129, 100_000], files=600, cache_start=True),
-    "full": dict(loader_sizes=[64, 150], loader_runs=5, naive=1000, train_sizes=[64, 150, 224], steps=10, batch=32,
-                 runs=7, predict=96, scale=[7129, 100_000], files=2000, cache_start=True),
+    "full": dict(loader_sizes=[64, 150], loader_runs=5, naive=1000, train_sizes=[64, 150, 224], steps=16, batch=32,
+                 runs=3, predict=96, scale=[7129, 100_000], files=2000, cache_start=True),
 }  # fmt: skip
 
 
@@ -454,7 +474,8 @@ def format_report(figures: dict[str, Any]) -> str:
         share = f"  VGG perceptual {r['perceptual_share']:.0%} of the step" if "perceptual_share" in r else ""
         lines.append(
             f"  {name:<20} Lightning {r['lightning_img_s']:>8.1f}  plain {r['plain_img_s']:>8.1f}  "
-            f"ratio {r['ratio']:.3f} (pairs {r['ratio_min']:.3f}-{r['ratio_max']:.3f}){share}"
+            f"ratio {r['ratio']:.3f} (quartiles {r['ratio_quartiles'][0]:.3f}-{r['ratio_quartiles'][1]:.3f} "
+            f"of {r['step_pairs']} step pairs){share}"
         )
     p = figures["prediction"]
     lines.append(

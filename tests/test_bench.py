@@ -21,6 +21,7 @@ def test_bench_smoke_produces_every_figure(tmp_path) -> None:
     assert set(figures["training"]) == {"vae/composite@32", "cae/mse@32", "unet/ssim@32"}
     for entry in figures["training"].values():
         assert entry["lightning_img_s"] > 0 and entry["plain_img_s"] > 0 and entry["ratio"] > 0
+        assert entry["step_pairs"] == 3 and entry["ratio_quartiles"][0] <= entry["ratio_quartiles"][1]
     assert 0 < figures["training"]["vae/composite@32"]["perceptual_share"] < 1
     prediction = figures["prediction"]
     assert prediction["decode_encode_floor_img_s"] > 0 and prediction["colour_table_s"] >= 0
