@@ -12,6 +12,7 @@ from PIL import Image
 
 from colorizer.data.images import open_rgb
 from colorizer.data.synthetic import synthetic_landscapes
+from colorizer.inference import use_bf16
 from tests.conftest import REPO
 
 
@@ -115,3 +116,11 @@ def test_predict_with_the_vae_and_a_missing_input(trained_checkpoints, tmp_path)
     assert ok.returncode == 0 and Image.open(tmp_path / "o" / "one.jpg").size == (100, 70)
     missing = run_predict(trained_checkpoints["vae"], f"input={tmp_path / 'nope'}", f"output={tmp_path / 'o'}", logs)
     assert missing.returncode != 0 and "does not exist" in missing.stderr
+
+
+def test_precision_option_is_checked_and_honoured() -> None:
+    cpu = torch.device("cpu")
+    assert use_bf16("32", cpu) is False and use_bf16("bf16", cpu) is True
+    assert use_bf16("auto", cpu) in (True, False)
+    with pytest.raises(ValueError, match="precision=16 is not one of auto, 32, bf16"):
+        use_bf16("16", cpu)
