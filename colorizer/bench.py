@@ -1,7 +1,7 @@
 """`python -m colorizer.bench [--quick]`: how fast the data pipeline, training and prediction are.
 
-Every comparison runs in this process, side by side and interleaved, and each figure is the
-median of repeated runs. Prints a table and writes the figures as JSON.
+Every comparison runs in this process, side by side and interleaved, and each figure is a
+median of repeated measurements. Prints a table and writes the figures as JSON.
 """
 
 import argparse
@@ -48,6 +48,7 @@ from colorizer.models import ColorizationModule, ConvVAE, GrayBaseline, SkipConn
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_PHOTOS = REPO.parent / "shared" / "data" / "landscapes150" / "color"
+SHARED_MIXED_PHOTOS = REPO.parent / "shared" / "data" / "bsds500_train"
 
 
 def peak_rss_mb() -> float:
@@ -267,9 +268,6 @@ def bench_training(setups: list[tuple[int, int, int]], steps: int, device: torch
 
 
 # ---- prediction -------------------------------------------------------------------------------
-
-
-SHARED_MIXED_PHOTOS = REPO.parent / "shared" / "data" / "bsds500_train"
 
 
 def prediction_photos(count: int, folder: Path) -> list[Path]:
