@@ -68,19 +68,24 @@ def lightness(rgb8: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(np.take(_LIGHTNESS, y))[None, None], torch.from_numpy(np.take(_LEVEL, y))
 
 
-def build_table(chunk_levels: int = 16) -> torch.Tensor:
-    """[L_LEVELS * AB_LEVELS**2] int32: the gamut-mapped 8-bit sRGB of every (L level, a, b),
-    packed as R | G << 8 | B << 16, index (level * AB_LEVELS + a + AB_LIMIT) * AB_LEVELS + b + AB_LIMIT."""
-    axis = torch.arange(-AB_LIMIT, AB_LIMIT + 1, dtype=torch.float32)
-    a, b = torch.meshgrid(axis, axis, indexing="ij")
-    packed = []
-    for first in range(0, L_LEVELS, chunk_levels):
-        levels = torch.arange(first, min(first + chunk_levels, L_LEVELS), dtype=torch.float32)
-        L = (levels * 100 / (L_LEVELS - 1)).view(-1, 1, 1, 1).expand(-1, 1, AB_LEVELS, AB_LEVELS)
-        ab = torch.stack([a, b])[None].expand(len(levels), -1, -1, -1)
-        rgb = (gamut_map(L.contiguous(), ab.contiguous(), steps=12) * 255 + 0.5).to(torch.int32)
-        packed.append((rgb[:, 0] | rgb[:, 1] << 8 | rgb[:, 2] << 16).flatten())
-    return torch.cat(packed)
+TABLE_SIZE = L_LEVELS * AB_LEVELS**2
+
+
+def table_entries(index: torch.Tensor) -> torch.Tensor:
+    """The table's entries at flat indices [N] (index = (level * AB_LEVELS + a + AB_LIMIT) *
+    AB_LEVELS + b + AB_LIMIT): gamut-mapped 8-bit sRGB packed as R | G << 8 | B << 16, int32 [N]."""
+    level, ab_index = index // AB_LEVELS**2, index % AB_LEVELS**2
+    L = (level.float() * 100 / (L_LEVELS - 1)).view(1, 1, -1, 1)
+    ab = torch.stack([ab_index // AB_LEVELS, ab_index % AB_LEVELS]).float().sub(AB_LIMIT).view(1, 2, -1, 1)
+    rgb = (gamut_map(L, ab, steps=12) * 255 + 0.5).to(torch.int32)[0, :, :, 0]
+    return rgb[0] | rgb[1] << 8 | rgb[2] << 16
+
+
+def build_table(chunk: int = 16 * AB_LEVELS**2) -> torch.Tensor:
+    """All TABLE_SIZE entries (see `table_entries`), computed `chunk` at a time to bound memory."""
+    return torch.cat(
+        [table_entries(torch.arange(first, min(first + chunk, TABLE_SIZE))) for first in range(0, TABLE_SIZE, chunk)]
+    )
 
 
 def default_cache_dir() -> Path:
@@ -90,14 +95,10 @@ def default_cache_dir() -> Path:
 
 def _agrees_with_a_fresh_build(table: torch.Tensor) -> bool:
     """Recompute a sample of entries: a damaged or foreign file must not colour photos wrongly."""
-    if table.shape != (L_LEVELS * AB_LEVELS**2,) or table.dtype != torch.int32:
+    if table.shape != (TABLE_SIZE,) or table.dtype != torch.int32:
         return False
-    sample = torch.randint(0, L_LEVELS * AB_LEVELS**2, (4096,), generator=torch.Generator().manual_seed(0))
-    level, rest = sample // AB_LEVELS**2, sample % AB_LEVELS**2
-    L = (level.float() * 100 / (L_LEVELS - 1)).view(1, 1, -1, 1)
-    ab = torch.stack([rest // AB_LEVELS, rest % AB_LEVELS]).float().sub(AB_LIMIT).view(1, 2, -1, 1)
-    rgb = (gamut_map(L, ab, steps=12) * 255 + 0.5).to(torch.int32)[0, :, :, 0]
-    return bool(torch.equal(rgb[0] | rgb[1] << 8 | rgb[2] << 16, table[sample]))
+    sample = torch.randint(0, TABLE_SIZE, (4096,), generator=torch.Generator().manual_seed(0))
+    return bool(torch.equal(table_entries(sample), table[sample]))
 
 
 @functools.cache
