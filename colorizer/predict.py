@@ -151,11 +151,10 @@ def colorize_files(
             if index + 1 < len(batches):
                 decoding = [pool.submit(decode, job) for job in batches[index + 1]]
             readable = [item for item in batch if isinstance(item, Decoded)]
-            for item in batch:
-                if not isinstance(item, Decoded):
-                    summary.failed.append((item[0].source, item[1]))
-                    if progress:
-                        progress.update(task, advance=1)
+            for job, error in (item for item in batch if not isinstance(item, Decoded)):
+                summary.failed.append((job.source, error))
+                if progress:
+                    progress.update(task, advance=1)
             submitted = []
             if readable:
                 inputs = torch.cat([item.model_input for item in readable]).to(device)

@@ -27,9 +27,10 @@ TINY = [
 
 
 @pytest.fixture(scope="session", autouse=True)
-def colour_table_cache(tmp_path_factory) -> Path:
-    """One cache folder per test session (subprocesses inherit the variable), never the user's."""
-    folder = tmp_path_factory.mktemp("colour_table")
+def session_cache_dir(tmp_path_factory) -> Path:
+    """One cache folder (decoded images, colour table) per test session, never the user's;
+    subprocesses inherit the variable."""
+    folder = tmp_path_factory.mktemp("cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("COLORIZER_CACHE_DIR", str(folder))
         yield folder
