@@ -70,23 +70,6 @@ def load_colorizer(path: str | Path, device: str | torch.device = "cpu") -> Trai
     )
 
 
-PRECISIONS = ("auto", "32", "bf16")
-
-
-def use_bf16(precision: str, device: torch.device) -> bool:
-    """Whether to run the network under bfloat16 autocast: `precision` is 32, bf16, or auto
-    (bf16 where the hardware computes it natively, where it is faster at no visible cost)."""
-    precision = str(precision)
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision={precision} is not one of {', '.join(PRECISIONS)}.")
-    if precision != "auto":
-        return precision == "bf16"
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    # Private but long-standing; a CPU without native bf16 would emulate it, slower than fp32.
-    return device.type == "cpu" and getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
-
-
 def model_input(L_full: torch.Tensor, image_size: int) -> torch.Tensor:
     """The model's input for one image: L/100 [1,1,H,W] resized to [1,1,S,S] with antialiasing."""
     return F.interpolate(L_full / L_SCALE, size=(image_size, image_size), mode="bilinear", antialias=True)

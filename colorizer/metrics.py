@@ -63,7 +63,12 @@ class ColorizationMetrics(nn.Module):
 
     @torch.no_grad()
     def update(self, L: torch.Tensor, pred_ab: torch.Tensor, true_ab: torch.Tensor) -> None:
-        """Add a batch: normalised L [B,1,H,W], predicted and true ab [B,2,H,W]."""
+        """Add a batch: normalised L [B,1,H,W], predicted and true ab [B,2,H,W]. Computed in
+        fp32 even when called under bf16 autocast (SSIM's convolutions would otherwise run in bf16)."""
+        with torch.autocast(L.device.type, enabled=False):
+            self._update(L.float(), pred_ab.float(), true_ab.float())
+
+    def _update(self, L: torch.Tensor, pred_ab: torch.Tensor, true_ab: torch.Tensor) -> None:
         pred_rgb = rebuild_rgb(L, pred_ab)
         true_rgb = rebuild_rgb(L, true_ab)
         baseline_rgb = gray_rgb(L)

@@ -25,7 +25,8 @@ from rich.progress import Progress
 from colorizer.atomic import atomic_write
 from colorizer.data.images import ImageDecodeError, list_image_files, open_rgb
 from colorizer.evaluate import resolve_device
-from colorizer.inference import TrainedColorizer, full_resolution_image, load_colorizer, model_input, use_bf16
+from colorizer.inference import TrainedColorizer, full_resolution_image, load_colorizer, model_input
+from colorizer.precision import use_bf16
 from colorizer.srgb_table import lightness, srgb_table
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,8 @@
-"""Learning-rate schedules torch lacks in a config-friendly form."""
+"""Learning-rate schedules: one torch lacks in a config-friendly form, and how a schedule is stepped."""
+
+import inspect
+from collections.abc import Callable
+from typing import Any
 
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR
@@ -23,3 +27,17 @@ class MultiStepGammaLR(LambdaLR):
             if epoch >= milestone:
                 value *= gamma
         return value
+
+
+def lightning_scheduler(
+    factory: Callable[..., Any], optimizer: Optimizer, monitor: str, total_steps: Callable[[], int]
+) -> dict[str, Any]:
+    """Lightning's scheduler entry for a scheduler factory (Hydra `_partial_: true`).
+
+    A schedule that takes `total_steps` (torch's OneCycleLR) spans the whole run, `total_steps()`
+    optimizer steps, and is stepped after each; any other is stepped once per epoch
+    (ReduceLROnPlateau on `monitor`).
+    """
+    if "total_steps" in inspect.signature(factory).parameters:
+        return {"scheduler": factory(optimizer, total_steps=total_steps()), "interval": "step"}
+    return {"scheduler": factory(optimizer), "monitor": monitor, "interval": "epoch"}

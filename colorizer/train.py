@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from colorizer.checkpointing import AtomicCheckpointIO, RNGStateCheckpoint, resolve_resume
 from colorizer.models import ColorizationModule
 from colorizer.models.base import ColorizationNet
+from colorizer.precision import training_precision
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,10 @@ def build_trainer(cfg: DictConfig) -> L.Trainer:
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
     callbacks.append(RNGStateCheckpoint())
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
-    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()])
+    precision = training_precision(cfg.trainer.get("precision", "32-true"), str(cfg.trainer.get("accelerator", "auto")))
+    return instantiate(
+        cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()], precision=precision
+    )
 
 
 class ConfigError(ValueError):
@@ -117,6 +121,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     datamodule = instantiate(cfg.data)
     module = build_module(cfg)
     check_model_accepts(module.net, cfg.data.image_size)
+    if cfg.data.get("half_size_epochs", 0) > 0:
+        try:
+            check_model_accepts(module.net, cfg.data.image_size // 2)
+        except ConfigError as error:
+            raise ConfigError(
+                f"data.half_size_epochs={cfg.data.half_size_epochs} trains at half size first, and {error} "
+                "Or set data.half_size_epochs=0 for this model."
+            ) from error
     trainer = build_trainer(cfg)
     requested = cfg.get("ckpt_path") or ("last" if cfg.get("resume") else None)
     ckpt_path = resolve_resume(output_dir / "checkpoints", requested)

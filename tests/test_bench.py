@@ -29,6 +29,25 @@ def test_bench_smoke_produces_every_figure(tmp_path) -> None:
     assert all(entry["predict_img_s"] > 0 and entry["ratio"] > 0 for entry in prediction["models"].values())
     assert figures["scale"]["2000"]["images"] == 2000 and figures["peak_rss_mb"] > 0
     assert "Lightning fit vs plain PyTorch loop" in result.stdout and "Prediction, 768x512 JPEG" in result.stdout
+    quality = figures["time_to_quality"]
+    assert list(quality["runs"]) == ["reference", "fast"] and quality["targets"] == [-40.0, -30.0]
+    for run in quality["runs"].values():
+        assert set(run["reached"]) == {"-40.0", "-30.0"} and run["median_step_s"] > 0 and run["steps"] > 0
+        assert 0 < run["reached"]["-40.0"]["wall_s"] <= run["reached"]["-30.0"]["wall_s"] < run["wall_s"]
+        assert run["test"]["gray_psnr"] > 0 and -40 < run["test"]["psnr_gain"] < 40
+    assert quality["runs"]["fast"]["overrides"][0] == "experiment=landscape_fast"
+    assert "Time to quality" in result.stdout
+
+
+def test_bench_runs_only_the_sections_asked_for(tmp_path) -> None:
+    output = tmp_path / "bench.json"
+    command = [sys.executable, "-m", "colorizer.bench", "--smoke", "--sections", "scale", "--json", str(output)]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(output.read_text())
+    assert list(figures["seconds"]) == ["scale"] and "loader" not in figures and "time_to_quality" not in figures
+    wrong = subprocess.run([*command[:4], "--sections", "speed"], cwd=REPO, capture_output=True, text=True)
+    assert wrong.returncode == 2 and "unknown section(s) speed" in wrong.stderr
 
 
 def test_first_step_timer_reports_when_training_started(make_cfg, tmp_path) -> None:

@@ -25,7 +25,8 @@ def test_groups_have_the_documented_options() -> None:
     assert options("loss") == ["composite", "l1", "mse", "ssim"]
     assert {"default", "cpu", "gpu", "debug", "ddp"} <= set(options("trainer"))
     assert {"tensorboard", "csv"} <= set(options("logger"))
-    assert {"none", "plateau", "multistep"} <= set(options("scheduler"))
+    assert {"none", "plateau", "multistep", "onecycle"} <= set(options("scheduler"))
+    assert {"adam", "adamw"} <= set(options("optimizer"))
 
 
 def test_defaults_are_synthetic_unet_ssim(make_cfg) -> None:
@@ -65,10 +66,16 @@ def test_loss_options(make_cfg, option: str) -> None:
 def test_optimizer_and_scheduler_options(make_cfg, optimizer: str, scheduler: str) -> None:
     module = build_module(make_cfg(f"optimizer={optimizer}", f"scheduler={scheduler}"))
     assert isinstance(module, ColorizationModule)
+    module.trainer = Trainer(max_epochs=-1, max_steps=7, logger=False, enable_checkpointing=False)
     configured = module.configure_optimizers()
     if scheduler == "none":
         assert isinstance(configured, torch.optim.Optimizer)
+    elif scheduler == "onecycle":
+        # A schedule over the whole run: stepped every batch, its length the trainer's step budget.
+        assert configured["lr_scheduler"]["interval"] == "step"
+        assert configured["lr_scheduler"]["scheduler"].total_steps == 7
     else:
+        assert configured["lr_scheduler"]["interval"] == "epoch"
         assert configured["lr_scheduler"]["monitor"] == "val/psnr"
 
 

@@ -8,6 +8,7 @@ from PIL import Image
 
 from colorizer.data import ImageFolderDataModule, KaggleLandscapeDataModule, SyntheticLandscapeDataModule, lab_batch
 from colorizer.data.cache import load_cached
+from colorizer.data.datamodule import half_size
 from colorizer.data.images import open_rgb
 from colorizer.data.sources import FolderSource, SyntheticSource
 from colorizer.data.splits import split_indices
@@ -183,3 +184,13 @@ def test_flip_is_random_per_image_and_only_flips() -> None:
     mirrored = [torch.equal(plain["L"][i].flip(-1), flipped["L"][i]) for i in range(32)]
     assert all(s or m for s, m in zip(same, mirrored, strict=True))
     assert 4 < sum(mirrored) < 28
+
+
+def test_half_size_is_the_mean_of_each_2x2_block() -> None:
+    images = torch.randint(0, 256, (3, 3, 8, 6), dtype=torch.uint8)
+    half = half_size(images)
+    assert half.shape == (3, 3, 4, 3) and half.dtype == torch.float32
+    block = images[1, 2, 2:4, 4:6].double().mean()
+    assert half[1, 2, 1, 2].item() == pytest.approx(block.item())
+    # lab_batch takes the float 0-255 result as it takes uint8.
+    assert torch.allclose(lab_batch(half)["L"], lab_batch(images.float().reshape(3, 3, 4, 2, 3, 2).mean((3, 5)))["L"])

@@ -23,6 +23,7 @@ def test_every_source_report_has_a_preset() -> None:
         "cae_mse",
         "cnn_perceptual",
         "landscape_ae_mae",
+        "landscape_fast",
         "landscape_unet_ssim",
         "unet5_mae",
         "vae_composite",
@@ -53,6 +54,9 @@ def test_presets_reproduce_the_reports_setups(make_cfg) -> None:
     assert dict(vae.data.splits) == {"train": 0.8, "val": 0.16, "test": 0.04}
     unet5 = make_cfg("experiment=unet5_mae", tiny=False)
     assert unet5.model.depth == 5 and unet5.model.concat_input and unet5.data.image_size == 160
+    fast = make_cfg("experiment=landscape_fast", tiny=False)
+    assert fast.model.base_width == 16 and fast.loss.mse.weight == 1 and fast.scheduler.max_lr == fast.optimizer.lr
+    assert fast.trainer.precision == "auto" and fast.data.batch_size == 16
     cnn = make_cfg("experiment=cnn_perceptual", tiny=False)
     assert cnn.loss.perceptual.arch == "vgg11" and cnn.trainer.accumulate_grad_batches == 4
 

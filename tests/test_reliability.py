@@ -32,15 +32,20 @@ def run_train(*args: str) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
 
 
-def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path) -> None:
+# Also with what the fast preset adds: a per-step one-cycle schedule and the half-size epochs.
+@pytest.mark.parametrize(
+    "extra", [[], ["scheduler=onecycle", "optimizer.lr=3e-3", "data.half_size_epochs=2"]], ids=["default", "fast"]
+)
+def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path, extra: list[str]) -> None:
     cache = f"paths.cache_dir={tmp_path / 'cache'}"
-    whole = run_train(*RUN, cache, f"hydra.run.dir={tmp_path / 'whole'}")
+    run = [*RUN, *extra]
+    whole = run_train(*run, cache, f"hydra.run.dir={tmp_path / 'whole'}")
     assert whole.wait(timeout=600) == 0, whole.stderr.read()[-3000:]
 
     marker = tmp_path / "stalled"
     stall = ["+callbacks.stall._target_=tests.helpers.StallAtStep", f"+callbacks.stall.step={STEPS_PER_EPOCH + 3}",
              f"+callbacks.stall.marker={marker}"]  # fmt: skip
-    killed = run_train(*RUN, cache, f"hydra.run.dir={tmp_path / 'killed'}", *stall)
+    killed = run_train(*run, cache, f"hydra.run.dir={tmp_path / 'killed'}", *stall)
     deadline = time.monotonic() + 300
     while not marker.exists() and killed.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -49,7 +54,7 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path) -> None:
     killed.wait(timeout=60)
     assert not (tmp_path / "killed" / "metrics.json").exists()
 
-    resumed = run_train(*RUN, cache, f"resume={tmp_path / 'killed'}")
+    resumed = run_train(*run, cache, f"resume={tmp_path / 'killed'}")
     assert resumed.wait(timeout=600) == 0, resumed.stderr.read()[-3000:]
     expected = json.loads((tmp_path / "whole" / "metrics.json").read_text())
     actual = json.loads((tmp_path / "killed" / "metrics.json").read_text())

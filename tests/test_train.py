@@ -4,14 +4,17 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import torch
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import LambdaCallback
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 
-from colorizer.train import train
+from colorizer.train import ConfigError, build_module, build_trainer, train
 from tests.conftest import REPO
 
 
@@ -94,6 +97,53 @@ def test_scheduler_options_train(make_cfg) -> None:
         assert "test/psnr" in metrics
 
 
+def test_one_cycle_schedule_warms_up_and_anneals_over_the_run(make_cfg) -> None:
+    cfg = make_cfg(
+        "scheduler=onecycle", "scheduler.pct_start=0.25", "optimizer.lr=0.01", "model=cae", "loss=mse",
+        "data.num_images=100", "trainer.max_epochs=2",
+    )  # fmt: skip
+    module = build_module(cfg)
+    trainer = build_trainer(cfg)
+    lrs: list[float] = []
+    record = LambdaCallback(on_train_batch_start=lambda t, *_: lrs.append(t.optimizers[0].param_groups[0]["lr"]))
+    trainer.callbacks.append(record)
+    trainer.fit(module, datamodule=instantiate(cfg.data))
+    steps = trainer.global_step
+    assert steps == len(lrs) == 2 * trainer.num_training_batches
+    peak = max(range(steps), key=lrs.__getitem__)
+    assert lrs[0] == pytest.approx(0.01 / 10) and lrs[peak] == pytest.approx(0.01, rel=0.05)
+    assert 0 < peak < steps - 1 and lrs[-1] < lrs[0]  # up, then annealed below the start
+
+
+def test_quality_timer_records_targets_and_stops_at_the_last(make_cfg, tmp_path) -> None:
+    report = tmp_path / "quality.json"
+    launched = time.time()
+
+    def timed(targets: str):
+        return make_cfg(
+            "trainer.max_epochs=4",
+            "model=cae",
+            "loss=mse",
+            "+callbacks.quality._target_=colorizer.callbacks.QualityTimer",
+            f"+callbacks.quality.launched_at={launched}",
+            f"+callbacks.quality.targets={targets}",
+            f"+callbacks.quality.report={report}",
+            "+callbacks.quality.stop_at_last=true",
+        )
+
+    train(timed("[-60.0,-50.0,1000.0]"))
+    figures = json.loads(report.read_text())
+    # Nothing reaches +1000 dB, so the run goes on for all 4 epochs: one validation after each.
+    steps = [point["step"] for point in figures["history"]]
+    assert len(steps) == 4 and steps == [steps[0] * epoch for epoch in (1, 2, 3, 4)]
+    assert set(figures["reached"]) == {"-60.0", "-50.0"} and figures["reached"]["-60.0"] == figures["history"][0]
+    assert 0 < figures["history"][0]["wall_s"] < figures["history"][-1]["wall_s"] <= time.time() - launched
+    assert figures["median_step_s"] > 0 and figures["steps_timed"] == steps[-1]
+
+    train(timed("[-60.0]"))  # reached at the first validation: the run stops there
+    assert [point["step"] for point in json.loads(report.read_text())["history"]] == steps[:1]
+
+
 def test_command_line_entry_point(tmp_path) -> None:
     """`python -m colorizer.train` as a user runs it, with Hydra's own run folder."""
     run_dir = tmp_path / "cli_run"
@@ -111,3 +161,24 @@ def test_command_line_entry_point(tmp_path) -> None:
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300, env=os.environ.copy())
     assert result.returncode == 0, result.stderr[-3000:]
     assert (run_dir / "metrics.json").is_file() and (run_dir / ".hydra" / "config.yaml").is_file()
+
+
+def test_progressive_resizing_trains_at_half_size_first_and_validates_at_full(make_cfg) -> None:
+    cfg = make_cfg("data.half_size_epochs=1", "trainer.max_epochs=2", "model=cae", "loss=mse")
+    seen: dict[str, set[tuple[int, int]]] = {"train": set(), "val": set()}
+
+    def record(stage: str):
+        return lambda trainer, module, batch, *_: seen[stage].add((trainer.current_epoch, batch["L"].shape[-1]))
+
+    trainer = build_trainer(cfg)
+    trainer.callbacks.append(
+        LambdaCallback(on_train_batch_start=record("train"), on_validation_batch_start=record("val"))
+    )
+    trainer.fit(build_module(cfg), datamodule=instantiate(cfg.data))
+    assert seen["train"] == {(0, 16), (1, 32)}
+    assert {size for _, size in seen["val"]} == {32}
+
+
+def test_progressive_resizing_is_refused_for_a_net_of_fixed_size(make_cfg) -> None:
+    with pytest.raises(ConfigError, match="half_size_epochs=2 trains at half size first, and ConvVAE cannot take"):
+        train(make_cfg("model=vae", "loss=mse", "data.half_size_epochs=2"))

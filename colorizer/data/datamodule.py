@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
@@ -48,7 +49,7 @@ def keep_batch(batch: torch.Tensor) -> torch.Tensor:
 
 
 def lab_batch(images: torch.Tensor, flip: bool = False) -> dict[str, torch.Tensor]:
-    """uint8 RGB [B,3,H,W] -> {"L": [B,1,H,W], "ab": [B,2,H,W]}, optionally flipping half
+    """uint8 (or float 0-255) RGB [B,3,H,W] -> {"L": [B,1,H,W], "ab": [B,2,H,W]}, optionally flipping half
     the images left-right at random (on the images' device)."""
     rgb = images.float() / 255.0
     if flip:
@@ -58,12 +59,20 @@ def lab_batch(images: torch.Tensor, flip: bool = False) -> dict[str, torch.Tenso
     return {"L": L, "ab": ab}
 
 
+def half_size(images: torch.Tensor) -> torch.Tensor:
+    """RGB [B,3,H,W] (uint8 or float 0-255) -> float [B,3,H/2,W/2]: each output pixel is the mean
+    of a 2x2 block, the exact antialiased half-size image."""
+    return F.avg_pool2d(images.float(), 2)
+
+
 class LabColorizationDataModule(LightningDataModule):
     """Splits decoded images into train / val / test and feeds L and ab to the model.
 
     Subclasses say where the images come from (`build_source`). Splits are fractions with a
     seed; with `num_folds > 1` validation rotates through folds of the non-test part. A decoded
     set larger than `ram_budget_gb` is memory-mapped from the cache file instead of held in RAM.
+    For the first `half_size_epochs` epochs training batches are shrunk to half the image size
+    (progressive resizing: those steps cost a quarter); validation and test always see full size.
     """
 
     def __init__(
@@ -76,6 +85,7 @@ class LabColorizationDataModule(LightningDataModule):
         num_folds: int = 1,
         fold: int = 0,
         flip: bool = True,
+        half_size_epochs: int = 0,
         cache_dir: str | None = None,
         ram_budget_gb: float = 8.0,
     ) -> None:
@@ -90,6 +100,7 @@ class LabColorizationDataModule(LightningDataModule):
         self.num_folds = num_folds
         self.fold = fold
         self.flip = flip
+        self.half_size_epochs = half_size_epochs
         self.cache_dir = cache_dir
         self.ram_budget_gb = ram_budget_gb
         check_split_config(self.splits, num_folds, fold)
@@ -186,6 +197,8 @@ class LabColorizationDataModule(LightningDataModule):
 
     def on_after_batch_transfer(self, batch: torch.Tensor, dataloader_idx: int) -> dict[str, torch.Tensor]:
         training = self.trainer is not None and self.trainer.training
+        if training and self.trainer.current_epoch < self.half_size_epochs:
+            batch = half_size(batch)
         return lab_batch(batch, flip=self.flip and training)
 
 

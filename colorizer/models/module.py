@@ -9,9 +9,10 @@ from lightning.pytorch import LightningModule
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
-from colorizer.losses import CompositeLoss, LossInputs
+from colorizer.losses import CompositeLoss, LossInputs, LossResult
 from colorizer.metrics import ColorizationMetrics
 from colorizer.models.base import ColorizationNet
+from colorizer.schedulers import lightning_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +78,7 @@ class ColorizationModule(LightningModule):
     def _stop_on_non_finite(self, batch: dict[str, torch.Tensor], total: torch.Tensor) -> None:
         """Stop with a message naming the step and the terms that went non-finite."""
         with torch.no_grad():
-            output = self.net.colorize(batch["L"].contiguous(memory_format=self.memory_format))
-            result = self.loss(LossInputs(batch["L"], output.ab, batch["ab"], output.kl), step=self.global_step)
+            result, _ = self.score(batch)
         bad = [f"{name}={value.item()}" for name, value in result.terms.items() if not torch.isfinite(value)]
         bad = bad or [f"total={total.item()}"]
         params_finite = all(torch.isfinite(p).all() for p in self.net.parameters())
@@ -89,15 +89,24 @@ class ColorizationModule(LightningModule):
             "gradient clipping (trainer.gradient_clip_val=1.0) or trainer.precision=32-true."
         )
 
-    def _loss(self, batch: dict[str, torch.Tensor], stage: str) -> tuple[torch.Tensor, torch.Tensor]:
+    def score(self, batch: dict[str, torch.Tensor]) -> tuple[LossResult, torch.Tensor]:
+        """The loss of the net's prediction for a batch, and the predicted ab [B,2,H,W]."""
         output = self.net.colorize(batch["L"].contiguous(memory_format=self.memory_format))
-        result = self.loss(LossInputs(batch["L"], output.ab, batch["ab"], output.kl), step=self.global_step)
+        # Under bf16-mixed only the net runs in bf16: the loss terms' colour conversion and
+        # convolutions (SSIM, VGG) stay fp32, as the Lab hook before them does.
+        with torch.autocast(self.device.type, enabled=False):
+            kl = None if output.kl is None else output.kl.float()
+            inputs = LossInputs(batch["L"], output.ab.float(), batch["ab"], kl)
+            return self.loss(inputs, step=self.global_step), output.ab
+
+    def _loss(self, batch: dict[str, torch.Tensor], stage: str) -> tuple[torch.Tensor, torch.Tensor]:
+        result, pred_ab = self.score(batch)
         on_step = stage == "train"
         batch_size = batch["L"].shape[0]
         self.log(f"{stage}/loss", result.total, prog_bar=True, on_step=on_step, on_epoch=True, batch_size=batch_size)
         for name, value in result.terms.items():
             self.log(f"{stage}/loss_{name}", value, on_step=on_step, on_epoch=True, batch_size=batch_size)
-        return result.total, output.ab
+        return result.total, pred_ab
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor | None:
         total, _ = self._loss(batch, "train")
@@ -133,10 +142,14 @@ class ColorizationModule(LightningModule):
         optimizer = self.optimizer_factory(parameters)
         if self.scheduler_factory is None:
             return optimizer
-        scheduler = self.scheduler_factory(optimizer)
         return {
             "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "monitor": self.scheduler_monitor, "interval": "epoch"},
+            "lr_scheduler": lightning_scheduler(
+                self.scheduler_factory,
+                optimizer,
+                self.scheduler_monitor,
+                total_steps=lambda: int(self.trainer.estimated_stepping_batches),
+            ),
         }
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

@@ -1,4 +1,5 @@
-"""`python -m colorizer.bench [--quick]`: how fast the data pipeline, training and prediction are.
+"""`python -m colorizer.bench [--quick]`: how fast the data pipeline, training and prediction are,
+and how long training takes to reach a model worth looking at.
 
 Every comparison runs in this process, side by side and interleaved, and each figure is a
 median of repeated measurements. Prints a table and writes the figures as JSON.
@@ -31,6 +32,7 @@ from lightning.pytorch import Callback
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
+from colorizer.bench.time_to_quality import bench_time_to_quality, format_time_to_quality
 from colorizer.data import ImageFolderDataModule, SyntheticLandscapeDataModule, lab_batch
 from colorizer.data.images import IMAGE_EXTENSIONS
 from colorizer.data.synthetic import synthetic_landscapes
@@ -46,7 +48,7 @@ from colorizer.losses import (
 )
 from colorizer.models import ColorizationModule, ConvVAE, GrayBaseline, SkipConnectionAutoencoder, UNet
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SHARED_PHOTOS = REPO.parent / "shared" / "data" / "landscapes150" / "color"
 SHARED_MIXED_PHOTOS = REPO.parent / "shared" / "data" / "bsds500_train"
 
@@ -302,7 +304,8 @@ PREDICT_NETS: dict[str, Callable[[], torch.nn.Module]] = {
 def bench_prediction(count: int, runs: int, workdir: Path, device: torch.device) -> dict:
     """colorizer.predict's images/s on 768x512 photos for each net vs decoding and encoding the
     same files alone, both with one thread per core (what predict's pool uses)."""
-    from colorizer.inference import TrainedColorizer, use_bf16
+    from colorizer.inference import TrainedColorizer
+    from colorizer.precision import use_bf16
     from colorizer.predict import Job, PredictSummary, colorize_files
     from colorizer.srgb_table import srgb_table
 
@@ -360,6 +363,8 @@ def bench_cache_start(folder: Path, cache: Path, workdir: Path, runs: int = 3) -
     check), the median of `runs`, and how much of it is importing colorizer.train (torch,
     Lightning, torchmetrics, kornia, Hydra) in a fresh interpreter."""
     report = workdir / "first_step.json"
+    # Decode now (a no-op after the loader section), so that every launch is a cache hit.
+    ImageFolderDataModule(root=str(folder), image_size=64, cache_dir=str(cache)).prepare_data()
 
     def launch(run: int) -> dict:
         command = [
@@ -388,7 +393,7 @@ def bench_scale(counts: list[int], ram_budget_gb: float, workdir: Path) -> dict:
     for count in counts:
         script = (
             "import json, resource, time\n"
-            "from colorizer.bench import scale_epoch\n"
+            "from colorizer.bench.cli import scale_epoch\n"
             f"print(json.dumps(scale_epoch({count}, {ram_budget_gb}, {str(workdir)!r})))\n"
         )
         output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO)
@@ -429,14 +434,25 @@ def scale_epoch(count: int, ram_budget_gb: float, workdir: str) -> dict:
 
 MODES = {
     # loader sizes and runs, naive images; training (size, batch, runs) and steps per run;
-    # predict images and runs; scale counts. Quick keeps the pixels per batch about constant.
+    # predict images and runs; scale counts; sections run unless --sections names others.
+    # Quick keeps the pixels per batch about constant.
     "smoke": dict(loader_sizes=[32], loader_runs=1, naive=32, train=[(32, 4, 1)], steps=4,
-                  predict=2, predict_runs=1, scale=[2000], files=64, cache_start=False),
+                  predict=2, predict_runs=1, scale=[2000], files=64,
+                  sections=["loader", "training", "prediction", "scale", "time_to_quality"]),
     "quick": dict(loader_sizes=[64, 150], loader_runs=3, naive=300, train=[(64, 16, 2), (150, 4, 1), (224, 2, 1)],
-                  steps=12, predict=48, predict_runs=3, scale=[7129, 100_000], files=600, cache_start=True),
+                  steps=12, predict=48, predict_runs=3, scale=[7129, 100_000], files=600,
+                  sections=["loader", "training", "prediction", "cache_start", "scale"]),
     "full": dict(loader_sizes=[64, 150], loader_runs=5, naive=1000, train=[(64, 32, 3), (150, 32, 3), (224, 32, 3)],
-                 steps=16, predict=96, predict_runs=3, scale=[7129, 100_000], files=2000, cache_start=True),
+                 steps=16, predict=96, predict_runs=3, scale=[7129, 100_000], files=2000,
+                 sections=["loader", "training", "prediction", "cache_start", "scale", "time_to_quality"]),
 }  # fmt: skip
+SECTIONS = ["loader", "training", "prediction", "cache_start", "scale", "time_to_quality"]
+# The smoke form of time to quality: a few steps on synthetic images, targets any model reaches.
+SMOKE_QUALITY_DATA = [
+    "data=synthetic", "data.num_images=48", "data.image_size=32", "data.batch_size=8", "trainer.max_epochs=1",
+    "trainer.val_check_interval=1.0", "trainer.log_every_n_steps=1",
+]  # fmt: skip
+QUALITY_TARGETS = {"smoke": [-40.0, -30.0], "quick": [1.0, 1.4], "full": [1.0, 1.4]}
 
 
 def header(device: torch.device) -> dict[str, Any]:
@@ -459,18 +475,20 @@ def header(device: torch.device) -> dict[str, Any]:
     return info
 
 
-def format_report(figures: dict[str, Any]) -> str:
-    lines = [f"colorizer bench ({figures['mode']}): " + ", ".join(f"{k} {v}" for k, v in figures["header"].items())]
-    lines.append("")
-    lines.append("Loader: images/s delivered, ours vs naive per-file PIL + per-sample Lab (same workers)")
-    for size, r in figures["loader"].items():
+def format_loader(loader: dict[str, Any]) -> list[str]:
+    lines = ["Loader: images/s delivered, ours vs naive per-file PIL + per-sample Lab (same workers)"]
+    for size, r in loader.items():
         lines.append(
             f"  {size:>4}px  uint8 batches {r['ours_uint8_img_s']:>10,.0f}  with Lab on this device "
             f"{r['ours_with_lab_img_s']:>8,.0f}  naive {r['naive_img_s']:>7,.0f}  "
             f"ratio {r['ratio_uint8']:.1f}x (uint8) / {r['ratio_with_lab']:.1f}x (with Lab)"
         )
-    lines.append("Training: images/s, Lightning fit vs plain PyTorch loop (same net, loss, optimizer, batches)")
-    for name, r in figures["training"].items():
+    return lines
+
+
+def format_training(training: dict[str, Any]) -> list[str]:
+    lines = ["Training: images/s, Lightning fit vs plain PyTorch loop (same net, loss, optimizer, batches)"]
+    for name, r in training.items():
         share = f"  VGG perceptual {r['perceptual_share']:.0%} of the step" if "perceptual_share" in r else ""
         lines.append(
             f"  {name:<17} batch {r['batch_size']:>3}  Lightning {r['lightning_img_s']:>8.1f}  "
@@ -478,62 +496,94 @@ def format_report(figures: dict[str, Any]) -> str:
             f"ratio {r['ratio']:.3f} (quartiles {r['ratio_quartiles'][0]:.3f}-{r['ratio_quartiles'][1]:.3f} "
             f"of {r['step_pairs']} step pairs){share}"
         )
-    p = figures["prediction"]
-    lines.append(
+    return lines
+
+
+def format_prediction(p: dict[str, Any]) -> list[str]:
+    lines = [
         f"Prediction, 768x512 JPEG ({p['photos']}, network in {p['network_precision']}): images/s vs the "
         f"decode+encode floor {p['decode_encode_floor_img_s']:.1f} img/s "
         f"(colour table ready in {p['colour_table_s']:.2f} s)"
-    )
+    ]
     for name, r in p["models"].items():
         lines.append(f"  {name:<20} {r['predict_img_s']:>8.1f}  ratio {r['ratio']:.2f}")
-    if "cache_start" in figures:
-        start = figures["cache_start"]
-        lines.append(
-            f"Cache hit: `python -m colorizer.train` starts its first step {start['first_step_start_s']:.2f} s after "
-            f"launch; importing colorizer.train alone takes {start['import_s']:.2f} s"
-        )
-    for count, r in figures["scale"].items():
-        lines.append(
-            f"Scale {int(count):>7,} images: {'memory-mapped' if r['memory_mapped'] else 'in RAM'}, load "
-            f"{r['load_s']:.2f} s, one epoch with Lab {r['epoch_s']:.1f} s, peak RSS {r['peak_rss_mb']:,.0f} MB"
-        )
+    return lines
+
+
+def format_cache_start(start: dict[str, Any]) -> list[str]:
+    return [
+        f"Cache hit: `python -m colorizer.train` starts its first step {start['first_step_start_s']:.2f} s after "
+        f"launch; importing colorizer.train alone takes {start['import_s']:.2f} s"
+    ]
+
+
+def format_scale(scale: dict[str, Any]) -> list[str]:
+    return [
+        f"Scale {int(count):>7,} images: {'memory-mapped' if r['memory_mapped'] else 'in RAM'}, load "
+        f"{r['load_s']:.2f} s, one epoch with Lab {r['epoch_s']:.1f} s, peak RSS {r['peak_rss_mb']:,.0f} MB"
+        for count, r in scale.items()
+    ]
+
+
+FORMATTERS: dict[str, Callable[[Any], list[str]]] = {
+    "loader": format_loader,
+    "training": format_training,
+    "prediction": format_prediction,
+    "cache_start": format_cache_start,
+    "scale": format_scale,
+    "time_to_quality": format_time_to_quality,
+}
+
+
+def format_report(figures: dict[str, Any]) -> str:
+    lines = [f"colorizer bench ({figures['mode']}): " + ", ".join(f"{k} {v}" for k, v in figures["header"].items())]
+    lines.append("")
+    for name, formatter in FORMATTERS.items():
+        if name in figures:
+            lines.extend(formatter(figures[name]))
+    for name, reason in figures.get("not_run", {}).items():
+        lines.append(f"{name}: not run ({reason})")
     lines.append("Seconds per section: " + ", ".join(f"{k} {v:.0f}" for k, v in figures["seconds"].items()))
     lines.append(f"Peak RSS of this process: {figures['peak_rss_mb']:,.0f} MB" + (
         f", GPU {figures['peak_gpu_mb']:,.0f} MB" if "peak_gpu_mb" in figures else ""))  # fmt: skip
     return "\n".join(lines)
 
 
-def run_bench(mode: str, workdir: Path) -> dict[str, Any]:
+def run_bench(mode: str, workdir: Path, sections: list[str] | None = None, landscapes: Path = SHARED_PHOTOS) -> dict:
+    """The figures of `sections` (default: the mode's own) measured in `mode` ("smoke", "quick" or
+    "full"); `landscapes` is the folder of landscape photos that time to quality trains on."""
     settings = MODES[mode]
+    chosen = sections or settings["sections"]
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    figures: dict[str, Any] = {"mode": mode, "header": header(device), "seconds": {}}
-
-    def section(name: str, measure: Callable[[], Any]) -> None:
-        start = time.perf_counter()
-        figures[name] = measure()
-        figures["seconds"][name] = time.perf_counter() - start
-
+    figures: dict[str, Any] = {"mode": mode, "header": header(device), "seconds": {}, "not_run": {}}
     cache = workdir / "cache"
     # The smoke run never reads the shared 7k photos: it must take seconds.
     folder = (
         synthetic_folder(settings["files"], workdir) if mode == "smoke" else photo_folder(settings["files"], workdir)
     )
-    section(
-        "loader",
-        lambda: {
+    if mode == "smoke":
+        quality_data = [*SMOKE_QUALITY_DATA, f"data.cache_dir={cache}"]
+    else:
+        quality_data = ["data=landscape", f"data.root={landscapes.parent}", f"data.cache_dir={cache}"]
+
+    measures: dict[str, Callable[[], Any]] = {
+        "loader": lambda: {
             str(size): bench_loader(folder, size, 32, settings["naive"], settings["loader_runs"], cache)
             for size in settings["loader_sizes"]
         },
-    )
-    section(
-        "training",
-        lambda: bench_training(settings["train"], settings["steps"], device),
-    )
-    section("prediction", lambda: bench_prediction(settings["predict"], settings["predict_runs"], workdir, device))
-    if settings["cache_start"]:
-        # The loader section filled the 64 px cache of `folder`: every launch is a cache hit.
-        section("cache_start", lambda: bench_cache_start(folder, cache, workdir))
-    section("scale", lambda: bench_scale(settings["scale"], 0.5, workdir))
+        "training": lambda: bench_training(settings["train"], settings["steps"], device),
+        "prediction": lambda: bench_prediction(settings["predict"], settings["predict_runs"], workdir, device),
+        "cache_start": lambda: bench_cache_start(folder, cache, workdir),
+        "scale": lambda: bench_scale(settings["scale"], 0.5, workdir),
+        "time_to_quality": lambda: bench_time_to_quality(quality_data, QUALITY_TARGETS[mode], workdir),
+    }
+    for name in chosen:
+        if name == "time_to_quality" and mode != "smoke" and not landscapes.is_dir():
+            figures["not_run"][name] = f"{landscapes} is absent; pass --landscapes <folder of landscape photos>"
+            continue
+        start = time.perf_counter()
+        figures[name] = measures[name]()
+        figures["seconds"][name] = time.perf_counter() - start
     figures["peak_rss_mb"] = peak_rss_mb()
     if device.type == "cuda":
         figures["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
@@ -541,25 +591,39 @@ def run_bench(mode: str, workdir: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Measure colorizer's data pipeline, training and prediction speed.")
+    parser = argparse.ArgumentParser(
+        description="Measure colorizer's data pipeline, training and prediction speed, and its time to quality."
+    )
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
         "--quick",
         action="store_true",
-        help="every figure, with fewer repeats and smaller batches: ~6 minutes on 2 CPU cores",
+        help="every speed figure, with fewer repeats and smaller batches: ~7 minutes on 2 CPU cores",
     )
     group.add_argument("--smoke", action="store_true", help="the smallest run that produces every figure")
+    parser.add_argument(
+        "--sections",
+        type=lambda text: text.split(","),
+        default=None,
+        help=f"comma-separated sections to run (default: the mode's own): {','.join(SECTIONS)}. "
+        "time_to_quality trains two models on the landscape photos: about 25 minutes on 2 CPU cores",
+    )
+    parser.add_argument(
+        "--landscapes",
+        type=Path,
+        default=SHARED_PHOTOS,
+        help="the folder of landscape photos (Kaggle color/) for time_to_quality",
+    )
     parser.add_argument("--json", type=Path, default=None, help="where to write the figures (default outputs/bench/)")
     args = parser.parse_args()
+    unknown = sorted(set(args.sections or []) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     with tempfile.TemporaryDirectory(prefix="colorizer-bench-") as workdir:
-        figures = run_bench(mode, Path(workdir))
+        figures = run_bench(mode, Path(workdir), args.sections, args.landscapes.expanduser())
     path = args.json or REPO / "outputs" / "bench" / f"bench-{mode}-{time.strftime('%Y-%m-%d_%H-%M-%S')}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(figures, indent=2))
     print(format_report(figures))
     print(f"Figures written to {path}")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,3 @@
+from colorizer.bench.cli import main
+
+main()
