@@ -18,7 +18,8 @@ import yaml
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
-REPO = Path(__file__).resolve().parents[2]
+from colorizer.bench.common import REPO
+
 CONF_DIR = REPO / "conf"
 
 # What a new user runs today (U-Net + SSIM, Adam 1e-3, validation once per epoch), and the preset.

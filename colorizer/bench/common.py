@@ -1,0 +1,30 @@
+"""What every benchmark section shares: where the photos are, test folders of images, peak memory."""
+
+import resource
+from pathlib import Path
+
+from PIL import Image
+
+from colorizer.data.synthetic import synthetic_landscapes
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED_PHOTOS = REPO.parent / "shared" / "data" / "landscapes150" / "color"
+SHARED_MIXED_PHOTOS = REPO.parent / "shared" / "data" / "bsds500_train"
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def synthetic_folder(count: int, workdir: Path) -> Path:
+    """`count` synthetic 150x150 JPEGs written to `workdir/photos`."""
+    folder = workdir / "photos"
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, image in enumerate(synthetic_landscapes(count, 150, seed=7)):
+        Image.fromarray(image.permute(1, 2, 0).numpy()).save(folder / f"{index}.jpg", quality=90)
+    return folder
+
+
+def photo_folder(count: int, workdir: Path) -> Path:
+    """The shared landscape photos when present, else `count` synthetic JPEGs."""
+    return SHARED_PHOTOS if SHARED_PHOTOS.is_dir() else synthetic_folder(count, workdir)

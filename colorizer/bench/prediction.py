@@ -1,0 +1,111 @@
+"""Prediction section: colorizer.predict on 768x512 photos against decoding and encoding them alone."""
+
+import io
+import os
+import statistics
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from colorizer.bench.common import SHARED_MIXED_PHOTOS
+from colorizer.data.synthetic import synthetic_landscapes
+from colorizer.models import ConvVAE, GrayBaseline, SkipConnectionAutoencoder, UNet
+
+
+def prediction_photos(count: int, folder: Path) -> list[Path]:
+    """`count` 768x512 JPEGs in `folder`: the shared BSDS500 photos (portraits turned) resized up,
+    else synthetic landscapes with sensor-like noise, so that decoding costs what a photo's does."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shared = sorted(SHARED_MIXED_PHOTOS.glob("*.jpg")) if SHARED_MIXED_PHOTOS.is_dir() else []
+    noise = np.random.default_rng(3)
+    for index in range(count):
+        if shared:
+            with Image.open(shared[index % len(shared)]) as opened:
+                image = opened.convert("RGB")
+            if image.height > image.width:
+                image = image.transpose(Image.Transpose.ROTATE_90)
+        else:
+            image = Image.fromarray(synthetic_landscapes(1, 256, seed=index)[0].permute(1, 2, 0).numpy())
+        pixels = np.asarray(image.resize((768, 512), Image.Resampling.BICUBIC)).astype(np.int16)
+        if not shared:
+            pixels += noise.integers(-6, 7, pixels.shape, dtype=np.int16)
+        Image.fromarray(pixels.clip(0, 255).astype(np.uint8)).save(folder / f"{index}.jpg", quality=92)
+    return sorted(folder.glob("*.jpg"))
+
+
+PREDICT_NETS: dict[str, Callable[[], torch.nn.Module]] = {
+    "unet": UNet,
+    "cae": SkipConnectionAutoencoder,
+    "vae": lambda: ConvVAE(image_size=64),
+    "gray (no network)": GrayBaseline,
+}
+
+
+def bench_prediction(count: int, runs: int, workdir: Path, device: torch.device) -> dict:
+    """colorizer.predict's images/s on 768x512 photos for each net vs decoding and encoding the
+    same files alone, both with one thread per core (what predict's pool uses)."""
+    from colorizer.inference import TrainedColorizer
+    from colorizer.precision import use_bf16
+    from colorizer.predict import Job, PredictSummary, colorize_files
+    from colorizer.srgb_table import srgb_table
+
+    files = prediction_photos(count, workdir / "predict_in")
+    start = time.perf_counter()
+    srgb_table()  # built once per machine (or read from the user cache); not part of the steady state
+    table_s = time.perf_counter() - start
+    bf16 = use_bf16("auto", device)
+    workers = os.cpu_count() or 1
+
+    def decode_encode(path: Path) -> None:
+        with Image.open(path) as image:
+            image.convert("RGB").save(io.BytesIO(), format="JPEG", quality=95)
+
+    def floor() -> float:
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(decode_encode, files))
+        return len(files) / (time.perf_counter() - start)
+
+    def ours(net: torch.nn.Module, output: Path) -> float:
+        model = TrainedColorizer(net, {}, 64, torch.zeros(2), Path("random-init"))
+        jobs = [Job(path, output / path.name, Path(path.name)) for path in files]
+        start = time.perf_counter()
+        colorize_files(model, jobs, device, PredictSummary(), batch_size=16, bf16=bf16)
+        return len(files) / (time.perf_counter() - start)
+
+    nets = {name: build().eval().to(device) for name, build in PREDICT_NETS.items()}
+    floors: list[float] = []
+    predicted: dict[str, list[float]] = {name: [] for name in nets}
+    for run in range(runs):  # interleaved, so drifts in machine load hit all alike
+        floors.append(floor())
+        for index, (name, net) in enumerate(nets.items()):
+            predicted[name].append(ours(net, workdir / f"predict_out_{run}_{index}"))
+    floor_img_s = statistics.median(floors)
+    result: dict[str, Any] = {
+        "photos": "BSDS500 resized" if SHARED_MIXED_PHOTOS.is_dir() else "synthetic with noise",
+        "decode_encode_floor_img_s": floor_img_s,
+        "network_precision": "bf16 autocast" if bf16 else "fp32",
+        "colour_table_s": table_s,
+        "models": {},
+    }
+    for name, rates in predicted.items():
+        rate = statistics.median(rates)
+        result["models"][name] = {"predict_img_s": rate, "ratio": rate / floor_img_s}
+    return result
+
+
+def format_prediction(p: dict[str, Any]) -> list[str]:
+    lines = [
+        f"Prediction, 768x512 JPEG ({p['photos']}, network in {p['network_precision']}): images/s vs the "
+        f"decode+encode floor {p['decode_encode_floor_img_s']:.1f} img/s "
+        f"(colour table ready in {p['colour_table_s']:.2f} s)"
+    ]
+    for name, r in p["models"].items():
+        lines.append(f"  {name:<20} {r['predict_img_s']:>8.1f}  ratio {r['ratio']:.2f}")
+    return lines

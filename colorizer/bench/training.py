@@ -1,0 +1,178 @@
+"""Training section: Lightning against a plain PyTorch loop, step by step on the same net, loss and batches."""
+
+import contextlib
+import copy
+import gc
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch import Callback
+
+from colorizer.data import SyntheticLandscapeDataModule, lab_batch
+from colorizer.losses import (
+    CharbonnierLoss,
+    CompositeLoss,
+    CosineLoss,
+    KLDivergenceLoss,
+    LossInputs,
+    MSELoss,
+    PerceptualLoss,
+    SSIMLoss,
+)
+from colorizer.models import ColorizationModule, ConvVAE, SkipConnectionAutoencoder, UNet
+
+MODELS: dict[str, Callable[[int, bool], tuple[torch.nn.Module, CompositeLoss]]] = {
+    "vae/composite": lambda size, perceptual: (
+        ConvVAE(image_size=size),
+        CompositeLoss(
+            charbonnier=CharbonnierLoss(),
+            cosine=CosineLoss(weight=0.1),
+            kl=KLDivergenceLoss(weight=1e-3),
+            **({"perceptual": PerceptualLoss(weight=0.05, pretrained=False)} if perceptual else {}),
+        ),
+    ),
+    "cae/mse": lambda size, perceptual: (SkipConnectionAutoencoder(), CompositeLoss(mse=MSELoss())),
+    "unet/ssim": lambda size, perceptual: (UNet(), CompositeLoss(ssim=SSIMLoss())),
+}
+
+
+class PlainLoop:
+    """A hand-written training loop with the same data, Lab hook, net, loss and optimizer as
+    `ColorizationModule` under Lightning, advanced one step at a time."""
+
+    def __init__(self, net: torch.nn.Module, loss: CompositeLoss, datamodule, device: torch.device) -> None:
+        self.net = net.to(device).to(memory_format=torch.channels_last).train()
+        self.loss, self.device = loss, device
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=1e-3)
+        self.batches = iter(datamodule.train_dataloader())
+        self.steps = 0
+
+    def step(self) -> float:
+        """One step, from fetching the batch to the optimizer update; returns its seconds."""
+        start = time.perf_counter()
+        batch = lab_batch(next(self.batches).to(self.device, non_blocking=True), flip=True)
+        output = self.net.colorize(batch["L"].contiguous(memory_format=torch.channels_last))
+        result = self.loss(LossInputs(batch["L"], output.ab, batch["ab"], output.kl), step=self.steps)
+        self.optimizer.zero_grad(set_to_none=True)
+        result.total.backward()
+        self.optimizer.step()
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        self.steps += 1
+        return time.perf_counter() - start
+
+
+class InterleavedPlainSteps(Callback):
+    """After each Lightning step, one step of each plain loop. Lightning's step time is measured
+    from the end of the last plain step to the end of its next step (its loop, data fetch and
+    hooks included), so each pair of steps ran seconds apart: the machine's speed, which drifts
+    by 10 % over seconds on a shared host, is the same for both sides."""
+
+    def __init__(self, loops: dict[str, PlainLoop]) -> None:
+        self.loops = loops
+        self.lightning: list[float] = []
+        self.plain: dict[str, list[float]] = {name: [] for name in loops}
+        self.resumed: float | None = None
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if pl_module.device.type == "cuda":
+            torch.cuda.synchronize()
+        now = time.perf_counter()
+        warm_up = self.resumed is None
+        if not warm_up:
+            self.lightning.append(now - self.resumed)
+        for name, loop in self.loops.items():
+            seconds = loop.step()
+            if not warm_up:
+                self.plain[name].append(seconds)
+        self.resumed = time.perf_counter()
+
+
+def interleaved_steps(net, loss, plain_losses: dict[str, CompositeLoss], datamodule, steps: int, device) -> dict:
+    """Step times of a Lightning `fit` of `steps` steps and of plain loops, interleaved step by step."""
+    loops = {name: PlainLoop(copy.deepcopy(net), other, datamodule, device) for name, other in plain_losses.items()}
+    timer = InterleavedPlainSteps(loops)
+    trainer = L.Trainer(
+        accelerator=device.type,
+        devices=1,
+        max_steps=steps,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[timer],
+    )
+    module = ColorizationModule(copy.deepcopy(net), loss, optimizer=lambda p: torch.optim.Adam(p, lr=1e-3))
+    with garbage_collector_paused():
+        trainer.fit(module, datamodule=datamodule)
+    return {"lightning": timer.lightning, **timer.plain}
+
+
+@contextlib.contextmanager
+def garbage_collector_paused() -> Iterator[None]:
+    """As timeit does: collect first, then no cyclic GC while timing, so pauses caused by the
+    objects earlier measurements left behind do not land on whichever side happens to run."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def bench_training(setups: list[tuple[int, int, int]], steps: int, device: torch.device) -> dict:
+    """Lightning vs plain loop per model for each (image size, batch size, runs): `runs` fits of
+    `steps` steps, each Lightning step followed by a plain step (see `InterleavedPlainSteps`).
+    Images/s are batch size over the median step time; the ratio is the median of the step
+    pairs' ratios."""
+    results = {}
+    for size, batch_size, runs in setups:
+        # Enough training images for all steps of every loop in one epoch (64% of them train).
+        datamodule = SyntheticLandscapeDataModule(
+            num_images=int(batch_size * (steps + 1) / 0.64) + 8, image_size=size, batch_size=batch_size, cache_dir=None
+        )
+        datamodule.setup()
+        for name, build in MODELS.items():
+            torch.manual_seed(0)
+            net, loss = build(size, True)
+            plain_losses = {"plain": loss}
+            if "perceptual" in loss.terms:
+                plain_losses["without_perceptual"] = build(size, False)[1]
+            times: dict[str, list[float]] = {}
+            for _ in range(runs):
+                for side, seconds in interleaved_steps(net, loss, plain_losses, datamodule, steps, device).items():
+                    times.setdefault(side, []).extend(seconds)
+            ratios = [p / lit for p, lit in zip(times["plain"], times["lightning"], strict=True)]
+            entry = {
+                "lightning_img_s": batch_size / statistics.median(times["lightning"]),
+                "plain_img_s": batch_size / statistics.median(times["plain"]),
+                "ratio": statistics.median(ratios),
+                "ratio_quartiles": statistics.quantiles(ratios, n=4)[::2] if len(ratios) > 1 else ratios * 2,
+                "step_pairs": len(ratios),
+                "batch_size": batch_size,
+            }
+            if "without_perceptual" in times:
+                entry["perceptual_share"] = 1 - statistics.median(times["without_perceptual"]) / statistics.median(
+                    times["plain"]
+                )
+            results[f"{name}@{size}"] = entry
+    return results
+
+
+def format_training(training: dict[str, Any]) -> list[str]:
+    lines = ["Training: images/s, Lightning fit vs plain PyTorch loop (same net, loss, optimizer, batches)"]
+    for name, r in training.items():
+        share = f"  VGG perceptual {r['perceptual_share']:.0%} of the step" if "perceptual_share" in r else ""
+        lines.append(
+            f"  {name:<17} batch {r['batch_size']:>3}  Lightning {r['lightning_img_s']:>8.1f}  "
+            f"plain {r['plain_img_s']:>8.1f}  "
+            f"ratio {r['ratio']:.3f} (quartiles {r['ratio_quartiles'][0]:.3f}-{r['ratio_quartiles'][1]:.3f} "
+            f"of {r['step_pairs']} step pairs){share}"
+        )
+    return lines
