@@ -1,6 +1,7 @@
 """`python -m colorizer.evaluate`: checkpoints and baselines side by side on the same images."""
 
 import logging
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from colorizer.evaluation import Evaluation, evaluate_models, markdown_table, wr
 from colorizer.inference import load_colorizer
 from colorizer.models import GrayBaseline, MeanAbBaseline
 from colorizer.models.base import ColorizationNet
+from colorizer.models.heads import set_temperature
 from colorizer.report import write_report
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,19 @@ def checkpoint_label(path: Path, taken: set[str]) -> str:
     return candidate
 
 
+def at_temperatures(label: str, net: ColorizationNet, temperatures: list[float]) -> dict[str, ColorizationNet]:
+    """The net under `label`, or for a classification net with `temperatures`, one copy per
+    temperature labelled `label@T=<t>` (regression nets have no temperature: kept as they are)."""
+    if not temperatures or set_temperature(net, None) is None:
+        return {label: net}
+    copies = {}
+    for temperature in temperatures:
+        copy = deepcopy(net)
+        set_temperature(copy, float(temperature))
+        copies[f"{label}@T={temperature:g}"] = copy
+    return copies
+
+
 def run_evaluation(cfg: DictConfig) -> tuple[Evaluation, dict[str, Any]]:
     """Load the checkpoints, build the data at their image size, score everything, write the files."""
     device = resolve_device(cfg.device)
@@ -52,7 +67,10 @@ def run_evaluation(cfg: DictConfig) -> tuple[Evaluation, dict[str, Any]]:
     checkpoints: dict[str, str] = {}
     for model in trained:
         label = checkpoint_label(model.path, set(models))
-        models[label], checkpoints[label] = model.net, str(model.path)
+        for name, net in at_temperatures(label, model.net, list(cfg.temperatures)).items():
+            models[name], checkpoints[name] = net, str(model.path)
+    if cfg.temperatures and not any(set_temperature(net, None) is not None for net in models.values()):
+        raise ValueError(f"temperatures={list(cfg.temperatures)} apply to classification heads; no checkpoint has one.")
     if "gray" in cfg.baselines:
         models["gray"] = GrayBaseline().to(device)
     if "mean_ab" in cfg.baselines:

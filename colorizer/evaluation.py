@@ -15,7 +15,17 @@ from colorizer.data.datamodule import LabColorizationDataModule, lab_batch
 from colorizer.metrics import ColorizationMetrics, delta_e76_per_image
 from colorizer.models.base import ColorizationNet
 
-TABLE_COLUMNS = ("psnr", "ssim", "mae", "rmse_ab", "delta_e", "colorfulness", "psnr_gain")
+TABLE_COLUMNS = (
+    "psnr",
+    "ssim",
+    "mae",
+    "rmse_ab",
+    "delta_e",
+    "colorfulness",
+    "colorfulness_ratio",
+    "ab_jsd",
+    "psnr_gain",
+)
 
 
 @dataclass
@@ -69,8 +79,32 @@ def markdown_table(summary: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def plot_tradeoff(summary: dict[str, dict[str, float]], path: Path) -> Path:
+    """tradeoff.png: psnr_gain (right on average) against colorfulness_ratio (vivid), a labelled
+    point per model. The two pull apart: averaging colours scores psnr and loses colour."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6.4, 4.4))
+    for name, values in summary.items():
+        x, y = values["colorfulness_ratio"], values["psnr_gain"]
+        axis.scatter([x], [y])
+        axis.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    axis.axhline(0, color="grey", lw=0.8)
+    axis.axvline(1, color="grey", lw=0.8, ls=":")
+    axis.set_xlabel("colorfulness_ratio (prediction / truth; 1 = as vivid as the truth)")
+    axis.set_ylabel("psnr_gain over gray (dB)")
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
 def write_results(evaluation: Evaluation, directory: Path, extra: dict | None = None) -> None:
-    """metrics.json (everything), metrics.csv and metrics.md (the table) in `directory`."""
+    """metrics.json (everything), metrics.csv, metrics.md (the table) and tradeoff.png in `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     payload = {"split": evaluation.split, "num_images": len(evaluation.names), "models": evaluation.summary}
     payload.update(extra or {})
@@ -83,3 +117,4 @@ def write_results(evaluation: Evaluation, directory: Path, extra: dict | None = 
         writer.writerow([name, *(values[c] for c in columns)])
     (directory / "metrics.csv").write_text(buffer.getvalue())
     (directory / "metrics.md").write_text(markdown_table(evaluation.summary) + "\n")
+    plot_tradeoff(evaluation.summary, directory / "tradeoff.png")

@@ -19,12 +19,16 @@ SUFFIXES = {"torchscript": ".torchscript.pt", "onnx": ".onnx"}
 
 
 def export_checkpoint(
-    ckpt_path: str | Path, export_format: str = "torchscript", output: str | Path | None = None
+    ckpt_path: str | Path,
+    export_format: str = "torchscript",
+    output: str | Path | None = None,
+    temperature: float | None = None,
 ) -> Path:
-    """Write the checkpoint's net as TorchScript or ONNX and return the file's path."""
+    """Write the checkpoint's net as TorchScript or ONNX and return the file's path. A
+    classification net is exported decoding at `temperature` (None: the one it was trained with)."""
     if export_format not in SUFFIXES:
         raise ValueError(f"format={export_format} is not supported; use one of {sorted(SUFFIXES)}.")
-    model = load_colorizer(ckpt_path)
+    model = load_colorizer(ckpt_path, temperature=temperature)
     ckpt_path = Path(ckpt_path)
     target = Path(output) if output else ckpt_path.with_name(ckpt_path.stem + SUFFIXES[export_format])
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -54,7 +58,7 @@ def export_checkpoint(
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="export")
 def main(cfg: DictConfig) -> None:
-    path = export_checkpoint(cfg.ckpt_path, cfg.format, cfg.output)
+    path = export_checkpoint(cfg.ckpt_path, cfg.format, cfg.output, cfg.get("temperature"))
     print(f"Wrote {path}")
 
 

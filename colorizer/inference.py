@@ -13,6 +13,7 @@ from PIL import Image
 
 from colorizer.color import AB_SCALE, L_SCALE
 from colorizer.models.base import ColorizationNet
+from colorizer.models.heads import set_temperature
 from colorizer.srgb_table import lab_to_srgb8, packed_to_image
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,11 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     return checkpoint
 
 
-def load_colorizer(path: str | Path, device: str | torch.device = "cpu") -> TrainedColorizer:
-    """Rebuild the net from the config saved in the checkpoint (no `model=` needed) and load its weights."""
+def load_colorizer(
+    path: str | Path, device: str | torch.device = "cpu", temperature: float | None = None
+) -> TrainedColorizer:
+    """Rebuild the net from the config saved in the checkpoint (no `model=` needed) and load its
+    weights. `temperature`: decode a classification head at this temperature instead of its own."""
     checkpoint = read_checkpoint(path)
     config = checkpoint.get("colorizer_config")
     if not config or "model" not in config:
@@ -61,6 +65,7 @@ def load_colorizer(path: str | Path, device: str | torch.device = "cpu") -> Trai
     state = checkpoint["state_dict"]
     net.load_state_dict({k.removeprefix("net."): v for k, v in state.items() if k.startswith("net.")})
     net.to(device).eval()
+    set_temperature(net, temperature)
     return TrainedColorizer(
         net=net,
         config=config,

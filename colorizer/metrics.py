@@ -1,7 +1,14 @@
 """Colorization metrics, computed per image and averaged, next to the gray baseline (ab = 0).
 
 torchmetrics provides PSNR, SSIM, MAE and the running means; what it lacks (ab RMSE, ΔE,
-Hasler-Süsstrunk colorfulness) is a few lines of tensor code fed into `MeanMetric`.
+Hasler-Süsstrunk colorfulness, the ab histogram divergence) is a few lines of tensor code fed
+into `MeanMetric`.
+
+Two metrics see saturation, from two sides. `colorfulness_ratio` (prediction / truth per image)
+is 1 for colours as vivid as the truth's, whether right or wrong; `ab_jsd` (Jensen-Shannon
+divergence of the image's predicted and true ab histograms over the step-10 bins) is 0 only
+when the colours present are the right ones in the right amounts, so it punishes both the
+grey average (all mass in the centre bins) and vivid wrong hues.
 """
 
 import torch
@@ -11,6 +18,11 @@ from torchmetrics import MeanAbsoluteError, MeanMetric, R2Score
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
 from colorizer.color import AB_SCALE, gray_rgb, rebuild_rgb
+from colorizer.color_bins import ab_bin_centres, bin_histograms, js_divergence
+
+# Below this colorfulness (0-255 scale) a true image counts as this colourful in the ratio, so
+# that nearly grey photos do not blow it up.
+MIN_TRUE_COLORFULNESS = 1.0
 
 
 def rmse_ab_per_image(pred_ab: torch.Tensor, true_ab: torch.Tensor) -> torch.Tensor:
@@ -35,6 +47,18 @@ def colorfulness_per_image(rgb: torch.Tensor) -> torch.Tensor:
     return spread + 0.3 * mean
 
 
+def colorfulness_ratio_per_image(pred_rgb: torch.Tensor, true_rgb: torch.Tensor) -> torch.Tensor:
+    """Colorfulness of the prediction over the truth's, per image: [B,3,H,W] x2 -> [B]."""
+    true = colorfulness_per_image(true_rgb).clamp_min(MIN_TRUE_COLORFULNESS)
+    return colorfulness_per_image(pred_rgb) / true
+
+
+def ab_jsd_per_image(pred_ab: torch.Tensor, true_ab: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
+    """Jensen-Shannon divergence (bits, 0..1) between the predicted and true ab histograms over the
+    bins with `centres` [Q,2], per image: normalised [B,2,H,W] x2 -> [B]."""
+    return js_divergence(bin_histograms(pred_ab * AB_SCALE, centres), bin_histograms(true_ab * AB_SCALE, centres))
+
+
 class ColorizationMetrics(nn.Module):
     """Accumulates every reported metric over an epoch; `compute()` also gives `psnr_gain`.
 
@@ -57,9 +81,9 @@ class ColorizationMetrics(nn.Module):
         )
         # R² of ab over all pixels of the epoch (report 004), averaged over the a and b channels.
         self.r2_ab = R2Score(multioutput="uniform_average")
-        self.means = nn.ModuleDict(
-            {name: MeanMetric() for name in ("rmse_ab", "delta_e", "colorfulness", "colorfulness_true", "gray_rmse_ab")}
-        )
+        names = ("rmse_ab", "delta_e", "colorfulness", "colorfulness_true", "colorfulness_ratio", "ab_jsd")
+        self.means = nn.ModuleDict({name: MeanMetric() for name in (*names, "gray_rmse_ab", "gray_ab_jsd")})
+        self.register_buffer("bin_centres", ab_bin_centres(10.0), persistent=False)
 
     @torch.no_grad()
     def update(self, L: torch.Tensor, pred_ab: torch.Tensor, true_ab: torch.Tensor) -> None:
@@ -85,6 +109,9 @@ class ColorizationMetrics(nn.Module):
         self.means["delta_e"].update(delta_e76_per_image(pred_rgb, true_rgb))
         self.means["colorfulness"].update(colorfulness_per_image(pred_rgb))
         self.means["colorfulness_true"].update(colorfulness_per_image(true_rgb))
+        self.means["colorfulness_ratio"].update(colorfulness_ratio_per_image(pred_rgb, true_rgb))
+        self.means["ab_jsd"].update(ab_jsd_per_image(pred_ab, true_ab, self.bin_centres))
+        self.means["gray_ab_jsd"].update(ab_jsd_per_image(torch.zeros_like(true_ab), true_ab, self.bin_centres))
 
     def compute(self) -> dict[str, torch.Tensor]:
         values = {name: metric.compute() for name, metric in self.image_metrics.items()}

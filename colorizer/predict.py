@@ -186,7 +186,7 @@ def _colour_and_write(
 
 def run_predict(cfg: DictConfig) -> PredictSummary:
     device = resolve_device(cfg.device)
-    model = load_colorizer(cfg.ckpt_path, device)
+    model = load_colorizer(cfg.ckpt_path, device, cfg.get("temperature"))
     base, files = find_inputs(Path(cfg.input).expanduser(), cfg.recursive)
     output = Path(cfg.output).expanduser()
     summary = PredictSummary()

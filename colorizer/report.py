@@ -21,6 +21,7 @@ th:first-child, td:first-child { text-align: left; }
 #images th { text-align: center; }
 figure { margin: 0; text-align: center; font-size: 12px; }
 img { width: 160px; height: 160px; object-fit: contain; image-rendering: pixelated; display: block; }
+img#tradeoff { width: auto; height: auto; max-width: 720px; image-rendering: auto; margin-bottom: 24px; }
 """
 
 
@@ -46,6 +47,14 @@ def _summary_table(summary: dict[str, dict[str, float]]) -> str:
         for name, values in summary.items()
     )
     return f'<table id="summary"><tr>{head}</tr>{body}</table>'
+
+
+def _tradeoff_image(plot: Path) -> str:
+    """The psnr_gain / colorfulness_ratio plot that `write_results` drew, embedded (empty without one)."""
+    if not plot.is_file():
+        return ""
+    uri = "data:image/png;base64," + base64.b64encode(plot.read_bytes()).decode("ascii")
+    return f'<img id="tradeoff" src="{uri}" alt="psnr_gain against colorfulness_ratio per model">'
 
 
 @torch.no_grad()
@@ -85,6 +94,7 @@ def write_report(
 <p>Split <b>{html.escape(evaluation.split)}</b>, {len(evaluation.names)} images. <code>gray</code> predicts no colour,
 <code>mean_ab</code> the training set's mean colour; <code>psnr_gain</code> is psnr minus the gray baseline's.</p>
 {_summary_table(evaluation.summary)}
+{_tradeoff_image(path.parent / "tradeoff.png")}
 <h2>The {len(order)} images with the lowest psnr for {html.escape(ranking_model)}, worst first</h2>
 <table id="images"><tr><th>image</th><th>gray input</th>{model_headers}<th>truth</th></tr>
 {"".join(rows)}

@@ -73,6 +73,28 @@ def test_gray_baseline_figures_match_a_gray_prediction() -> None:
     assert perfect["psnr_gain"] > 20 and perfect["ssim"] > 0.999 and perfect["delta_e"] < 0.1
 
 
+def test_saturation_metrics_tell_grey_from_vivid_and_right_from_wrong() -> None:
+    noise = torch.rand(2, 3, 24, 24, generator=torch.Generator().manual_seed(4))
+    L, true_ab = rgb_to_normalized_lab(torch.tensor([0.8, 0.45, 0.2]).view(1, 3, 1, 1) + 0.15 * noise)  # orange
+    metrics = ColorizationMetrics()
+
+    def score(pred_ab: torch.Tensor) -> dict[str, float]:
+        metrics.reset()
+        metrics.update(L, pred_ab, true_ab)
+        return {k: v.item() for k, v in metrics.compute().items()}
+
+    right = score(true_ab)
+    assert right["colorfulness_ratio"] == pytest.approx(1.0, abs=1e-4) and right["ab_jsd"] < 1e-4
+    grey = score(torch.zeros_like(true_ab))
+    assert grey["colorfulness_ratio"] == pytest.approx(0.0, abs=1e-3)
+    assert grey["ab_jsd"] == pytest.approx(grey["gray_ab_jsd"], abs=1e-6) and grey["ab_jsd"] > 0.9
+    muted = score(true_ab * 0.5)
+    assert 0.3 < muted["colorfulness_ratio"] < 0.7 and muted["ab_jsd"] > 0.3
+    # Vivid but wrong (blue for orange): the colorfulness ratio cannot see it, the histogram can.
+    wrong = score(-true_ab)
+    assert wrong["colorfulness_ratio"] > 0.9 and wrong["ab_jsd"] > 0.9
+
+
 def test_colorfulness_by_hand() -> None:
     gray = torch.full((1, 3, 4, 4), 0.5)
     assert colorfulness_per_image(gray).item() == pytest.approx(0.0, abs=1e-4)

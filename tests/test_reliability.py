@@ -32,10 +32,18 @@ def run_train(*args: str) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
 
 
-# Also with what the fast preset adds: a per-step one-cycle schedule and the half-size epochs.
+# Also with what the fast preset adds (a per-step one-cycle schedule and the half-size epochs), and
+# with a classification head and the adversarial term (two optimisers, stepped by the module).
 @pytest.mark.parametrize(
-    "extra", [[], ["scheduler=onecycle", "optimizer.lr=3e-3", "data.half_size_epochs=2"]], ids=["default", "fast"]
-)
+    "extra",
+    [
+        [],
+        ["scheduler=onecycle", "optimizer.lr=3e-3", "data.half_size_epochs=2"],
+        ["model/head=classification", "loss=classification", "loss/adversarial=patchgan",
+         "loss.adversarial.warmup_steps=4", "scheduler=onecycle"],
+    ],
+    ids=["default", "fast", "classification_adversarial"],
+)  # fmt: skip
 def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path, extra: list[str]) -> None:
     cache = f"paths.cache_dir={tmp_path / 'cache'}"
     run = [*RUN, *extra]

@@ -1,4 +1,5 @@
-"""Logs one image grid per validation epoch: gray input | prediction | truth.
+"""Logs one image grid per validation epoch: gray input | prediction | truth. A classification
+model's prediction is shown at each of a few decoding temperatures, its own first.
 
 Lightning has no image logging of its own; this feeds TensorBoard's IMAGES tab and, for
 loggers without images (CSV), writes a PNG into the run folder instead.
@@ -12,20 +13,44 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 
 from colorizer.color import gray_rgb, rebuild_rgb
 from colorizer.data.datamodule import lab_batch
+from colorizer.models.heads import set_temperature
 
 
-def colorization_grid(L: torch.Tensor, pred_ab: torch.Tensor, true_ab: torch.Tensor) -> torch.Tensor:
-    """[3, H', W'] grid with one row per image: gray | prediction | truth (inputs [B,1|2,H,W])."""
-    rows = torch.stack([gray_rgb(L), rebuild_rgb(L, pred_ab), rebuild_rgb(L, true_ab)], dim=1)
-    return torchvision.utils.make_grid(rows.flatten(0, 1), nrow=3, padding=2, pad_value=1.0)
+def colorization_grid(L: torch.Tensor, predictions: list[torch.Tensor], true_ab: torch.Tensor) -> torch.Tensor:
+    """[3, H', W'] grid with one row per image: gray | each prediction | truth (L [B,1,H,W], ab [B,2,H,W])."""
+    columns = [gray_rgb(L), *(rebuild_rgb(L, ab) for ab in predictions), rebuild_rgb(L, true_ab)]
+    rows = torch.stack(columns, dim=1)
+    return torchvision.utils.make_grid(rows.flatten(0, 1), nrow=len(columns), padding=2, pad_value=1.0)
 
 
 class ImageGridLogger(Callback):
-    """Colorizes the same first `num_images` validation images after every validation epoch."""
+    """Colorizes the same first `num_images` validation images after every validation epoch.
 
-    def __init__(self, num_images: int = 8, tag: str = "val/colorization") -> None:
+    For a classification head the prediction columns are its own temperature, then each of
+    `temperatures` (the column order is written once as the text `<tag>/columns`).
+    """
+
+    def __init__(
+        self, num_images: int = 8, tag: str = "val/colorization", temperatures: tuple[float, ...] | list[float] = ()
+    ) -> None:
         self.num_images = num_images
         self.tag = tag
+        self.temperatures = [float(t) for t in temperatures]
+        self.columns_written = False
+
+    def _predictions(self, net: torch.nn.Module, L: torch.Tensor) -> tuple[list[torch.Tensor], list[str]]:
+        own = set_temperature(net, None)
+        if own is None:
+            return [net(L)], ["prediction"]
+        temperatures = [own, *(t for t in self.temperatures if t != own)]
+        predictions = []
+        try:
+            for temperature in temperatures:
+                set_temperature(net, temperature)
+                predictions.append(net(L))
+        finally:
+            set_temperature(net, own)
+        return predictions, [f"T={t:g}" for t in temperatures]
 
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.sanity_checking or not trainer.is_global_zero or trainer.datamodule is None:
@@ -35,14 +60,17 @@ class ImageGridLogger(Callback):
             return
         batch = lab_batch(images)
         with torch.no_grad():
-            pred_ab = pl_module(batch["L"])
-        grid = colorization_grid(batch["L"], pred_ab, batch["ab"]).cpu()
+            predictions, names = self._predictions(pl_module.net, batch["L"])
+        grid = colorization_grid(batch["L"], predictions, batch["ab"]).cpu()
         written = False
         for logger in trainer.loggers:
             experiment = getattr(logger, "experiment", None)
             if hasattr(experiment, "add_image"):
                 experiment.add_image(self.tag, grid, global_step=trainer.global_step)
+                if not self.columns_written:
+                    experiment.add_text(f"{self.tag}/columns", " | ".join(["gray input", *names, "truth"]))
                 written = True
+        self.columns_written = self.columns_written or written
         if not written and trainer.log_dir:
             folder = Path(trainer.log_dir) / "images"
             folder.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ only), converts to Lab with kornia in fp32 on the device and normalises: L/100 i
 [B,1,H,W], ab/110 the target [B,2,H,W].
 """
 
+import hashlib
 import logging
 from pathlib import Path
 
@@ -14,7 +15,9 @@ import torch.nn.functional as F
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
-from colorizer.color import rgb_to_normalized_lab
+from colorizer.atomic import atomic_write
+from colorizer.color import AB_SCALE, rgb_to_normalized_lab
+from colorizer.color_bins import bin_histograms, smoothed_prior
 from colorizer.data.cache import ImageSource, ensure_cached, load_cached
 from colorizer.data.images import IMAGE_EXTENSIONS
 from colorizer.data.sources import FolderSource, KaggleLandscapeSource, LoadedImages, SyntheticSource
@@ -165,6 +168,33 @@ class LabColorizationDataModule(LightningDataModule):
         for start in range(0, len(images), chunk):
             total += lab_batch(images[start : start + chunk])["ab"].double().sum(dim=(0, 2, 3))
         return (total / (len(images) * self.image_size**2)).float()
+
+    def ab_bin_prior(self, centres: torch.Tensor, sigma: float = 5.0, chunk: int = 128) -> torch.Tensor:
+        """The training split's distribution [Q] over the ab bins with `centres` [Q,2] (every pixel
+        counted in its nearest bin), smoothed with a Gaussian of `sigma` (Lab units).
+
+        Computed once per cache entry, split and bin set, and stored beside the image cache.
+        """
+        train = self.indices["train"]
+        digest = hashlib.sha256()
+        for part in (train.numpy().tobytes(), centres.cpu().numpy().tobytes(), str(float(sigma)).encode()):
+            digest.update(part)
+        path = None
+        if self.cache_dir is not None and self.prepared_key is not None:
+            path = Path(self.cache_dir).expanduser() / f"{self.prepared_key}-abprior-{digest.hexdigest()[:16]}.pt"
+            if path.is_file():
+                return torch.load(path, map_location="cpu", weights_only=True).to(centres.device)
+        counts = torch.zeros(len(centres), dtype=torch.float64, device=centres.device)
+        for start in range(0, len(train), chunk):
+            images = self.loaded.images[train[start : start + chunk]].to(centres.device)
+            counts += bin_histograms(lab_batch(images)["ab"] * AB_SCALE, centres).double().sum(dim=0)
+        prior = smoothed_prior(counts, centres, sigma)
+        if path is not None:
+            try:
+                atomic_write(path, lambda handle: torch.save(prior.cpu(), handle))
+            except OSError as error:
+                log.warning("Could not store the ab bin prior in %s (%s); it is recomputed next time.", path, error)
+        return prior
 
     def split_images(self, split: str) -> torch.Tensor:
         """uint8 [N,3,S,S] images of one split ("train", "val", "test" or "all")."""

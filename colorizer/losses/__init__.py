@@ -1,6 +1,8 @@
 """Loss terms (one per file) and their weighted composite."""
 
+from colorizer.losses.adversarial import AdversarialLoss
 from colorizer.losses.base import LossInputs, LossTerm
+from colorizer.losses.classification import RebalancedCrossEntropyLoss
 from colorizer.losses.composite import CompositeLoss, LossResult
 from colorizer.losses.kl import KLDivergenceLoss
 from colorizer.losses.perceptual import PerceptualLoss, PretrainedWeightsError
@@ -8,6 +10,7 @@ from colorizer.losses.pixel import CharbonnierLoss, CosineLoss, L1Loss, MSELoss
 from colorizer.losses.ssim import SSIMLoss
 
 __all__ = [
+    "AdversarialLoss",
     "CharbonnierLoss",
     "CompositeLoss",
     "CosineLoss",
@@ -19,5 +22,6 @@ __all__ = [
     "MSELoss",
     "PerceptualLoss",
     "PretrainedWeightsError",
+    "RebalancedCrossEntropyLoss",
     "SSIMLoss",
 ]

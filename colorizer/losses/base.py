@@ -2,11 +2,16 @@
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
+from torch.optim import Optimizer
 
 from colorizer.color import rebuild_rgb
+
+if TYPE_CHECKING:  # the models package imports the losses: no import cycle at run time
+    from colorizer.models.outputs import AbClasses
 
 
 @dataclass
@@ -14,13 +19,15 @@ class LossInputs:
     """One batch as the loss terms see it.
 
     L: [B,1,H,W] normalised luminance; pred_ab / true_ab: [B,2,H,W] in about [-1, 1];
-    kl: the net's KL divergence (scalar) or None for a non-variational net.
+    kl: the net's KL divergence (scalar) or None for a non-variational net;
+    classes: the bin logits of a classification head, or None for a regression head.
     """
 
     L: torch.Tensor
     pred_ab: torch.Tensor
     true_ab: torch.Tensor
     kl: torch.Tensor | None = None
+    classes: "AbClasses | None" = None
 
     @cached_property
     def pred_rgb(self) -> torch.Tensor:
@@ -36,6 +43,10 @@ class LossInputs:
 class LossTerm(nn.Module):
     """A weighted loss term. `forward` returns the unweighted value, or None where it does not apply."""
 
+    # A term that trains a network of its own (a GAN discriminator) says so and provides
+    # `configure_optimizer` and `adversary_loss`; the LightningModule then optimises manually.
+    trains_own_network: bool = False
+
     def __init__(self, weight: float = 1.0) -> None:
         super().__init__()
         self.weight = weight
@@ -46,3 +57,11 @@ class LossTerm(nn.Module):
 
     def forward(self, inputs: LossInputs) -> torch.Tensor | None:
         raise NotImplementedError
+
+    def configure_optimizer(self) -> Optimizer:
+        """The optimiser of the term's own network; stepped on `adversary_loss` before each step of the net."""
+        raise NotImplementedError(f"{type(self).__name__} trains no network of its own.")
+
+    def adversary_loss(self, inputs: LossInputs) -> torch.Tensor:
+        """The loss of the term's own network on a batch."""
+        raise NotImplementedError(f"{type(self).__name__} trains no network of its own.")

@@ -3,12 +3,13 @@
 import torch
 from torch import nn
 
-from colorizer.models.base import ColorizationNet, NetOutput, padded_size
+from colorizer.models.base import ColorizationNet, padded_size
+from colorizer.models.outputs import NetOutput
 
 
 class ConvAutoencoder(ColorizationNet):
     """Strided conv-BN-ReLU encoder (32-64-128-256 by default), an optional dense bottleneck,
-    and a mirrored transposed-conv decoder to ab with tanh.
+    and a mirrored transposed-conv decoder to the head (ab with tanh by default).
 
     With `latent_dim` set, the encoder output is flattened to a dense latent of that size
     (with `dropout`) and projected back, which fixes the input size: build it with the data's
@@ -22,8 +23,9 @@ class ConvAutoencoder(ColorizationNet):
         dropout: float = 0.5,
         batch_norm: bool = True,
         image_size: int = 64,
+        head: nn.Module | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(head)
         self.size_multiple = 2 ** len(widths)
         self.image_size = image_size
         self.grid = padded_size(image_size, self.size_multiple) // self.size_multiple
@@ -51,7 +53,7 @@ class ConvAutoencoder(ColorizationNet):
         decoder = []
         for c_out, c_prev in zip(reversed(widths[:-1]), reversed(widths[1:]), strict=True):
             decoder += block(nn.ConvTranspose2d(c_prev, c_out, 3, 2, 1, output_padding=1), c_out)
-        decoder += [nn.ConvTranspose2d(widths[0], 2, 3, 2, 1, output_padding=1), nn.Tanh()]
+        decoder.append(nn.ConvTranspose2d(widths[0], self.ab_head.channels, 3, 2, 1, output_padding=1))
         self.decoder = nn.Sequential(*decoder)
         self.dense = latent_dim is not None
 
@@ -62,4 +64,4 @@ class ConvAutoencoder(ColorizationNet):
                 f"This autoencoder's dense bottleneck was built for image_size={self.image_size}; "
                 f"it cannot take {tuple(L.shape[-2:])}. Resize inputs, or use latent_dim=null."
             )
-        return NetOutput(ab=self.decoder(self.bottleneck(self.encoder(L))))
+        return self.ab_head(self.decoder(self.bottleneck(self.encoder(L))))

@@ -6,19 +6,12 @@ and the output is cropped back, so 64, 150, 160 and 224 all work (150 runs as 16
 CAE). Nets with a fixed-size dense layer (the VAE) take `image_size` when they are built.
 """
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-@dataclass
-class NetOutput:
-    """ab: [B,2,H,W] in [-1, 1]; kl: scalar KL divergence of a variational net, else None."""
-
-    ab: torch.Tensor
-    kl: torch.Tensor | None = None
+from colorizer.models.heads import RegressionHead
+from colorizer.models.outputs import NetOutput
 
 
 def padded_size(size: int, multiple: int) -> int:
@@ -37,9 +30,18 @@ def pad_to_multiple(image: torch.Tensor, multiple: int) -> torch.Tensor:
 
 
 class ColorizationNet(nn.Module):
-    """Maps normalised L [B,1,H,W] to ab [B,2,H,W] in [-1, 1]."""
+    """Maps normalised L [B,1,H,W] to ab [B,2,H,W] in about [-1, 1].
+
+    `head` turns the net's last layer into ab: a subclass builds that layer with
+    `self.ab_head.channels` outputs and returns `self.ab_head(features, kl)`. The default is
+    regression (2 channels, tanh); a `ClassificationHead` makes any net a bin classifier.
+    """
 
     size_multiple: int = 1
+
+    def __init__(self, head: nn.Module | None = None) -> None:
+        super().__init__()
+        self.ab_head = head if head is not None else RegressionHead()
 
     def forward(self, L: torch.Tensor) -> torch.Tensor:
         return self.colorize(L).ab
@@ -47,8 +49,7 @@ class ColorizationNet(nn.Module):
     def colorize(self, L: torch.Tensor) -> NetOutput:
         """Predict ab (and the KL term, for variational nets) for any input size."""
         height, width = L.shape[-2:]
-        output = self.colorize_padded(pad_to_multiple(L, self.size_multiple))
-        return NetOutput(ab=output.ab[..., :height, :width], kl=output.kl)
+        return self.colorize_padded(pad_to_multiple(L, self.size_multiple)).crop(height, width)
 
     def colorize_padded(self, L: torch.Tensor) -> NetOutput:
         """Predict for an input whose sides are multiples of `size_multiple`."""

@@ -3,7 +3,8 @@
 import torch
 from torch import nn
 
-from colorizer.models.base import ColorizationNet, NetOutput
+from colorizer.models.base import ColorizationNet
+from colorizer.models.outputs import NetOutput
 
 
 class GrayBaseline(ColorizationNet):

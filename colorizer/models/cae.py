@@ -3,7 +3,8 @@
 import torch
 from torch import nn
 
-from colorizer.models.base import ColorizationNet, NetOutput
+from colorizer.models.base import ColorizationNet
+from colorizer.models.outputs import NetOutput
 
 
 class SkipConnectionAutoencoder(ColorizationNet):
@@ -16,8 +17,10 @@ class SkipConnectionAutoencoder(ColorizationNet):
 
     size_multiple = 16
 
-    def __init__(self, widths: tuple[int, int, int, int] | list[int] = (64, 128, 256, 512)) -> None:
-        super().__init__()
+    def __init__(
+        self, widths: tuple[int, int, int, int] | list[int] = (64, 128, 256, 512), head: nn.Module | None = None
+    ) -> None:
+        super().__init__(head)
         w1, w2, w3, w4 = widths
         self.down = nn.ModuleList(
             [nn.Conv2d(c_in, c_out, 3, 2, 1) for c_in, c_out in [(1, w1), (w1, w2), (w2, w3), (w3, w4)]]
@@ -25,7 +28,7 @@ class SkipConnectionAutoencoder(ColorizationNet):
         self.up = nn.ModuleList(
             [
                 nn.ConvTranspose2d(c_in, c_out, 3, 2, 1, output_padding=1)
-                for c_in, c_out in [(w4, w3), (2 * w3, w2), (2 * w2, w1), (2 * w1, 2)]
+                for c_in, c_out in [(w4, w3), (2 * w3, w2), (2 * w2, w1), (2 * w1, self.ab_head.channels)]
             ]
         )
         self.relu = nn.ReLU()
@@ -38,4 +41,4 @@ class SkipConnectionAutoencoder(ColorizationNet):
         u = self.relu(self.up[0](d4))
         u = self.relu(self.up[1](torch.cat([u, d3], dim=1)))
         u = self.relu(self.up[2](torch.cat([u, d2], dim=1)))
-        return NetOutput(ab=torch.tanh(self.up[3](torch.cat([u, d1], dim=1))))
+        return self.ab_head(self.up[3](torch.cat([u, d1], dim=1)))

@@ -12,6 +12,8 @@ from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 from colorizer.losses import CompositeLoss, LossInputs, LossResult
 from colorizer.metrics import ColorizationMetrics
 from colorizer.models.base import ColorizationNet
+from colorizer.models.heads import fit_bin_priors, set_temperature
+from colorizer.models.outputs import NetOutput
 from colorizer.schedulers import lightning_scheduler
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,10 @@ class ColorizationModule(LightningModule):
     resolved configuration, saved in every checkpoint so the model can be rebuilt from it alone.
     `channels_last` stores activations NHWC, which oneDNN (CPU) and cuDNN (GPU) convolve faster.
     `compile` compiles the net in place with torch.compile (its state_dict keys stay the same).
+
+    A loss term that trains a network of its own (the adversarial term's discriminator) brings
+    its own optimiser; the module then optimises manually: per batch, one step of each such
+    network on the detached prediction, then one step of the net on the whole loss.
     """
 
     def __init__(
@@ -62,6 +68,7 @@ class ColorizationModule(LightningModule):
         self.register_buffer("train_mean_ab", torch.zeros(2))
         self.val_metrics = ColorizationMetrics()
         self.test_metrics = ColorizationMetrics()
+        self.automatic_optimization = not self.loss.adversaries()
 
     def forward(self, L: torch.Tensor) -> torch.Tensor:
         return self.net(L.contiguous(memory_format=self.memory_format))
@@ -74,6 +81,14 @@ class ColorizationModule(LightningModule):
         datamodule = getattr(self.trainer, "datamodule", None)
         if datamodule is not None and hasattr(datamodule, "train_mean_ab"):
             self.train_mean_ab.copy_(datamodule.train_mean_ab())
+        if datamodule is not None:
+            fit_bin_priors(self.net, datamodule)
+        scaler = getattr(self.trainer.precision_plugin, "scaler", None)
+        if not self.automatic_optimization and scaler is not None:
+            raise ValueError(
+                "The adversarial term steps its discriminator outside Lightning's loss scaling, so it cannot "
+                "train under precision=16-mixed. Use trainer.precision=bf16-mixed or 32-true."
+            )
 
     def _stop_on_non_finite(self, batch: dict[str, torch.Tensor], total: torch.Tensor) -> None:
         """Stop with a message naming the step and the terms that went non-finite."""
@@ -92,28 +107,85 @@ class ColorizationModule(LightningModule):
     def score(self, batch: dict[str, torch.Tensor]) -> tuple[LossResult, torch.Tensor]:
         """The loss of the net's prediction for a batch, and the predicted ab [B,2,H,W]."""
         output = self.net.colorize(batch["L"].contiguous(memory_format=self.memory_format))
-        # Under bf16-mixed only the net runs in bf16: the loss terms' colour conversion and
-        # convolutions (SSIM, VGG) stay fp32, as the Lab hook before them does.
+        inputs = self.loss_inputs(batch, output)
         with torch.autocast(self.device.type, enabled=False):
-            kl = None if output.kl is None else output.kl.float()
-            inputs = LossInputs(batch["L"], output.ab.float(), batch["ab"], kl)
             return self.loss(inputs, step=self.global_step), output.ab
 
-    def _loss(self, batch: dict[str, torch.Tensor], stage: str) -> tuple[torch.Tensor, torch.Tensor]:
-        result, pred_ab = self.score(batch)
+    @staticmethod
+    def loss_inputs(batch: dict[str, torch.Tensor], output: NetOutput) -> LossInputs:
+        """What the loss terms see. Under bf16-mixed only the nets run in bf16: the terms' colour
+        conversion and convolutions (SSIM, VGG) stay fp32, as the Lab hook before them does."""
+        kl = None if output.kl is None else output.kl.float()
+        return LossInputs(batch["L"], output.ab.float(), batch["ab"], kl, output.classes)
+
+    def _log_loss(self, result: LossResult, stage: str, batch_size: int) -> None:
         on_step = stage == "train"
-        batch_size = batch["L"].shape[0]
         self.log(f"{stage}/loss", result.total, prog_bar=True, on_step=on_step, on_epoch=True, batch_size=batch_size)
         for name, value in result.terms.items():
             self.log(f"{stage}/loss_{name}", value, on_step=on_step, on_epoch=True, batch_size=batch_size)
+
+    def _loss(self, batch: dict[str, torch.Tensor], stage: str) -> tuple[torch.Tensor, torch.Tensor]:
+        result, pred_ab = self.score(batch)
+        self._log_loss(result, stage, batch["L"].shape[0])
         return result.total, pred_ab
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor | None:
+        if not self.automatic_optimization:
+            return self._adversarial_training_step(batch)
         total, _ = self._loss(batch, "train")
         if not torch.isfinite(total):
             self._stop_on_non_finite(batch, total)
         # A net with nothing to learn (the gray baseline) is only validated and tested.
         return total if total.requires_grad else None
+
+    def _adversarial_training_step(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Step every adversary (discriminator) on the detached prediction, then the net on its whole
+        loss against the updated adversaries."""
+        net_optimizer, *adversary_optimizers = self.optimizers()
+        batch_size = batch["L"].shape[0]
+        output = self.net.colorize(batch["L"].contiguous(memory_format=self.memory_format))
+        inputs = self.loss_inputs(batch, output)
+        adversaries = self.loss.adversaries()
+        for (name, term), optimizer in zip(adversaries.items(), adversary_optimizers, strict=True):
+            with torch.autocast(self.device.type, enabled=False):
+                adversary_loss = term.adversary_loss(inputs)
+            optimizer.zero_grad()
+            self.manual_backward(adversary_loss)
+            # The raw optimiser: Lightning counts every wrapped step as a global step (Lightning
+            # issue #17958), and global_step must count batches for schedules, warm-ups and checkpoints.
+            optimizer.optimizer.step()
+            self.log(f"train/{name}_adversary_loss", adversary_loss, on_step=True, on_epoch=True, batch_size=batch_size)
+        self.toggle_optimizer(net_optimizer)  # the adversaries' weights take no gradient from the net's loss
+        with torch.autocast(self.device.type, enabled=False):
+            result = self.loss(inputs, step=self.global_step)
+        self._log_loss(result, "train", batch_size)
+        if not torch.isfinite(result.total):
+            self._stop_on_non_finite(batch, result.total)
+        net_optimizer.zero_grad()
+        self.manual_backward(result.total)
+        net_optimizer.step()
+        self.untoggle_optimizer(net_optimizer)
+        return result.total.detach()
+
+    def _step_schedulers(self, interval: str) -> None:
+        """Manual optimisation leaves the LR schedules to the module: step those of `interval`."""
+        for config in self.trainer.lr_scheduler_configs:
+            if config.interval != interval:
+                continue
+            if isinstance(config.scheduler, ReduceLROnPlateau):
+                value = self.trainer.callback_metrics.get(config.monitor)
+                if value is not None:
+                    config.scheduler.step(value)
+            else:
+                config.scheduler.step()
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if not self.automatic_optimization:
+            self._step_schedulers("step")
+
+    def on_train_epoch_end(self) -> None:
+        if not self.automatic_optimization:
+            self._step_schedulers("epoch")
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         _, pred_ab = self._loss(batch, "val")
@@ -127,6 +199,9 @@ class ColorizationModule(LightningModule):
         values = metrics.compute()
         for name, value in values.items():
             self.log(f"{stage}/{name}", value, prog_bar=name in ("psnr", "psnr_gain"))
+        temperature = set_temperature(self.net, None)
+        if temperature is not None:
+            self.log(f"{stage}/temperature", temperature)
         metrics.reset()
 
     def on_validation_epoch_end(self) -> None:
@@ -140,9 +215,10 @@ class ColorizationModule(LightningModule):
         if not parameters:
             return None
         optimizer = self.optimizer_factory(parameters)
+        adversary_optimizers = [term.configure_optimizer() for term in self.loss.adversaries().values()]
         if self.scheduler_factory is None:
-            return optimizer
-        return {
+            return [optimizer, *adversary_optimizers] if adversary_optimizers else optimizer
+        net_config = {
             "optimizer": optimizer,
             "lr_scheduler": lightning_scheduler(
                 self.scheduler_factory,
@@ -151,6 +227,9 @@ class ColorizationModule(LightningModule):
                 total_steps=lambda: int(self.trainer.estimated_stepping_batches),
             ),
         }
+        if not adversary_optimizers:
+            return net_config
+        return [net_config, *({"optimizer": o} for o in adversary_optimizers)]
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["colorizer_config"] = self.config

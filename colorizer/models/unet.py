@@ -3,7 +3,8 @@
 import torch
 from torch import nn
 
-from colorizer.models.base import ColorizationNet, NetOutput
+from colorizer.models.base import ColorizationNet
+from colorizer.models.outputs import NetOutput
 
 
 def activation(negative_slope: float) -> nn.Module:
@@ -46,8 +47,9 @@ class UNet(ColorizationNet):
         negative_slope: float = 0.0,
         norm_from_level: int = 0,
         concat_input: bool = False,
+        head: nn.Module | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(head)
         if depth < 2:
             raise ValueError(f"UNet depth must be at least 2, got {depth}.")
         self.size_multiple = 2 ** (depth - 1)
@@ -72,7 +74,7 @@ class UNet(ColorizationNet):
                 for i in levels
             ]
         )
-        self.head = nn.Conv2d(widths[0] + int(concat_input), 2, 1)
+        self.head = nn.Conv2d(widths[0] + int(concat_input), self.ab_head.channels, 1)
 
     def colorize_padded(self, L: torch.Tensor) -> NetOutput:
         skips = []
@@ -84,4 +86,4 @@ class UNet(ColorizationNet):
             x = block(torch.cat([upsample(x), skip], dim=1))
         if self.concat_input:
             x = torch.cat([x, L], dim=1)
-        return NetOutput(ab=torch.tanh(self.head(x)))
+        return self.ab_head(self.head(x))

@@ -3,7 +3,8 @@
 import torch
 from torch import nn
 
-from colorizer.models.base import ColorizationNet, NetOutput, padded_size
+from colorizer.models.base import ColorizationNet, padded_size
+from colorizer.models.outputs import NetOutput
 
 
 def _conv(c_in: int, c_out: int, stride: int, slope: float) -> list[nn.Module]:
@@ -16,7 +17,7 @@ class ConvVAE(ColorizationNet):
     Encoder: 1→64 (s2)→128→128 (s2)→256→256 (s2)→512→512→256 with LeakyReLU and Dropout2d in
     the deeper blocks; global average pooling, dropout, a 1x1 conv to mean and log-variance.
     The latent is sampled in training and taken as the mean in eval. Decoder: linear to
-    256×(S/8)², then transposed convs 256→128→64→32→16→2 and tanh. The linear layer fixes the
+    256×(S/8)², then transposed convs 256→128→64→32→16→head channels (2 and tanh by default). The linear layer fixes the
     (padded) input size: build it with the data's `image_size`.
     """
 
@@ -28,8 +29,9 @@ class ConvVAE(ColorizationNet):
         latent_dim: int = 128,
         dropout: float = 0.2,
         negative_slope: float = 0.2,
+        head: nn.Module | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(head)
         s = negative_slope
         self.grid = padded_size(image_size, self.size_multiple) // 8
         self.image_size = image_size
@@ -60,8 +62,7 @@ class ConvVAE(ColorizationNet):
             nn.LeakyReLU(s),
             nn.ConvTranspose2d(32, 16, 3, 1, 1),
             nn.LeakyReLU(s),
-            nn.ConvTranspose2d(16, 2, 3, 2, 1, output_padding=1),
-            nn.Tanh(),
+            nn.ConvTranspose2d(16, self.ab_head.channels, 3, 2, 1, output_padding=1),
         )
 
     def colorize_padded(self, L: torch.Tensor) -> NetOutput:
@@ -74,4 +75,4 @@ class ConvVAE(ColorizationNet):
         latent = mean + torch.randn_like(mean) * (0.5 * log_var).exp() if self.training else mean
         kl = -0.5 * (1 + log_var - mean.pow(2) - log_var.exp()).sum(dim=1).mean()
         features = self.project(latent).view(-1, 256, self.grid, self.grid)
-        return NetOutput(ab=self.decoder(features), kl=kl)
+        return self.ab_head(self.decoder(features), kl=kl)
