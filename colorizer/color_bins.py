@@ -139,10 +139,13 @@ def annealed_mean(logits: torch.Tensor, centres: torch.Tensor, temperature: floa
     """
     if temperature < 0:
         raise ValueError(f"The decoding temperature must be >= 0, got {temperature}.")
+    # Bins last ([B,H,W,Q]): a plain view of the channels-last logits the nets produce, where a
+    # softmax over dim 1 would first copy them to channels-first.
+    pixels = logits.permute(0, 2, 3, 1)
     if temperature == 0:
-        return centres[logits.argmax(dim=1)].permute(0, 3, 1, 2)
-    probabilities = torch.softmax(logits.float() / temperature, dim=1)
-    return torch.einsum("bqhw,qc->bchw", probabilities, centres)
+        return centres[pixels.argmax(dim=-1)].permute(0, 3, 1, 2)
+    probabilities = torch.softmax(pixels.float() / temperature, dim=-1)
+    return (probabilities @ centres).permute(0, 3, 1, 2)
 
 
 def nearest_bin(ab: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:

@@ -26,7 +26,9 @@ class RebalancedCrossEntropyLoss(LossTerm):
         if classes is None:
             return None
         indices, weights = soft_encode(inputs.true_ab * AB_SCALE, classes.centres, self.neighbours, self.sigma)
-        log_probabilities = F.log_softmax(classes.logits.float(), dim=1)
-        cross_entropy = -(weights * log_probabilities.gather(1, indices)).sum(dim=1)  # [B,H,W]
+        # Bins last: a view of channels-last logits, so log_softmax does not copy them first.
+        log_probabilities = F.log_softmax(classes.logits.permute(0, 2, 3, 1).float(), dim=-1)  # [B,H,W,Q]
+        picked = log_probabilities.gather(-1, indices.permute(0, 2, 3, 1))
+        cross_entropy = -(weights.permute(0, 2, 3, 1) * picked).sum(dim=-1)  # [B,H,W]
         pixel_weights = rebalancing_weights(classes.prior, self.uniform_mix)[indices[:, 0]]
         return (pixel_weights * cross_entropy).mean()
