@@ -42,7 +42,9 @@ def test_report_is_self_contained_and_sorted_worst_first(report) -> None:
     assert "http://" not in page and "https://" not in page, "no network needed"
     rows = page.count('class="image-row"')
     assert rows == 5
-    assert page.count("<img") == rows * 5, "per row: gray input, the three models (unet, gray, mean_ab), truth"
+    assert page.count('class="image-row"><td>') == rows
+    assert page.count("<img") == rows * 5 + 1, "per row: gray input, the 3 models (unet, gray, mean_ab), truth; + the plot"
+    assert page.count('<img id="tradeoff"') == 1
     psnrs = [float(v) for v in re.findall(r"psnr (\d+\.\d+) ·", page)]
     first_model = psnrs[::3]  # three models per row, the ranked one first
     assert first_model == sorted(first_model), "worst (lowest psnr) first"
@@ -65,7 +67,7 @@ def test_report_renders_in_headless_chromium(report, tmp_path) -> None:
     match = re.search(r"<title>loaded (\d+) of (\d+)</title>", dom)
     assert match, f"the page did not finish loading: {result.stderr[-1500:]}"
     loaded, total = map(int, match.groups())
-    assert total == 5 * 5 and loaded == total, "every image decoded in the browser"
+    assert total == 5 * 5 + 1 and loaded == total, "every image (and the trade-off plot) decoded in the browser"
     summary = re.search(r'<table id="summary">(.*?)</table>', dom, re.S).group(1)
     assert re.findall(r"<tr><td>([^<]+)</td>", summary) == ["run/last", "gray", "mean_ab"]
     subprocess.run(
