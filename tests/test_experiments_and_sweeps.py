@@ -23,8 +23,10 @@ def test_every_source_report_has_a_preset() -> None:
         "cae_mse",
         "cnn_perceptual",
         "landscape_ae_mae",
+        "landscape_best",
         "landscape_fast",
         "landscape_unet_ssim",
+        "landscape_vivid",
         "unet5_mae",
         "vae_composite",
     ]
@@ -57,6 +59,10 @@ def test_presets_reproduce_the_reports_setups(make_cfg) -> None:
     fast = make_cfg("experiment=landscape_fast", tiny=False)
     assert fast.model.base_width == 16 and fast.loss.mse.weight == 1 and fast.scheduler.max_lr == fast.optimizer.lr
     assert fast.trainer.precision == "auto" and fast.data.batch_size == 16
+    vivid = make_cfg("experiment=landscape_vivid", tiny=False)
+    assert vivid.model.head._target_.endswith("ClassificationHead") and vivid.loss.classification.uniform_mix == 1
+    best = make_cfg("experiment=landscape_best", tiny=False)
+    assert best.model.depth == 5 and best.trainer.max_epochs == 40 and best.model.head._target_.endswith("RegressionHead")
     cnn = make_cfg("experiment=cnn_perceptual", tiny=False)
     assert cnn.loss.perceptual.arch == "vgg11" and cnn.trainer.accumulate_grad_batches == 4
 
