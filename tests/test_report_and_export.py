@@ -43,7 +43,8 @@ def test_report_is_self_contained_and_sorted_worst_first(report) -> None:
     rows = page.count('class="image-row"')
     assert rows == 5
     assert page.count('class="image-row"><td>') == rows
-    assert page.count("<img") == rows * 5 + 1, "per row: gray input, the 3 models (unet, gray, mean_ab), truth; + the plot"
+    # per row: gray input, the 3 models (unet, gray, mean_ab), truth; and the trade-off plot
+    assert page.count("<img") == rows * 5 + 1
     assert page.count('<img id="tradeoff"') == 1
     psnrs = [float(v) for v in re.findall(r"psnr (\d+\.\d+) ·", page)]
     first_model = psnrs[::3]  # three models per row, the ranked one first
