@@ -22,7 +22,9 @@ def options(group: str) -> list[str]:
 def test_groups_have_the_documented_options() -> None:
     assert options("data") == ["folder", "landscape", "synthetic"]
     assert options("model") == ["ae", "cae", "gray", "mean_ab", "unet", "vae"]
-    assert options("loss") == ["composite", "l1", "mse", "ssim"]
+    assert options("loss") == ["classification", "composite", "l1", "mse", "ssim"]
+    assert options("model/head") == ["classification", "regression"]
+    assert options("loss/adversarial") == ["patchgan"]
     assert {"default", "cpu", "gpu", "debug", "ddp"} <= set(options("trainer"))
     assert {"tensorboard", "csv"} <= set(options("logger"))
     assert {"none", "plateau", "multistep", "onecycle"} <= set(options("scheduler"))
