@@ -6,7 +6,6 @@ only), converts to Lab with kornia in fp32 on the device and normalises: L/100 i
 [B,1,H,W], ab/110 the target [B,2,H,W].
 """
 
-import hashlib
 import logging
 from pathlib import Path
 
@@ -15,13 +14,12 @@ import torch.nn.functional as F
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
-from colorizer.atomic import atomic_write
-from colorizer.color import AB_SCALE, rgb_to_normalized_lab
-from colorizer.color_bins import bin_histograms, smoothed_prior
+from colorizer.color import rgb_to_normalized_lab
 from colorizer.data.cache import ImageSource, ensure_cached, load_cached
 from colorizer.data.images import IMAGE_EXTENSIONS
 from colorizer.data.sources import FolderSource, KaggleLandscapeSource, LoadedImages, SyntheticSource
 from colorizer.data.splits import check_split_config, split_indices
+from colorizer.data.statistics import ab_bin_prior, cached_tensor, content_digest, mean_normalized_ab
 
 log = logging.getLogger(__name__)
 
@@ -158,43 +156,24 @@ class LabColorizationDataModule(LightningDataModule):
         path.write_text("file\treason\n" + "".join(f"{n}\t{r.replace(chr(9), ' ')}\n" for n, r in rows))
         return path
 
-    def train_mean_ab(self, max_images: int = 1024, chunk: int = 256) -> torch.Tensor:
+    def train_mean_ab(self, max_images: int = 1024) -> torch.Tensor:
         """Mean normalised ab [2] of the training images (the `mean_ab` baseline), estimated from
         at most `max_images` of them, evenly spaced, so that large sets do not delay the start."""
         train = self.indices["train"]
         picked = train[torch.linspace(0, len(train) - 1, min(max_images, len(train))).long()]
-        images = self.loaded.images[picked]
-        total = torch.zeros(2, dtype=torch.float64)
-        for start in range(0, len(images), chunk):
-            total += lab_batch(images[start : start + chunk])["ab"].double().sum(dim=(0, 2, 3))
-        return (total / (len(images) * self.image_size**2)).float()
+        return mean_normalized_ab(self.loaded.images[picked])
 
-    def ab_bin_prior(self, centres: torch.Tensor, sigma: float = 5.0, chunk: int = 128) -> torch.Tensor:
-        """The training split's distribution [Q] over the ab bins with `centres` [Q,2] (every pixel
-        counted in its nearest bin), smoothed with a Gaussian of `sigma` (Lab units).
-
-        Computed once per cache entry, split and bin set, and stored beside the image cache.
-        """
+    def ab_bin_prior(self, centres: torch.Tensor, sigma: float = 5.0) -> torch.Tensor:
+        """The training split's smoothed distribution [Q] over the ab bins with `centres` [Q,2]
+        (`statistics.ab_bin_prior`), computed once per cache entry, split and bin set and stored
+        beside the image cache."""
         train = self.indices["train"]
-        digest = hashlib.sha256()
-        for part in (train.numpy().tobytes(), centres.cpu().numpy().tobytes(), str(float(sigma)).encode()):
-            digest.update(part)
         path = None
         if self.cache_dir is not None and self.prepared_key is not None:
-            path = Path(self.cache_dir).expanduser() / f"{self.prepared_key}-abprior-{digest.hexdigest()[:16]}.pt"
-            if path.is_file():
-                return torch.load(path, map_location="cpu", weights_only=True).to(centres.device)
-        counts = torch.zeros(len(centres), dtype=torch.float64, device=centres.device)
-        for start in range(0, len(train), chunk):
-            images = self.loaded.images[train[start : start + chunk]].to(centres.device)
-            counts += bin_histograms(lab_batch(images)["ab"] * AB_SCALE, centres).double().sum(dim=0)
-        prior = smoothed_prior(counts, centres, sigma)
-        if path is not None:
-            try:
-                atomic_write(path, lambda handle: torch.save(prior.cpu(), handle))
-            except OSError as error:
-                log.warning("Could not store the ab bin prior in %s (%s); it is recomputed next time.", path, error)
-        return prior
+            digest = content_digest(train, centres, str(float(sigma)))
+            path = Path(self.cache_dir).expanduser() / f"{self.prepared_key}-abprior-{digest}.pt"
+        prior = cached_tensor(path, lambda: ab_bin_prior(self.loaded.images[train], centres, sigma))
+        return prior.to(centres.device)
 
     def split_images(self, split: str) -> torch.Tensor:
         """uint8 [N,3,S,S] images of one split ("train", "val", "test" or "all")."""

@@ -8,7 +8,6 @@ outputs and hands them to the head.
 """
 
 import logging
-from typing import Protocol
 
 import torch
 from torch import nn
@@ -49,10 +48,6 @@ class ClassificationHead(nn.Module):
     def forward(self, logits: torch.Tensor, kl: torch.Tensor | None = None) -> NetOutput:
         ab = annealed_mean(logits, self.centres, self.temperature) / AB_SCALE
         return NetOutput(ab=ab, kl=kl, classes=AbClasses(logits=logits, centres=self.centres, prior=self.prior))
-
-
-class BinPriorSource(Protocol):
-    def ab_bin_prior(self, centres: torch.Tensor, sigma: float) -> torch.Tensor: ...
 
 
 def classification_heads(net: nn.Module) -> list[ClassificationHead]:
