@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from torchmetrics.functional.image import structural_similarity_index_measure
 
 from colorizer.color import rebuild_rgb
 from colorizer.data.datamodule import LabColorizationDataModule, lab_batch
-from colorizer.metrics import ColorizationMetrics, delta_e76_per_image
+from colorizer.metrics import ColorizationMetrics, image_scores
 from colorizer.models.base import ColorizationNet
 
 TABLE_COLUMNS = (
@@ -38,14 +37,6 @@ class Evaluation:
     per_image: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
 
 
-def per_image_scores(L: torch.Tensor, pred_ab: torch.Tensor, true_ab: torch.Tensor) -> dict[str, torch.Tensor]:
-    """psnr, ssim and delta_e of each image of a batch: three tensors [B]."""
-    pred_rgb, true_rgb = rebuild_rgb(L, pred_ab), rebuild_rgb(L, true_ab)
-    mse = (pred_rgb - true_rgb).pow(2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
-    ssim = structural_similarity_index_measure(pred_rgb, true_rgb, data_range=1.0, reduction="none")
-    return {"psnr": -10 * torch.log10(mse), "ssim": ssim, "delta_e": delta_e76_per_image(pred_rgb, true_rgb)}
-
-
 @torch.no_grad()
 def evaluate_models(
     models: dict[str, ColorizationNet], datamodule: LabColorizationDataModule, split: str, device: torch.device
@@ -58,7 +49,8 @@ def evaluate_models(
         for name, net in models.items():
             pred_ab = net(batch["L"])
             metrics[name].update(batch["L"], pred_ab, batch["ab"])
-            for key, value in per_image_scores(batch["L"], pred_ab, batch["ab"]).items():
+            scored = image_scores(rebuild_rgb(batch["L"], pred_ab), rebuild_rgb(batch["L"], batch["ab"]))
+            for key, value in scored.items():
                 scores[name].setdefault(key, []).append(value.cpu())
     evaluation = Evaluation(split=split, names=datamodule.split_names(split))
     for name in models:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
@@ -14,7 +15,7 @@ from PIL import Image
 from colorizer.color import AB_SCALE, L_SCALE
 from colorizer.models.base import ColorizationNet
 from colorizer.models.heads import set_temperature
-from colorizer.srgb_table import lab_to_srgb8, packed_to_image
+from colorizer.srgb_table import lab_to_srgb8, lightness, packed_to_image
 
 log = logging.getLogger(__name__)
 
@@ -86,3 +87,16 @@ def full_resolution_image(level: torch.Tensor, ab_small: torch.Tensor, table: to
     RGB image. The eye forgives low-resolution chroma, not blurred luminance."""
     ab = F.interpolate(ab_small.float() * AB_SCALE, size=level.shape, mode="bilinear", align_corners=False)
     return packed_to_image(lab_to_srgb8(level, ab[0], table))
+
+
+@torch.no_grad()
+def colorize_photo(
+    model: TrainedColorizer, photo: Image.Image, table: torch.Tensor, device: torch.device, bf16: bool = False
+) -> Image.Image:
+    """One 'RGB' photo at its full resolution, its L kept: the pipeline of `colorizer.predict`
+    for a single image. `table` is `srgb_table()` on `device`."""
+    L, level = lightness(np.asarray(photo))
+    inputs = model_input(L, model.image_size).to(device)
+    with torch.autocast(device.type, torch.bfloat16, enabled=bf16):
+        ab_small = model.net(inputs).float()
+    return full_resolution_image(level.to(device), ab_small, table)

@@ -15,6 +15,7 @@ import torch
 from kornia.color import rgb_to_lab
 from torch import nn
 from torchmetrics import MeanAbsoluteError, MeanMetric, R2Score
+from torchmetrics.functional.image import structural_similarity_index_measure
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
 from colorizer.color import AB_SCALE, gray_rgb, rebuild_rgb
@@ -57,6 +58,18 @@ def ab_jsd_per_image(pred_ab: torch.Tensor, true_ab: torch.Tensor, centres: torc
     """Jensen-Shannon divergence (bits, 0..1) between the predicted and true ab histograms over the
     bins with `centres` [Q,2], per image: normalised [B,2,H,W] x2 -> [B]."""
     return js_divergence(bin_histograms(pred_ab * AB_SCALE, centres), bin_histograms(true_ab * AB_SCALE, centres))
+
+
+def image_scores(pred_rgb: torch.Tensor, true_rgb: torch.Tensor) -> dict[str, torch.Tensor]:
+    """psnr, ssim, delta_e and colorfulness of each image: RGB in [0, 1] [B,3,H,W] x2 -> four [B]."""
+    pred_rgb, true_rgb = pred_rgb.float(), true_rgb.float()
+    mse = (pred_rgb - true_rgb).pow(2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
+    return {
+        "psnr": -10 * torch.log10(mse),
+        "ssim": structural_similarity_index_measure(pred_rgb, true_rgb, data_range=1.0, reduction="none"),
+        "delta_e": delta_e76_per_image(pred_rgb, true_rgb),
+        "colorfulness": colorfulness_per_image(pred_rgb),
+    }
 
 
 class ColorizationMetrics(nn.Module):

@@ -1,6 +1,7 @@
 """`python -m colorizer.predict`: colorize photos at their full resolution.
 
-Each image is opened (EXIF orientation applied), its L is resized to the model's size, the
+Each image is opened (EXIF orientation applied; an alpha channel is set aside and given back to the
+output, the colour channels used as they are), its L is resized to the model's size, the
 predicted ab is upsampled to the original size and joined with the ORIGINAL L. Outputs are
 written under a temporary name and renamed, never over an input, and over an existing output
 only with `overwrite=true`.
@@ -23,7 +24,7 @@ from PIL import Image
 from rich.progress import Progress
 
 from colorizer.atomic import atomic_write
-from colorizer.data.images import ImageDecodeError, list_image_files, open_rgb
+from colorizer.data.images import ImageDecodeError, list_image_files, open_photo
 from colorizer.evaluate import resolve_device
 from colorizer.inference import TrainedColorizer, full_resolution_image, load_colorizer, model_input
 from colorizer.precision import use_bf16
@@ -81,12 +82,16 @@ def save_image(image: Image.Image, target: Path, jpeg_quality: int) -> None:
     atomic_write(target, lambda handle: image.save(handle, format=image_format, **options))
 
 
+def has_colour(image: Image.Image) -> bool:
+    """Whether an 'RGB' image is more than gray (JPEG noise of a gray photo aside)."""
+    rgb = np.asarray(image)
+    return bool(np.abs(rgb.astype(np.int16) - rgb.mean(axis=2, keepdims=True)).max() > 2)
+
+
 def comparison_panel(original: Image.Image, colorized: Image.Image) -> Image.Image:
     """gray input | colorized | truth (the last only when the input had colour)."""
     gray = original.convert("L").convert("RGB")
-    rgb = np.asarray(original)
-    has_colour = bool(np.abs(rgb.astype(np.int16) - rgb.mean(axis=2, keepdims=True)).max() > 2)
-    panels = [gray, colorized] + ([original] if has_colour else [])
+    panels = [gray, colorized] + ([original] if has_colour(original) else [])
     width, height = original.size
     canvas = Image.new("RGB", (width * len(panels), height), (255, 255, 255))
     for index, panel in enumerate(panels):
@@ -97,18 +102,19 @@ def comparison_panel(original: Image.Image, colorized: Image.Image) -> Image.Ima
 @dataclass
 class Decoded:
     job: Job
-    image: Image.Image
+    image: Image.Image  # 'RGB': the colour channels as they are
+    alpha: Image.Image | None  # 'L': the input's transparency, given back to the output
     level: torch.Tensor  # [H,W] uint8: the original L's level in the colour table
     model_input: torch.Tensor  # [1,1,S,S]: L/100 resized to the model's size
 
 
 def _decode(job: Job, image_size: int) -> Decoded | tuple[Job, str]:
     try:
-        image = open_rgb(job.source)
+        image, alpha = open_photo(job.source)
     except ImageDecodeError as error:
         return job, str(error)
     L, level = lightness(np.asarray(image))
-    return Decoded(job, image, level, model_input(L, image_size))
+    return Decoded(job, image, alpha, level, model_input(L, image_size))
 
 
 def colorize_files(
@@ -176,7 +182,10 @@ def _colour_and_write(
 ) -> tuple[Job, str | None]:
     colorized = colour()
     try:
-        save_image(colorized, item.job.target, quality)
+        if item.alpha is None:
+            save_image(colorized, item.job.target, quality)
+        else:
+            save_image(Image.merge("RGBA", (*colorized.split(), item.alpha)), item.job.target, quality)
         if compare_dir is not None:
             save_image(comparison_panel(item.image, colorized), compare_dir / item.job.relative, quality)
         return item.job, None

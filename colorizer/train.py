@@ -17,10 +17,10 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
-from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from colorizer.checkpointing import AtomicCheckpointIO, RNGStateCheckpoint, resolve_resume
+from colorizer.loggers import ColorizerTensorBoardLogger
 from colorizer.models import ColorizationModule
 from colorizer.models.base import ColorizationNet
 from colorizer.precision import training_precision
@@ -97,11 +97,17 @@ def check_model_accepts(net: ColorizationNet, image_size: int) -> None:
         raise ConfigError(f"{type(net).__name__} returns {tuple(output.ab.shape[-2:])} for a {image_size} input.")
 
 
+# The data and trainer settings that change what a run learns; paths, workers and memory budgets do not.
+DATA_HPARAMS = ("_target_", "image_size", "batch_size", "num_images", "flip", "half_size_epochs", "split_seed", "fold")
+TRAINER_HPARAMS = ("max_epochs", "precision", "accumulate_grad_batches", "gradient_clip_val")
+
+
 def hparams_of(cfg: DictConfig, module: ColorizationModule) -> dict[str, Any]:
     """The settings that distinguish runs, for TensorBoard's HPARAMS tab."""
     chosen = OmegaConf.to_container(cfg, resolve=True)
     params = {key: chosen.get(key) for key in ("model", "loss", "optimizer", "scheduler", "seed")}
-    params["data"] = {k: v for k, v in chosen["data"].items() if k not in ("cache_dir",)}
+    params["data"] = {k: chosen["data"][k] for k in DATA_HPARAMS if k in chosen["data"]}
+    params["trainer"] = {k: chosen["trainer"][k] for k in TRAINER_HPARAMS if k in chosen["trainer"]}
     params["params_total"] = module.parameter_count()
     return params
 
@@ -147,8 +153,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if trainer.is_global_zero:
         test_only = {k: v for k, v in metrics.items() if k.startswith("test/")}
         for logger in trainer.loggers:
-            if isinstance(logger, TensorBoardLogger):
-                logger.log_hyperparams(hparams_of(cfg, module), metrics=test_only)
+            if isinstance(logger, ColorizerTensorBoardLogger):
+                logger.log_verdict(hparams_of(cfg, module), test_only)
         (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
         log.info(
             "Test: psnr %.2f dB (gray %.2f, gain %+.2f), ssim %.4f, rmse_ab %.2f. Run folder: %s",

@@ -37,6 +37,9 @@ def test_bench_smoke_produces_every_figure(tmp_path) -> None:
         assert run["test"]["gray_psnr"] > 0 and -40 < run["test"]["psnr_gain"] < 40
     assert quality["runs"]["fast"]["overrides"][0] == "experiment=landscape_fast"
     assert "Time to quality" in result.stdout
+    app = figures["app"]
+    assert app["photos"] == 2 and 0 < app["direct_s"] and 0 < app["served_s"] <= app["served_max_s"]
+    assert "through the served page" in result.stdout
 
 
 def test_bench_runs_only_the_sections_asked_for(tmp_path) -> None:

@@ -10,7 +10,7 @@ import torch
 from kornia.color import rgb_to_lab
 from PIL import Image
 
-from colorizer.data.images import open_rgb
+from colorizer.data.images import open_photo
 from colorizer.data.synthetic import synthetic_landscapes
 from colorizer.precision import use_bf16
 from tests.conftest import REPO
@@ -51,6 +51,10 @@ def messy_folder(tmp_path: Path) -> dict[str, Path]:
     (folder / "text.png").write_text("this is not a PNG")
     rgba = np.dstack([np.array(photo(64, 48, seed=2)), np.linspace(0, 255, 64 * 48).reshape(48, 64).astype(np.uint8)])
     Image.fromarray(rgba).save(folder / "rgba.png")
+    translucent = np.dstack([np.array(photo(72, 40, seed=5)), np.full((40, 72), 200, np.uint8)])
+    Image.fromarray(translucent).save(folder / "rgba200.webp", lossless=True)
+    gray_with_alpha = np.dstack([np.array(photo(50, 30, seed=6).convert("L")), np.tile(np.arange(50) * 5, (30, 1))])
+    Image.fromarray(gray_with_alpha.astype(np.uint8), mode="LA").save(folder / "la.tif")
     Image.fromarray(np.array(photo(80, 60, seed=3).convert("L")).astype(np.uint16) * 257).save(folder / "gray16.png")
     Image.new("RGB", (1, 1), (200, 120, 40)).save(folder / "tiny.png")
     rotated = photo(60, 40, seed=4)
@@ -71,12 +75,24 @@ def test_predict_a_messy_folder(trained_checkpoints, messy_folder, tmp_path) -> 
     args = [f"input={folder}", f"output={output}", f"hydra.run.dir={tmp_path / 'run'}", "compare=true"]
     result = run_predict(trained_checkpoints["unet"], *args)
     assert result.returncode == 1, "bad files make the exit code non-zero"
-    valid = ["big.jpg", "sub/portrait.png", "rgba.png", "gray16.png", "tiny.png", "rotated.jpg"]
+    valid = [
+        "big.jpg",
+        "sub/portrait.png",
+        "rgba.png",
+        "rgba200.webp",
+        "la.tif",
+        "gray16.png",
+        "tiny.png",
+        "rotated.jpg",
+    ]
     for name in valid:
         source, target = folder / name, output / name
         assert target.is_file(), f"{name} was not written\n{result.stdout}"
-        original, written = open_rgb(source), Image.open(target)
+        (original, alpha), written = open_photo(source), Image.open(target)
         assert written.size == original.size, name
+        assert (written.mode == "RGBA") == (alpha is not None), f"{name}: alpha kept exactly when there was one"
+        if alpha is not None:
+            assert np.array_equal(np.asarray(written.getchannel("A")), np.asarray(alpha)), f"{name}: same alpha"
         mse = (lightness(written) - lightness(original)).pow(2).mean().item()
         psnr = 10 * np.log10(1 / max(mse, 1e-12))
         assert psnr > 45, f"{name}: L changed, PSNR {psnr:.1f} dB"
@@ -85,14 +101,14 @@ def test_predict_a_messy_folder(trained_checkpoints, messy_folder, tmp_path) -> 
         assert f"FAILED  {folder / bad}" in result.stdout
         assert not (output / bad).exists()
     assert "decompression bomb" in result.stdout
-    assert "6 written, 0 skipped, 3 failed" in result.stdout
+    assert "8 written, 0 skipped, 3 failed" in result.stdout
     assert Image.open(output / "compare" / "big.jpg").size == (3 * 768, 512), "gray | colorized | truth"
     assert Image.open(output / "compare" / "gray16.png").size == (2 * 80, 60), "no truth panel for a gray input"
     assert not list(output.rglob("*.tmp")), "no temporary files are left behind"
 
     before = {p: p.stat().st_mtime_ns for p in output.rglob("*") if p.is_file()}
     again = run_predict(trained_checkpoints["unet"], *args)
-    assert "0 written, 6 skipped, 3 failed" in again.stdout
+    assert "0 written, 8 skipped, 3 failed" in again.stdout
     assert {p: p.stat().st_mtime_ns for p in output.rglob("*") if p.is_file()} == before
 
     forced = run_predict(trained_checkpoints["unet"], *args[:-1], "overwrite=true", f"input={folder / 'tiny.png'}")

@@ -1,5 +1,4 @@
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -9,19 +8,9 @@ import torch
 from colorizer.evaluate import run_evaluation
 from colorizer.export import export_checkpoint
 from colorizer.inference import load_colorizer
+from tests.servers import CHROMIUM_FLAGS, chromium_path
 from tests.test_evaluate import evaluate_cfg
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--virtual-time-budget=10000",
-]
 # Appended to a copy of the report: after load, the title tells how many images really decoded.
 IMAGE_PROBE = """<script>window.addEventListener("load", () => {
   const images = [...document.images];
@@ -52,14 +41,13 @@ def test_report_is_self_contained_and_sorted_worst_first(report) -> None:
 
 
 def test_report_renders_in_headless_chromium(report, tmp_path) -> None:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if chromium is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium); .ci/run installs it.")
+    chromium = chromium_path()
     probe = tmp_path / "probe.html"
     probe.write_text(report.read_text().replace("</body>", IMAGE_PROBE + "</body>"))
-    profile = f"--user-data-dir={tmp_path / 'profile'}"
+    # The virtual time budget lets the page finish loading before the DOM is dumped.
+    profile = [f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000"]
     result = subprocess.run(
-        [chromium, *CHROMIUM_FLAGS, profile, "--dump-dom", probe.as_uri()],
+        [chromium, *CHROMIUM_FLAGS, *profile, "--dump-dom", probe.as_uri()],
         capture_output=True,
         text=True,
         timeout=120,
@@ -75,7 +63,7 @@ def test_report_renders_in_headless_chromium(report, tmp_path) -> None:
         [
             chromium,
             *CHROMIUM_FLAGS,
-            profile,
+            *profile,
             f"--screenshot={tmp_path / 'report.png'}",
             "--window-size=1200,900",
             probe.as_uri(),

@@ -8,6 +8,7 @@ measurements. Prints a table and writes the figures as JSON.
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import platform
 import tempfile
@@ -18,6 +19,7 @@ from typing import Any
 
 import torch
 
+from colorizer.bench.app import bench_app, format_app
 from colorizer.bench.common import REPO, SHARED_PHOTOS, peak_rss_mb, photo_folder, synthetic_folder
 from colorizer.bench.loader import bench_loader, format_loader
 from colorizer.bench.prediction import bench_prediction, format_prediction
@@ -31,14 +33,14 @@ MODES = {
     # predict images and runs; scale counts; sections run unless --sections names others.
     # Quick keeps the pixels per batch about constant.
     "smoke": dict(loader_sizes=[32], loader_runs=1, naive=32, train=[(32, 4, 1)], steps=4,
-                  predict=2, predict_runs=1, scale=[2000], files=64,
-                  sections=["loader", "training", "prediction", "scale", "time_to_quality"]),
+                  predict=2, predict_runs=1, scale=[2000], files=64, app=2,
+                  sections=["loader", "training", "prediction", "scale", "time_to_quality", "app"]),
     "quick": dict(loader_sizes=[64, 150], loader_runs=3, naive=300, train=[(64, 16, 2), (150, 4, 1), (224, 2, 1)],
-                  steps=12, predict=48, predict_runs=3, scale=[7129, 100_000], files=600,
-                  sections=["loader", "training", "prediction", "cache_start", "scale"]),
+                  steps=12, predict=48, predict_runs=3, scale=[7129, 100_000], files=600, app=10,
+                  sections=["loader", "training", "prediction", "cache_start", "scale", "app"]),
     "full": dict(loader_sizes=[64, 150], loader_runs=5, naive=1000, train=[(64, 32, 3), (150, 32, 3), (224, 32, 3)],
-                 steps=16, predict=96, predict_runs=3, scale=[7129, 100_000], files=2000,
-                 sections=["loader", "training", "prediction", "cache_start", "scale", "time_to_quality"]),
+                 steps=16, predict=96, predict_runs=3, scale=[7129, 100_000], files=2000, app=20,
+                 sections=["loader", "training", "prediction", "cache_start", "scale", "time_to_quality", "app"]),
 }  # fmt: skip
 # The smoke form of time to quality: a few steps on synthetic images, targets any model reaches.
 SMOKE_QUALITY_DATA = [
@@ -75,6 +77,7 @@ FORMATTERS: dict[str, Callable[[Any], list[str]]] = {
     "cache_start": format_cache_start,
     "scale": format_scale,
     "time_to_quality": format_time_to_quality,
+    "app": format_app,
 }
 SECTIONS = list(FORMATTERS)
 
@@ -120,10 +123,14 @@ def run_bench(mode: str, workdir: Path, sections: list[str] | None = None, lands
         "cache_start": lambda: bench_cache_start(folder, cache, workdir),
         "scale": lambda: bench_scale(settings["scale"], 0.5, workdir),
         "time_to_quality": lambda: bench_time_to_quality(quality_data, QUALITY_TARGETS[mode], workdir),
+        "app": lambda: bench_app(settings["app"], workdir, device),
     }
     for name in chosen:
         if name == "time_to_quality" and mode != "smoke" and not landscapes.is_dir():
             figures["not_run"][name] = f"{landscapes} is absent; pass --landscapes <folder of landscape photos>"
+            continue
+        if name == "app" and importlib.util.find_spec("gradio") is None:
+            figures["not_run"][name] = "the app extra is not installed: pip install -e '.[app]'"
             continue
         start = time.perf_counter()
         figures[name] = measures[name]()

@@ -36,24 +36,33 @@ def _high_bit_depth_to_l(image: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(values + 0.5, 0, 255).astype(np.uint8), mode="L")
 
 
+TRANSPARENT_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+
+
+def has_alpha(image: Image.Image) -> bool:
+    return image.mode in TRANSPARENT_MODES or (image.mode == "P" and "transparency" in image.info)
+
+
 def to_rgb(image: Image.Image) -> Image.Image:
     """Any Pillow mode to 'RGB'. Transparent areas are composited onto white."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         image = _high_bit_depth_to_l(image)
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode == "P" and "transparency" in image.info):
+    if has_alpha(image):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     return image.convert("RGB")
 
 
-def open_rgb(path: str | Path, draft_size: int | None = None) -> Image.Image:
-    """Open a file as an upright (EXIF-rotated) RGB image.
+def split_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
+    """Any Pillow mode to ('RGB' of the colour channels as they are, 'L' alpha or None when opaque)."""
+    if not has_alpha(image):
+        return to_rgb(image), None
+    rgba = image.convert("RGBA")
+    return rgba.convert("RGB"), rgba.getchannel("A")
 
-    `draft_size` lets the JPEG decoder downscale while decoding when only a small image is
-    needed. Raises ImageDecodeError for anything that is not a readable image, including
-    decompression bombs.
-    """
+
+def _open_upright(path: str | Path, draft_size: int | None) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -62,11 +71,27 @@ def open_rgb(path: str | Path, draft_size: int | None = None) -> Image.Image:
                     image.draft("RGB", (draft_size, draft_size))
                 image = ImageOps.exif_transpose(image)
                 image.load()
-                return to_rgb(image)
+                return image
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageDecodeError(f"refused as a possible decompression bomb: {error}") from error
     except Exception as error:  # Pillow raises OSError, SyntaxError, ValueError, struct.error, ...
         raise ImageDecodeError(f"{type(error).__name__}: {error}") from error
+
+
+def open_rgb(path: str | Path, draft_size: int | None = None) -> Image.Image:
+    """Open a file as an upright (EXIF-rotated) RGB image, transparency composited onto white.
+
+    `draft_size` lets the JPEG decoder downscale while decoding when only a small image is
+    needed. Raises ImageDecodeError for anything that is not a readable image, including
+    decompression bombs.
+    """
+    return to_rgb(_open_upright(path, draft_size))
+
+
+def open_photo(path: str | Path) -> tuple[Image.Image, Image.Image | None]:
+    """Open a file as upright ('RGB' colour channels, 'L' alpha or None), for outputs that keep the
+    transparency of their input. Raises ImageDecodeError like `open_rgb`."""
+    return split_alpha(_open_upright(path, None))
 
 
 def fit_square(image: Image.Image, size: int) -> np.ndarray:

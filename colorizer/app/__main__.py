@@ -1,0 +1,47 @@
+"""`python -m colorizer.app ckpt_path=<file>` (or `ckpt_paths=[a,b]`): serve the page."""
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from colorizer.evaluate import resolve_device
+from colorizer.inference import load_colorizer
+from colorizer.precision import use_bf16
+
+log = logging.getLogger(__name__)
+
+
+def checkpoint_paths(cfg: DictConfig) -> list[str]:
+    paths = ([cfg.ckpt_path] if cfg.ckpt_path else []) + list(cfg.ckpt_paths)
+    if not paths:
+        raise ValueError("No model to show: give ckpt_path=<file> or ckpt_paths=[<file>,<file>].")
+    return paths
+
+
+@hydra.main(version_base="1.3", config_path="../../conf", config_name="app")
+def main(cfg: DictConfig) -> None:
+    try:
+        from colorizer.app.page import build_page, write_examples
+    except ImportError as error:
+        sys.exit(f"The app needs the optional extra: pip install -e '.[app]' ({error}).")
+    from colorizer.app.session import PhotoColorizer
+    from colorizer.evaluate import checkpoint_label
+
+    device = resolve_device(cfg.device)
+    models, taken = {}, set()
+    for path in checkpoint_paths(cfg):
+        label = checkpoint_label(Path(path), taken)
+        taken.add(label)
+        models[label] = load_colorizer(path, device, cfg.temperature)
+    colorizer = PhotoColorizer(models, device, use_bf16(cfg.precision, device))
+    examples_dir = Path(cfg.paths.cache_dir).expanduser() / "app-examples"
+    page = build_page(colorizer, write_examples(examples_dir))
+    log.info("Serving %d model(s) on http://%s:%d", len(models), cfg.host, cfg.port)
+    page.launch(server_name=cfg.host, server_port=cfg.port, allowed_paths=[str(examples_dir)], show_error=False)
+
+
+if __name__ == "__main__":
+    main()

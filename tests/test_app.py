@@ -1,0 +1,118 @@
+"""The page as a user meets it: served by `python -m colorizer.app`, driven in headless Chromium.
+The pipeline behind it (colours, scores, alpha) is checked without a browser first."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from colorizer.inference import load_colorizer
+from tests.conftest import write_images
+from tests.servers import CHROMIUM_FLAGS, chromium_path, free_port, stop, wait_for_http
+
+pytest.importorskip("gradio", reason="the app's extra is not installed: pip install -e '.[app]' (.ci/run does).")
+
+
+def photo_with_alpha(path: Path, size: tuple[int, int] = (96, 64)) -> Image.Image:
+    rgb = np.random.default_rng(3).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    alpha = np.full((size[1], size[0]), 200, dtype=np.uint8)
+    alpha[:, : size[0] // 3] = 0
+    image = Image.fromarray(np.dstack([rgb, alpha]), mode="RGBA")
+    image.save(path)
+    return image
+
+
+def test_session_colours_scores_and_keeps_alpha(trained_checkpoints, tmp_path) -> None:
+    from colorizer.app.session import GRAY, PhotoColorizer
+
+    device = torch.device("cpu")
+    colorizer = PhotoColorizer({"unet": load_colorizer(trained_checkpoints["unet"], device)}, device)
+    colour_photo = write_images(tmp_path, 1, size=(90, 60))[0]
+    result = colorizer.colorize(colour_photo)
+    assert result.results["unet"].size == (90, 60) and result.original is not None
+    assert set(result.scores) == {GRAY, "unet"}
+    assert result.scores[GRAY]["colorfulness"] < 0.5 < result.scores["unet"]["colorfulness"] + 1
+    assert 0 < result.scores[GRAY]["psnr"] < 60 and -1 <= result.scores["unet"]["ssim"] <= 1
+
+    gray_photo = tmp_path / "gray.png"
+    Image.fromarray(np.asarray(Image.open(colour_photo).convert("L"))).save(gray_photo)
+    assert colorizer.colorize(gray_photo).scores == {}, "nothing to score a gray upload against"
+
+    original = photo_with_alpha(tmp_path / "rgba.png")
+    transparent = colorizer.colorize(tmp_path / "rgba.png")
+    output = transparent.results["unet"]
+    assert output.mode == "RGBA" and np.array_equal(np.asarray(output)[..., 3], np.asarray(original)[..., 3])
+    # The colour channels were coloured as they are, not composited onto white first.
+    expected_l = np.asarray(original.convert("RGB").convert("L"), dtype=np.int16)
+    got_l = np.asarray(output.convert("RGB").convert("L"), dtype=np.int16)
+    assert np.abs(expected_l - got_l)[:, :30].mean() < 12
+
+
+@pytest.fixture
+def app_server(trained_checkpoints, tmp_path):
+    """`python -m colorizer.app` with two tiny checkpoints on a free loopback port."""
+    port = free_port()
+    log = tmp_path / "app.log"
+    checkpoints = f"ckpt_paths=[{trained_checkpoints['unet']},{trained_checkpoints['cae']}]"
+    with log.open("w") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "colorizer.app", checkpoints, f"port={port}", f"hydra.run.dir={tmp_path / 'run'}"],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"},
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_for_http(url, process, log)
+        yield url
+    finally:
+        stop(process)
+
+
+def test_page_in_a_real_browser(app_server, tmp_path) -> None:
+    playwright = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is part of the app extra"
+    ).sync_playwright
+    chromium = chromium_path()
+    photo = write_images(tmp_path / "photos", 1, size=(120, 80))[0]
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n this is not an image")
+
+    with playwright() as driver:
+        browser = driver.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS[1:])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(app_server)
+        upload = page.locator("#upload input[type=file]")
+
+        def uploaded(path: Path, expected: str) -> str:
+            """Upload as a user would (clearing the last file first) and wait for the status line."""
+            clear = page.locator("#upload button[aria-label=Clear]")
+            if clear.count():
+                clear.click()
+                page.wait_for_function("document.querySelector('#status').innerText.trim() === ''")
+            upload.set_input_files(str(path))
+            page.wait_for_function(
+                "text => document.querySelector('#status').innerText.includes(text)", arg=expected, timeout=60_000
+            )
+            return page.locator("#status").inner_text()
+
+        assert "colorized and scored" in uploaded(photo, "colorized and scored")
+        for element in ("#gray", "#result-0", "#result-1", "#original"):
+            image = page.locator(f"{element} img").first
+            image.wait_for(timeout=30_000)
+            assert image.evaluate("img => img.complete && img.naturalWidth") == 120, element
+        assert "gray baseline: psnr" in page.locator("#scores-gray").inner_text()
+        for index in (0, 1):
+            assert "ssim" in page.locator(f"#scores-{index}").inner_text()
+        page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
+        assert (tmp_path / "app.png").stat().st_size > 20_000
+
+        message = uploaded(broken, "Could not read")
+        assert "broken.png" in message and "Traceback" not in page.content()
+        assert "colorized and scored" in uploaded(photo, "colorized and scored"), "the page still works"
+        browser.close()
