@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from colorizer.inference import load_colorizer
-from tests.conftest import write_images
+from tests.conftest import TINY, compose_config, write_images
 from tests.servers import CHROMIUM_FLAGS, chromium_path, free_port, stop, wait_for_http
 
 pytest.importorskip("gradio", reason="the app's extra is not installed: pip install -e '.[app]' (.ci/run does).")
@@ -51,6 +51,24 @@ def test_session_colours_scores_and_keeps_alpha(trained_checkpoints, tmp_path) -
     expected_l = np.asarray(original.convert("RGB").convert("L"), dtype=np.int16)
     got_l = np.asarray(output.convert("RGB").convert("L"), dtype=np.int16)
     assert np.abs(expected_l - got_l)[:, :30].mean() < 12
+
+
+def test_session_temperature_recolours_classification_models(tmp_path) -> None:
+    from colorizer.app.session import PhotoColorizer
+    from colorizer.train import train
+
+    cfg = compose_config([*TINY, "model/head=classification", "loss=classification"], tmp_path / "run")
+    train(cfg)
+    device = torch.device("cpu")
+    model = load_colorizer(tmp_path / "run" / "checkpoints" / "last.ckpt", device)
+    colorizer = PhotoColorizer({"classes": model}, device)
+    assert colorizer.default_temperature == pytest.approx(0.38)
+    photo = write_images(tmp_path / "photos", 1, size=(64, 48))[0]
+    mean, mode = (np.asarray(colorizer.colorize(photo, t).results["classes"], dtype=int) for t in (1.0, 0.01))
+    assert np.abs(mean - mode).max() > 0, "the temperature changes the colours"
+    trained = np.asarray(colorizer.colorize(photo).results["classes"], dtype=int)
+    again = np.asarray(colorizer.colorize(photo, 0.38).results["classes"], dtype=int)
+    assert np.array_equal(trained, again), "no temperature: the trained one"
 
 
 @pytest.fixture

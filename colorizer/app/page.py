@@ -53,15 +53,15 @@ def build_page(colorizer: PhotoColorizer, examples: list[Path]) -> gr.Blocks:
         gr.Examples([[str(path)] for path in examples], inputs=[upload], label="Examples")
         status = gr.Markdown(elem_id="status")
         with gr.Row():
-            with gr.Column():
+            with gr.Column(min_width=160):
                 gray_image = gr.Image(label="gray input", format="png", buttons=["download"], elem_id="gray")
                 gray_scores = gr.Markdown(elem_id="scores-gray")
             outputs = []
             for index, label in enumerate(labels):
-                with gr.Column():
+                with gr.Column(min_width=160):
                     outputs.append(gr.Image(label=label, format="png", buttons=["download"], elem_id=f"result-{index}"))
                     outputs.append(gr.Markdown(elem_id=f"scores-{index}"))
-            with gr.Column():
+            with gr.Column(min_width=160):
                 original = gr.Image(label="original", format="png", buttons=["download"], elem_id="original")
 
         def run(path: str | None, temperature_value: float) -> list:
