@@ -71,6 +71,13 @@ def test_session_temperature_recolours_classification_models(tmp_path) -> None:
     assert np.array_equal(trained, again), "no temperature: the trained one"
 
 
+def test_app_says_what_is_missing(tmp_path) -> None:
+    for args, expected in (([], "No model to show"), (["ckpt_path=/nonexistent.ckpt"], "does not exist")):
+        command = [sys.executable, "-m", "colorizer.app", *args, f"hydra.run.dir={tmp_path}"]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert result.returncode != 0 and expected in result.stderr and "Traceback" not in result.stderr
+
+
 @pytest.fixture
 def app_server(trained_checkpoints, tmp_path):
     """`python -m colorizer.app` with two tiny checkpoints on a free loopback port."""

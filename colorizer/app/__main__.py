@@ -7,8 +7,9 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from colorizer.evaluate import resolve_device
-from colorizer.inference import load_colorizer
+from colorizer.app.session import PhotoColorizer
+from colorizer.evaluate import checkpoint_label, resolve_device
+from colorizer.inference import CheckpointError, load_colorizer
 from colorizer.precision import use_bf16
 
 log = logging.getLogger(__name__)
@@ -27,15 +28,16 @@ def main(cfg: DictConfig) -> None:
         from colorizer.app.page import build_page, write_examples
     except ImportError as error:
         sys.exit(f"The app needs the optional extra: pip install -e '.[app]' ({error}).")
-    from colorizer.app.session import PhotoColorizer
-    from colorizer.evaluate import checkpoint_label
 
     device = resolve_device(cfg.device)
     models, taken = {}, set()
-    for path in checkpoint_paths(cfg):
-        label = checkpoint_label(Path(path), taken)
-        taken.add(label)
-        models[label] = load_colorizer(path, device, cfg.temperature)
+    try:
+        for path in checkpoint_paths(cfg):
+            label = checkpoint_label(Path(path), taken)
+            taken.add(label)
+            models[label] = load_colorizer(path, device, cfg.temperature)
+    except (CheckpointError, ValueError) as error:
+        sys.exit(f"colorizer.app: {error}")
     colorizer = PhotoColorizer(models, device, use_bf16(cfg.precision, device))
     examples_dir = Path(cfg.paths.cache_dir).expanduser() / "app-examples"
     page = build_page(colorizer, write_examples(examples_dir))

@@ -1,22 +1,31 @@
 """An on-disk cache of decoded images, so the next run on the same data starts at once.
 
-Each entry is `<key>.npy` (uint8 [N,3,S,S]) plus `<key>.json` (names, skipped files, shape
-and a checksum). Both are written under temporary names and renamed, the JSON last, so a
-reader sees a complete entry or none; concurrent writers of the same key both succeed.
+Each entry is `<key>.npy` (uint8 [N,3,S,S]) plus `<key>.json` (names, what was left out, the
+shape, the file's size and modification time, and a CRC per chunk of rows). The JSON is
+written last, so a reader sees a complete entry or none; one process builds a key at a time
+(a lock file), the others then read what it built. A folder is decoded in bounded memory and
+resumably (`cache_build`).
+
+Checks at start cost O(1) for a memory-mapped entry (size and modification time against the
+JSON; the CRCs were computed at build) and nothing extra for one read into RAM (each chunk's
+CRC is checked as it is copied). A damaged or half-written entry is rebuilt.
 """
 
+import contextlib
+import fcntl
 import json
 import logging
 import warnings
-import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 
 from colorizer.atomic import atomic_write
-from colorizer.data.sources import LoadedImages
+from colorizer.data.cache_build import CHUNK_IMAGES, build_folder_entry, chunk_checksum
+from colorizer.data.sources import FolderSource, LoadedImages
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +40,20 @@ class ImageSource(Protocol):
     def load(self, size: int) -> LoadedImages: ...
 
 
-def _checksum(array: np.ndarray) -> str:
-    # CRC-32 catches truncation and bit flips, which is all this guards against, 4x faster than a hash.
-    return f"crc32:{zlib.crc32(memoryview(np.ascontiguousarray(array)).cast('B')):08x}"
+def _chunk_bounds(chunk_rows: list[int]) -> Iterator[tuple[int, int]]:
+    start = 0
+    for rows in chunk_rows:
+        yield start, start + rows
+        start += rows
+
+
+def _finish_entry(cache_dir: Path, key: str, meta: dict[str, Any]) -> None:
+    """Write `<key>.json` for the complete `<key>.npy`, with what the start checks compare."""
+    array_path = cache_dir / f"{key}.npy"
+    stat = array_path.stat()
+    shape = list(np.load(array_path, mmap_mode="r", allow_pickle=False).shape)
+    meta = {**meta, "shape": shape, "size_bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    atomic_write(cache_dir / f"{key}.json", lambda handle: handle.write(json.dumps(meta).encode()))
 
 
 def write_entry(
@@ -44,16 +64,27 @@ def write_entry(
     skipped: list[tuple[str, str]],
     colorless: list[str],
 ) -> None:
-    """Write `<key>.npy` then `<key>.json` atomically (the JSON marks the entry complete)."""
+    """Write an entry for images already in memory: `<key>.npy` then `<key>.json`, atomically."""
+    chunk_rows = [min(CHUNK_IMAGES, len(array) - start) for start in range(0, len(array), CHUNK_IMAGES)]
     meta = {
-        "shape": list(array.shape),
-        "checksum": _checksum(array),
+        "chunk_rows": chunk_rows,
+        "chunk_checksums": [chunk_checksum(array[a:b]) for a, b in _chunk_bounds(chunk_rows)],
         "names": names,
         "skipped": [list(item) for item in skipped],
         "colorless": colorless,
     }
     atomic_write(cache_dir / f"{key}.npy", lambda handle: np.save(handle, array, allow_pickle=False))
-    atomic_write(cache_dir / f"{key}.json", lambda handle: handle.write(json.dumps(meta).encode()))
+    _finish_entry(cache_dir, key, meta)
+
+
+def _read_checked(mapped: np.ndarray, meta: dict[str, Any]) -> np.ndarray:
+    """The rows copied into RAM a chunk at a time, each chunk's CRC checked on the way."""
+    images = np.empty(mapped.shape, dtype=np.uint8)
+    for (start, end), expected in zip(_chunk_bounds(meta["chunk_rows"]), meta["chunk_checksums"], strict=True):
+        images[start:end] = mapped[start:end]
+        if chunk_checksum(images[start:end]) != expected:
+            raise ValueError(f"rows {start}-{end} do not match their checksum")
+    return images
 
 
 def read_entry(cache_dir: Path, key: str, ram_budget_gb: float = DEFAULT_RAM_BUDGET_GB) -> LoadedImages | None:
@@ -67,13 +98,17 @@ def read_entry(cache_dir: Path, key: str, ram_budget_gb: float = DEFAULT_RAM_BUD
         return None
     try:
         meta = json.loads(meta_path.read_text())
+        stat = array_path.stat()
+        if (stat.st_size, stat.st_mtime_ns) != (meta["size_bytes"], meta["mtime_ns"]):
+            raise ValueError("its size or modification time changed since it was written")
         mapped = np.load(array_path, mmap_mode="r", allow_pickle=False)
-        if list(mapped.shape) != meta["shape"] or mapped.dtype != np.uint8 or _checksum(mapped) != meta["checksum"]:
-            raise ValueError("shape or checksum does not match")
+        if list(mapped.shape) != meta["shape"] or mapped.dtype != np.uint8 or sum(meta["chunk_rows"]) != len(mapped):
+            raise ValueError("its shape does not match")
+        memory_mapped = mapped.nbytes > ram_budget_gb * 2**30
+        in_ram = None if memory_mapped else _read_checked(mapped, meta)
     except Exception as error:
         log.warning("Ignoring damaged image cache %s (%s); rebuilding it.", array_path, error)
         return None
-    memory_mapped = mapped.nbytes > ram_budget_gb * 2**30
     if memory_mapped:
         log.info(
             "%s is %.1f GB, over the %.1f GB RAM budget: memory-mapping it.",
@@ -85,7 +120,7 @@ def read_entry(cache_dir: Path, key: str, ram_budget_gb: float = DEFAULT_RAM_BUD
             warnings.simplefilter("ignore", UserWarning)  # read-only map: batches index (copy) rows, never write
             images = torch.from_numpy(mapped)
     else:
-        images = torch.from_numpy(np.array(mapped))
+        images = torch.from_numpy(in_ram)
     return LoadedImages(
         images=images,
         names=meta["names"],
@@ -93,6 +128,28 @@ def read_entry(cache_dir: Path, key: str, ram_budget_gb: float = DEFAULT_RAM_BUD
         colorless=meta["colorless"],
         memory_mapped=memory_mapped,
     )
+
+
+@contextlib.contextmanager
+def _building(cache_dir: Path, key: str) -> Iterator[None]:
+    """One builder per key across processes; the others wait, then read what it built."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with (cache_dir / f"{key}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _build(source: ImageSource, size: int, cache_dir: Path, key: str) -> LoadedImages | None:
+    """Fill the entry for `source`; returns the images when they were decoded into RAM anyway."""
+    if isinstance(source, FolderSource):
+        _finish_entry(cache_dir, key, build_folder_entry(source, size, cache_dir, key))
+        return None
+    loaded = source.load(size)
+    write_entry(cache_dir, key, loaded.images.numpy(), loaded.names, loaded.skipped, loaded.colorless)
+    return loaded
 
 
 def ensure_cached(source: ImageSource, size: int, cache_dir: str | Path | None) -> str | None:
@@ -121,16 +178,20 @@ def load_cached(
     cache_dir = Path(cache_dir).expanduser()
     key = key or source.cache_key(size)
     cached = read_entry(cache_dir, key, ram_budget_gb)
-    if cached is not None:
-        log.info("Loaded %d cached images of %s from %s", len(cached.names), source.describe(), cache_dir / key)
-        return cached
-    log.info("Decoding %s at %dx%d (cached afterwards in %s)", source.describe(), size, size, cache_dir)
-    loaded = source.load(size)
-    try:
-        write_entry(cache_dir, key, loaded.images.numpy(), loaded.names, loaded.skipped, loaded.colorless)
-    except OSError as error:
-        log.warning("Could not write the image cache in %s (%s); the next run will decode again.", cache_dir, error)
-        return loaded
-    if loaded.images.numpy().nbytes > ram_budget_gb * 2**30:
-        return read_entry(cache_dir, key, ram_budget_gb) or loaded
-    return loaded
+    if cached is None:
+        try:
+            with _building(cache_dir, key):
+                cached = read_entry(cache_dir, key, ram_budget_gb)  # built by another process meanwhile?
+                if cached is None:
+                    log.info("Decoding %s at %dx%d (cached afterwards in %s)", source.describe(), size, size, cache_dir)
+                    decoded = _build(source, size, cache_dir, key)
+                    cached = read_entry(cache_dir, key, ram_budget_gb) or decoded
+        except FileNotFoundError:
+            raise  # no images: nothing a cache could fix
+        except OSError as error:
+            log.warning("Could not write the image cache in %s (%s); decoding without it.", cache_dir, error)
+            return source.load(size)
+    if cached is None:
+        raise RuntimeError(f"The image cache {cache_dir / key} was written but cannot be read back.")
+    log.info("Loaded %d cached images of %s from %s", len(cached.names), source.describe(), cache_dir / key)
+    return cached

@@ -16,7 +16,7 @@ from colorizer.data.synthetic import synthetic_landscapes
 log = logging.getLogger(__name__)
 
 # Bump when decoding, resizing or the cache format changes, so old cache files are not reused.
-DECODE_VERSION = 2
+DECODE_VERSION = 3
 
 
 @dataclass
@@ -100,18 +100,21 @@ class FolderSource:
                 digest.update(f"{path}|missing\n".encode())
         return f"folder-{digest.hexdigest()[:24]}-s{size}"
 
+    @staticmethod
+    def decode_file(path: Path, size: int) -> np.ndarray | str:
+        """uint8 [size,size,3], or why the file cannot be used."""
+        try:
+            return decode_square(path, size)
+        except ImageDecodeError as error:
+            return str(error)
+
     def load(self, size: int) -> LoadedImages:
+        """Every image in RAM at once, for runs without a cache folder (`cache_build` is the
+        bounded-memory way)."""
         files = self.files()
-
-        def decode(path: Path) -> np.ndarray | str:
-            try:
-                return decode_square(path, size)
-            except ImageDecodeError as error:
-                return str(error)
-
         # Pillow releases the GIL while decoding, so threads decode in parallel.
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            results = list(pool.map(decode, files))
+            results = list(pool.map(lambda path: self.decode_file(path, size), files))
         images, names, skipped, colorless = [], [], [], []
         for path, result in zip(files, results, strict=True):
             name = str(path.relative_to(self.root))
