@@ -3,7 +3,8 @@ and since when.
 
 Lightning's TensorBoardLogger, with three changes a subclass is the place for:
 - SCALARS expands its first two tag groups (sorted by name): the bookkeeping scalars `epoch`
-  and `lr-*` move into `train/`, so the two groups that open are `train` and `val`;
+  and `lr-*` move into `train/schedule/`, so the two groups that open are `train` (losses
+  first) and `val`;
 - a CUSTOM SCALARS layout puts each metric on one chart with its baseline;
 - HPARAMS gets the test split's headline scores in a run of its own (`<log dir>/verdict`,
   group `verdict/`, sorted after `val/`), with no experiment summary, so that TensorBoard works
@@ -46,8 +47,9 @@ CUSTOM_SCALARS = {
 
 
 def tensorboard_tag(name: str) -> str:
-    """Where a logged metric appears in TensorBoard: Lightning's `epoch` and `lr-*` under `train/`."""
-    return f"train/{name}" if name == "epoch" or name.startswith("lr-") else name
+    """Where a logged metric appears in TensorBoard: Lightning's `epoch` and `lr-*` under
+    `train/schedule/`, after the loss cards."""
+    return f"train/schedule/{name}" if name == "epoch" or name.startswith("lr-") else name
 
 
 def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

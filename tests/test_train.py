@@ -69,7 +69,14 @@ def test_train_checkpoint_test(make_cfg, model: str, loss: str, terms: set[str])
     assert (run_dir / "skipped_files.tsv").read_text().startswith("file\treason")
 
     tags = event_tags(run_dir)
-    expected = {"train/loss_step", "val/psnr", "val/gray_psnr", "val/psnr_gain", "train/lr-Adam", "train/epoch"}
+    expected = {
+        "train/loss_step",
+        "val/psnr",
+        "val/gray_psnr",
+        "val/psnr_gain",
+        "train/schedule/lr-Adam",
+        "train/schedule/epoch",
+    }
     expected |= {f"train/loss_{term}_step" for term in terms} | {f"val/loss_{term}" for term in terms}
     assert expected <= set(tags["scalars"]), expected - set(tags["scalars"])
     assert "val/colorization" in tags["images"]
