@@ -25,3 +25,8 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """`atomic_write` for UTF-8 text."""
+    atomic_write(path, lambda handle: handle.write(text.encode()))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from colorizer.atomic import atomic_write_text
 from colorizer.color import rebuild_rgb
 from colorizer.data.datamodule import LabColorizationDataModule, lab_batch
 from colorizer.metrics import ColorizationMetrics, image_scores
@@ -100,7 +101,7 @@ def write_results(evaluation: Evaluation, directory: Path, extra: dict | None = 
     directory.mkdir(parents=True, exist_ok=True)
     payload = {"split": evaluation.split, "num_images": len(evaluation.names), "models": evaluation.summary}
     payload.update(extra or {})
-    (directory / "metrics.json").write_text(json.dumps(payload, indent=2))
+    atomic_write_text(directory / "metrics.json", json.dumps(payload, indent=2))
     buffer = io.StringIO()
     columns = sorted({key for values in evaluation.summary.values() for key in values})
     writer = csv.writer(buffer)

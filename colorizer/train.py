@@ -19,6 +19,7 @@ from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from colorizer.atomic import atomic_write_text
 from colorizer.checkpointing import AtomicCheckpointIO, RNGStateCheckpoint, resolve_resume
 from colorizer.loggers import ColorizerTensorBoardLogger
 from colorizer.models import ColorizationModule
@@ -155,7 +156,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         for logger in trainer.loggers:
             if isinstance(logger, ColorizerTensorBoardLogger):
                 logger.log_verdict(hparams_of(cfg, module), test_only)
-        (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
+        # Whole or absent: summarize takes a run with metrics.json as finished.
+        atomic_write_text(output_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True))
         log.info(
             "Test: psnr %.2f dB (gray %.2f, gain %+.2f), ssim %.4f, rmse_ab %.2f. Run folder: %s",
             metrics.get("test/psnr", float("nan")),

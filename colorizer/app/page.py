@@ -64,31 +64,26 @@ def build_page(colorizer: PhotoColorizer, examples: list[Path]) -> gr.Blocks:
             with gr.Column(min_width=160):
                 original = gr.Image(label="original", format="png", buttons=["download"], elem_id="original")
 
+        def cleared(message: str) -> list:
+            return [message, None, "", *[None, ""] * len(labels), None]
+
         def run(path: str | None, temperature_value: float) -> list:
-            blank = [None, ""] * len(labels)
             if not path:
-                return ["", None, "", *blank, None]
+                return cleared("")
+            name = Path(path).name
             try:
-                photo = colorizer.colorize(
-                    path, temperature_value if colorizer.default_temperature is not None else None
-                )
+                chosen = temperature_value if colorizer.default_temperature is not None else None
+                photo = colorizer.colorize(path, chosen)
             except ImageDecodeError as error:
-                message = f"**Could not read {Path(path).name}**: {error}. Upload a {ACCEPTED}."
-                return [message, None, "", *blank, None]
+                return cleared(f"**Could not read {name}**: {error}. Upload a {ACCEPTED}.")
             except Exception as error:  # the page must keep serving whatever one request hits
                 log.exception("Colorizing %s failed", path)
-                return [
-                    f"**Colorizing {Path(path).name} failed**: {type(error).__name__}: {error}",
-                    None,
-                    "",
-                    *blank,
-                    None,
-                ]
+                return cleared(f"**Colorizing {name} failed**: {type(error).__name__}: {error}")
             results = []
             for label in labels:
                 results += [photo.results[label], _caption(photo, label)]
             width, height = photo.gray.size
-            done = f"{Path(path).name}: {width}x{height}, colorized and scored in {photo.seconds:.2f} s."
+            done = f"{name}: {width}x{height}, colorized and scored in {photo.seconds:.2f} s."
             gray_caption = f"gray baseline: {score_line(photo.scores[GRAY])}" if photo.scores else ""
             return [done, photo.gray, gray_caption, *results, photo.original]
 

@@ -68,10 +68,9 @@ class PhotoColorizer:
         results = {}
         with self._lock:
             for label, model in self.models.items():
-                if self.trained_temperatures[label] is not None:
-                    set_temperature(
-                        model.net, temperature if temperature is not None else self.trained_temperatures[label]
-                    )
+                trained = self.trained_temperatures[label]
+                if trained is not None:
+                    set_temperature(model.net, trained if temperature is None else temperature)
                 results[label] = colorize_photo(model, photo, self.table, self.device, self.bf16)
         colourful = has_colour(photo)
         scores = {}
