@@ -243,3 +243,12 @@ def test_cli_reports_an_unknown_option_with_the_valid_ones(tmp_path) -> None:
                             cwd=REPO, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert result.returncode != 0
     assert "Could not find 'loss/ssmi'" in result.stderr and "ssim" in result.stderr
+
+
+def test_last_checkpoint_is_the_last_epoch_even_when_it_did_not_improve(make_cfg) -> None:
+    # The gray baseline's psnr is the same every epoch: no epoch after the first counts as better.
+    cfg = make_cfg("trainer.max_epochs=3", "monitor=val/gray_psnr")
+    metrics = train(cfg)
+    last = torch.load(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert last["epoch"] == 2 and last["global_step"] == 3 * 2, "resuming starts after the third epoch"
+    assert Path(metrics["best_checkpoint"]).name == "best-epoch000.ckpt"
