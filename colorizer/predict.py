@@ -24,7 +24,7 @@ from PIL import Image
 from rich.progress import Progress
 
 from colorizer.atomic import atomic_write
-from colorizer.data.images import ImageDecodeError, list_image_files, open_photo
+from colorizer.data.images import ImageDecodeError, list_image_files, open_photo, with_alpha
 from colorizer.evaluate import resolve_device
 from colorizer.inference import TrainedColorizer, full_resolution_image, load_colorizer, model_input
 from colorizer.precision import use_bf16
@@ -182,10 +182,7 @@ def _colour_and_write(
 ) -> tuple[Job, str | None]:
     colorized = colour()
     try:
-        if item.alpha is None:
-            save_image(colorized, item.job.target, quality)
-        else:
-            save_image(Image.merge("RGBA", (*colorized.split(), item.alpha)), item.job.target, quality)
+        save_image(with_alpha(colorized, item.alpha), item.job.target, quality)
         if compare_dir is not None:
             save_image(comparison_panel(item.image, colorized), compare_dir / item.job.relative, quality)
         return item.job, None

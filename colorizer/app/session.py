@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from colorizer.data.images import open_photo
+from colorizer.data.images import open_photo, with_alpha
 from colorizer.inference import TrainedColorizer, colorize_photo, full_resolution_image
 from colorizer.metrics import image_scores
 from colorizer.models.heads import set_temperature
@@ -36,10 +36,6 @@ class ColorizedPhoto:
 def _as_batch(image: Image.Image) -> torch.Tensor:
     """'RGB' image -> [1,3,H,W] in [0, 1]."""
     return torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float() / 255.0
-
-
-def _with_alpha(image: Image.Image, alpha: Image.Image | None) -> Image.Image:
-    return image if alpha is None else Image.merge("RGBA", (*image.split(), alpha))
 
 
 class PhotoColorizer:
@@ -79,9 +75,9 @@ class PhotoColorizer:
             for label, image in {GRAY: gray, **results}.items():
                 scores[label] = {k: float(v[0]) for k, v in image_scores(_as_batch(image), truth).items()}
         return ColorizedPhoto(
-            gray=_with_alpha(gray, alpha),
-            results={label: _with_alpha(image, alpha) for label, image in results.items()},
-            original=_with_alpha(photo, alpha) if colourful else None,
+            gray=with_alpha(gray, alpha),
+            results={label: with_alpha(image, alpha) for label, image in results.items()},
+            original=with_alpha(photo, alpha) if colourful else None,
             scores=scores,
             seconds=time.perf_counter() - started,
         )

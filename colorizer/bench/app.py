@@ -3,7 +3,6 @@ called through Gradio's own client (upload, colorize, score, encode and fetch th
 against the same work without the web server. The net is the default U-Net with its initial
 weights: what it predicts does not change the time."""
 
-import socket
 import statistics
 import time
 from pathlib import Path
@@ -38,13 +37,10 @@ def bench_app(count: int, workdir: Path, device: torch.device) -> dict:
     photos = prediction_photos(count + 1, workdir / "app_in")
     colorizer = default_colorizer(device)
     direct = [colorizer.colorize(photo).seconds for photo in photos]
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     page = build_page(colorizer, [])
-    page.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    _, url, _ = page.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)  # Gradio picks a free port
     try:
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=str(workdir / "app_out"))
+        client = Client(url, verbose=False, download_files=str(workdir / "app_out"))
         served = []
         for photo in photos:
             started = time.perf_counter()

@@ -48,11 +48,10 @@ def _chunk_bounds(chunk_rows: list[int]) -> Iterator[tuple[int, int]]:
 
 
 def _finish_entry(cache_dir: Path, key: str, meta: dict[str, Any]) -> None:
-    """Write `<key>.json` for the complete `<key>.npy`, with what the start checks compare."""
-    array_path = cache_dir / f"{key}.npy"
-    stat = array_path.stat()
-    shape = list(np.load(array_path, mmap_mode="r", allow_pickle=False).shape)
-    meta = {**meta, "shape": shape, "size_bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    """Write `<key>.json` for the complete `<key>.npy`, adding the file's size and modification
+    time that every start compares."""
+    stat = (cache_dir / f"{key}.npy").stat()
+    meta = {**meta, "size_bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
     atomic_write(cache_dir / f"{key}.json", lambda handle: handle.write(json.dumps(meta).encode()))
 
 
@@ -67,6 +66,7 @@ def write_entry(
     """Write an entry for images already in memory: `<key>.npy` then `<key>.json`, atomically."""
     chunk_rows = [min(CHUNK_IMAGES, len(array) - start) for start in range(0, len(array), CHUNK_IMAGES)]
     meta = {
+        "shape": list(array.shape),
         "chunk_rows": chunk_rows,
         "chunk_checksums": [chunk_checksum(array[a:b]) for a, b in _chunk_bounds(chunk_rows)],
         "names": names,

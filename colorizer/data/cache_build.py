@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from colorizer.atomic import atomic_write
-from colorizer.data.sources import FolderSource, is_colorless
+from colorizer.data.sources import FolderSource
 
 log = logging.getLogger(__name__)
 
@@ -91,42 +91,30 @@ def build_folder_entry(
     with partial.open("r+b") as handle, ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         for index in range(len(records), (len(files) + chunk_images - 1) // chunk_images):
             chunk = files[index * chunk_images : (index + 1) * chunk_images]
-            record = {**expected, "rows": 0, "names": [], "skipped": [], "colorless": []}
-            usable = []
-            # Pillow releases the GIL while decoding, so threads decode in parallel.
-            for path, result in zip(chunk, pool.map(lambda p: source.decode_file(p, size), chunk), strict=True):
-                name = str(path.relative_to(source.root))
-                if isinstance(result, str):
-                    record["skipped"].append([name, result])
-                elif is_colorless(result, source.colorless_threshold):
-                    record["colorless"].append(name)
-                else:
-                    usable.append(result)
-                    record["names"].append(name)
-            rows = np.ascontiguousarray(np.stack(usable).transpose(0, 3, 1, 2)) if usable else np.empty(0, np.uint8)
+            decoded = source.decode(chunk, size, pool)
+            rows = decoded.rows()
             handle.seek(offset + rows_done * row_bytes)
             handle.write(memoryview(rows).cast("B"))
             handle.flush()
             os.fsync(handle.fileno())
-            record.update(rows=len(usable), checksum=chunk_checksum(rows))
+            record = {**expected, "rows": len(decoded.names), "checksum": chunk_checksum(rows), "names": decoded.names,
+                      "skipped": decoded.skipped, "colorless": decoded.colorless}  # fmt: skip
             atomic_write(parts / f"chunk-{index:06d}.json", lambda out, r=record: out.write(json.dumps(r).encode()))
             records.append(record)
-            rows_done += len(usable)
+            rows_done += len(decoded.names)
             done = min(len(files), (index + 1) * chunk_images)
             rate = (done - first) / max(time.perf_counter() - started, 1e-9)
             log.info("Cached %d/%d files (%.0f images/s, %.0f s left)", done, len(files), rate,
                      (len(files) - done) / max(rate, 1e-9))  # fmt: skip
     if rows_done == 0:
-        skipped = sum(len(r["skipped"]) for r in records)
-        raise FileNotFoundError(
-            f"None of the {len(files)} files under {source.root} is a usable colour image "
-            f"({skipped} unreadable, {len(files) - skipped} without colour)."
-        )
+        unreadable, colorless = (sum(len(r[kind]) for r in records) for kind in ("skipped", "colorless"))
+        raise source.nothing_usable(len(files), unreadable, colorless)
     _write_header(partial, (rows_done, 3, size, size), offset)
     os.truncate(partial, offset + rows_done * row_bytes)
     os.replace(partial, cache_dir / f"{key}.npy")
     shutil.rmtree(parts, ignore_errors=True)
     return {
+        "shape": [rows_done, 3, size, size],
         "chunk_rows": [r["rows"] for r in records],
         "chunk_checksums": [r["checksum"] for r in records],
         "names": [name for r in records for name in r["names"]],

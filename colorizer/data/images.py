@@ -62,6 +62,11 @@ def split_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
     return rgba.convert("RGB"), rgba.getchannel("A")
 
 
+def with_alpha(image: Image.Image, alpha: Image.Image | None) -> Image.Image:
+    """'RGB' `image` with `alpha` ('L') as its transparency again: the inverse of `split_alpha`."""
+    return image if alpha is None else Image.merge("RGBA", (*image.split(), alpha))
+
+
 def _open_upright(path: str | Path, draft_size: int | None) -> Image.Image:
     try:
         with warnings.catch_warnings():

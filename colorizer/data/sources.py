@@ -108,30 +108,55 @@ class FolderSource:
         except ImageDecodeError as error:
             return str(error)
 
+    def decode(self, files: list[Path], size: int, pool: ThreadPoolExecutor) -> "DecodedFiles":
+        """Decode `files` on `pool` and sort them into usable, unreadable and colourless."""
+        decoded = DecodedFiles()
+        # Pillow releases the GIL while decoding, so threads decode in parallel.
+        for path, result in zip(files, pool.map(lambda p: self.decode_file(p, size), files), strict=True):
+            name = str(path.relative_to(self.root))
+            if isinstance(result, str):
+                decoded.skipped.append((name, result))
+            elif is_colorless(result, self.colorless_threshold):
+                decoded.colorless.append(name)
+            else:
+                decoded.images.append(result)
+                decoded.names.append(name)
+        return decoded
+
+    def nothing_usable(self, files: int, unreadable: int, colorless: int) -> FileNotFoundError:
+        return FileNotFoundError(
+            f"None of the {files} files under {self.root} is a usable colour image "
+            f"({unreadable} unreadable, {colorless} without colour)."
+        )
+
     def load(self, size: int) -> LoadedImages:
         """Every image in RAM at once, for runs without a cache folder (`cache_build` is the
         bounded-memory way)."""
         files = self.files()
-        # Pillow releases the GIL while decoding, so threads decode in parallel.
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            results = list(pool.map(lambda path: self.decode_file(path, size), files))
-        images, names, skipped, colorless = [], [], [], []
-        for path, result in zip(files, results, strict=True):
-            name = str(path.relative_to(self.root))
-            if isinstance(result, str):
-                skipped.append((name, result))
-            elif is_colorless(result, self.colorless_threshold):
-                colorless.append(name)
-            else:
-                images.append(result)
-                names.append(name)
-        if not images:
-            raise FileNotFoundError(
-                f"None of the {len(files)} files under {self.root} is a usable colour image "
-                f"({len(skipped)} unreadable, {len(colorless)} without colour)."
-            )
-        stacked = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
-        return LoadedImages(images=stacked, names=names, skipped=skipped, colorless=colorless)
+            decoded = self.decode(files, size, pool)
+        if not decoded.names:
+            raise self.nothing_usable(len(files), len(decoded.skipped), len(decoded.colorless))
+        return LoadedImages(
+            images=torch.from_numpy(decoded.rows()), names=decoded.names, skipped=decoded.skipped,
+            colorless=decoded.colorless,
+        )  # fmt: skip
+
+
+@dataclass
+class DecodedFiles:
+    """Some files decoded: the usable images (uint8 [S,S,3] each) with their names, and what was left out."""
+
+    images: list[np.ndarray] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    colorless: list[str] = field(default_factory=list)
+
+    def rows(self) -> np.ndarray:
+        """The usable images as contiguous uint8 [N,3,S,S] (no bytes when there are none)."""
+        if not self.images:
+            return np.empty(0, np.uint8)
+        return np.ascontiguousarray(np.stack(self.images).transpose(0, 3, 1, 2))
 
 
 class KaggleLandscapeSource(FolderSource):
