@@ -11,7 +11,8 @@ import torch
 
 from colorizer.atomic import atomic_write_text
 from colorizer.color import rebuild_rgb
-from colorizer.data.datamodule import LabColorizationDataModule, lab_batch
+from colorizer.data.base import ColorizationDataModule
+from colorizer.data.transforms import lab_batch
 from colorizer.metrics import ColorizationMetrics, image_scores
 from colorizer.models.base import ColorizationNet
 
@@ -40,7 +41,7 @@ class Evaluation:
 
 @torch.no_grad()
 def evaluate_models(
-    models: dict[str, ColorizationNet], datamodule: LabColorizationDataModule, split: str, device: torch.device
+    models: dict[str, ColorizationNet], datamodule: ColorizationDataModule, split: str, device: torch.device
 ) -> Evaluation:
     """Score every model on the same batches of `split`."""
     metrics = {name: ColorizationMetrics().to(device) for name in models}

@@ -9,7 +9,8 @@ import torch
 from PIL import Image
 
 from colorizer.color import gray_rgb, rebuild_rgb
-from colorizer.data.datamodule import LabColorizationDataModule, lab_batch
+from colorizer.data.base import ColorizationDataModule
+from colorizer.data.transforms import lab_batch
 from colorizer.evaluation import TABLE_COLUMNS, Evaluation, format_value
 from colorizer.models.base import ColorizationNet
 
@@ -62,7 +63,7 @@ def write_report(
     path: Path,
     evaluation: Evaluation,
     models: dict[str, ColorizationNet],
-    datamodule: LabColorizationDataModule,
+    datamodule: ColorizationDataModule,
     device: torch.device,
     max_images: int = 100,
 ) -> Path:
@@ -70,7 +71,7 @@ def write_report(
     with each prediction's psnr / ssim / ΔE, sorted by the first model's psnr, worst first."""
     ranking_model = next(iter(models))
     order = torch.argsort(evaluation.per_image[ranking_model]["psnr"])[:max_images]
-    images = datamodule.split_images(evaluation.split)[order].to(device)
+    images = datamodule.split_images(evaluation.split, order).to(device)
     batch = lab_batch(images)
     predictions = {name: rebuild_rgb(batch["L"], net(batch["L"])) for name, net in models.items()}
     grays, truths = gray_rgb(batch["L"]), images.float() / 255

@@ -27,7 +27,11 @@ def test_bench_smoke_produces_every_figure(tmp_path) -> None:
     assert prediction["decode_encode_floor_img_s"] > 0 and prediction["colour_table_s"] >= 0
     assert set(prediction["models"]) == {"unet", "cae", "vae", "gray (no network)"}
     assert all(entry["predict_img_s"] > 0 and entry["ratio"] > 0 for entry in prediction["models"].values())
-    assert figures["scale"]["2000"]["images"] == 2000 and figures["peak_rss_mb"] > 0
+    scale = figures["scale"]["counts"]["2000"]
+    assert scale["build_s"] > 0 and scale["images_per_s"] > 0 and scale["build_peak_rss_mb"] > 0
+    assert 0 < scale["start_s"] and scale["epoch_s"] > 0 and figures["peak_rss_mb"] > 0
+    streaming = figures["scale"]["streaming"]
+    assert streaming["epoch_images"] == 1280 and streaming["prepare_s"] > 0 and streaming["streaming_vs_local"] > 0
     assert "Lightning fit vs plain PyTorch loop" in result.stdout and "Prediction, 768x512 JPEG" in result.stdout
     quality = figures["time_to_quality"]
     assert list(quality["runs"]) == ["reference", "fast"] and quality["targets"] == [-40.0, -30.0]

@@ -21,7 +21,7 @@ from colorizer.data import cache_build
 from colorizer.data.cache import load_cached
 from colorizer.data.sources import FolderSource
 source = FolderSource(sys.argv[1])
-cache_build.build_folder_entry(source, 128, __import__("pathlib").Path(sys.argv[2]), "entry", chunk_images=64)
+cache_build.build_entry(source, 128, __import__("pathlib").Path(sys.argv[2]), "entry", chunk_images=64)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 """
 
@@ -89,13 +89,13 @@ def test_an_interrupted_build_resumes_where_it_stopped(tmp_path, monkeypatch) ->
 
     monkeypatch.setattr(FolderSource, "decode_file", staticmethod(interrupted))
     with pytest.raises(KeyboardInterrupt):
-        cache_build.build_folder_entry(source, 16, tmp_path / "cache", "entry", chunk_images=3)
+        cache_build.build_entry(source, 16, tmp_path / "cache", "entry", chunk_images=3)
     assert len(list((tmp_path / "cache" / "entry.parts").glob("chunk-*.json"))) == 2, "two whole chunks recorded"
     calls.clear()
     monkeypatch.setattr(
         FolderSource, "decode_file", staticmethod(lambda path, size: calls.append(path) or decode(path, size))
     )
-    meta = cache_build.build_folder_entry(source, 16, tmp_path / "cache", "entry", chunk_images=3)
+    meta = cache_build.build_entry(source, 16, tmp_path / "cache", "entry", chunk_images=3)
     assert len(calls) == 12 - 6, "only the files after the recorded chunks are decoded again"
     assert len(meta["names"]) == 11 and [name for name, _ in meta["skipped"]] == ["broken.png"]
     rebuilt = np.load(tmp_path / "cache" / "entry.npy")

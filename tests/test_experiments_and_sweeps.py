@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from colorizer.data.datamodule import lab_batch
+from colorizer.data.transforms import lab_batch
 from colorizer.inference import load_colorizer
 from colorizer.metrics import ColorizationMetrics
 from colorizer.summarize import summarize

@@ -33,13 +33,14 @@ MODES = {
     # predict images and runs; scale counts; sections run unless --sections names others.
     # Quick keeps the pixels per batch about constant.
     "smoke": dict(loader_sizes=[32], loader_runs=1, naive=32, train=[(32, 4, 1)], steps=4,
-                  predict=2, predict_runs=1, scale=[2000], files=64, app=2,
+                  predict=2, predict_runs=1, scale=[2000], stream=2000, files=64, app=2,
                   sections=["loader", "training", "prediction", "scale", "time_to_quality", "app"]),
     "quick": dict(loader_sizes=[64, 150], loader_runs=3, naive=300, train=[(64, 16, 2), (150, 4, 1), (224, 2, 1)],
-                  steps=12, predict=48, predict_runs=3, scale=[7129, 100_000], files=600, app=10,
+                  steps=12, predict=48, predict_runs=3, scale=[7129, 100_000], stream=100_000, files=600, app=10,
                   sections=["loader", "training", "prediction", "cache_start", "scale", "app"]),
     "full": dict(loader_sizes=[64, 150], loader_runs=5, naive=1000, train=[(64, 32, 3), (150, 32, 3), (224, 32, 3)],
-                 steps=16, predict=96, predict_runs=3, scale=[7129, 100_000], files=2000, app=20,
+                 steps=16, predict=96, predict_runs=3, scale=[7129, 100_000, 1_000_000], stream=100_000, files=2000,
+                 app=20,
                  sections=["loader", "training", "prediction", "cache_start", "scale", "time_to_quality", "app"]),
 }  # fmt: skip
 # The smoke form of time to quality: a few steps on synthetic images, targets any model reaches.
@@ -121,7 +122,7 @@ def run_bench(mode: str, workdir: Path, sections: list[str] | None = None, lands
         "training": lambda: bench_training(settings["train"], settings["steps"], device),
         "prediction": lambda: bench_prediction(settings["predict"], settings["predict_runs"], workdir, device),
         "cache_start": lambda: bench_cache_start(folder, cache, workdir),
-        "scale": lambda: bench_scale(settings["scale"], 0.5, workdir),
+        "scale": lambda: bench_scale(settings["scale"], workdir, settings["stream"], settings["steps"]),
         "time_to_quality": lambda: bench_time_to_quality(quality_data, QUALITY_TARGETS[mode], workdir),
         "app": lambda: bench_app(settings["app"], workdir, device),
     }

@@ -1,65 +1,176 @@
-"""Scale section: memory and one loader epoch over caches of many images."""
+"""Scale section: building and starting on caches of many images, and streaming them with LitData.
 
+Each measurement runs in a fresh process (`python -m colorizer.bench.scale <task> ...`), so that
+its peak RSS is its own. The images are synthetic landscapes tiled from 512 renders: the figures
+are the cache's and the loader's costs, not the renderer's (decode speed is the loader section's).
+"""
+
+import copy
 import json
+import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from colorizer.bench.common import REPO, peak_rss_mb
-from colorizer.data import SyntheticLandscapeDataModule, lab_batch
-from colorizer.data.synthetic import synthetic_landscapes
+from colorizer.data.datamodule import LabColorizationDataModule
+from colorizer.data.sources import DecodedFiles, SyntheticSource
+from colorizer.data.splits import split_indices
+from colorizer.data.transforms import lab_batch
+
+IMAGE_SIZE = 64
+TILE = 512
 
 
-def bench_scale(counts: list[int], ram_budget_gb: float, workdir: Path) -> dict:
-    """RSS and one loader epoch (with Lab) over a cache of `count` 64x64 images, in a fresh process."""
-    results = {}
+class TiledSyntheticSource(SyntheticSource):
+    """`num_images` landscapes repeating 512 distinct renders."""
+
+    def __init__(self, num_images: int) -> None:
+        super().__init__(num_images, seed=11)
+        self.tile: list | None = None
+
+    def cache_key(self, size: int) -> str:
+        return "tiled-" + super().cache_key(size)
+
+    def decode(self, indices: list[int], size: int, pool: ThreadPoolExecutor) -> DecodedFiles:
+        if self.tile is None:
+            self.tile = super().decode(list(range(TILE)), size, pool).images
+        return DecodedFiles(images=[self.tile[i % TILE] for i in indices], names=[f"synthetic_{i}" for i in indices])
+
+
+class TiledDataModule(LabColorizationDataModule):
+    def __init__(self, num_images: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.num_images = num_images
+
+    def build_source(self) -> TiledSyntheticSource:
+        return TiledSyntheticSource(self.num_images)
+
+
+def _datamodule(count: int, workdir: str, batch_size: int = 256) -> TiledDataModule:
+    return TiledDataModule(count, image_size=IMAGE_SIZE, batch_size=batch_size, cache_dir=str(Path(workdir) / "cache"))
+
+
+def _epoch_seconds(loader) -> float:
+    start = time.perf_counter()
+    for batch in loader:
+        lab_batch(batch, flip=True)
+    return time.perf_counter() - start
+
+
+def build(count: int, workdir: str) -> dict[str, Any]:
+    """Decode `count` images into the cache: wall time, images/s, peak RSS."""
+    start = time.perf_counter()
+    _datamodule(count, workdir).prepare_data()
+    seconds = time.perf_counter() - start
+    return {"build_s": seconds, "images_per_s": count / seconds, "build_peak_rss_mb": peak_rss_mb()}
+
+
+def start_and_epoch(count: int, workdir: str, epoch: bool) -> dict[str, Any]:
+    """A run's start on the built cache (a cache hit), then optionally one loader epoch with Lab."""
+    start = time.perf_counter()
+    datamodule = _datamodule(count, workdir)
+    datamodule.prepare_data()
+    datamodule.setup()
+    figures = {"start_s": time.perf_counter() - start, "memory_mapped": datamodule.loaded.memory_mapped}
+    if epoch:
+        figures["epoch_s"] = _epoch_seconds(datamodule.loader("all"))
+    figures["peak_rss_mb"] = peak_rss_mb()
+    return figures
+
+
+def streaming(count: int, workdir: str, steps: int) -> dict[str, Any]:
+    """`prepare` of the built cache, one streamed epoch with Lab, and U-Net training steps from
+    the local cache and from the stream, interleaved one for one."""
+    from colorizer.bench.training import PlainLoop
+    from colorizer.data.streaming import StreamingDataModule
+    from colorizer.losses import CompositeLoss, SSIMLoss
+    from colorizer.models import UNet
+    from colorizer.prepare import write_info, write_splits
+
+    local = _datamodule(count, workdir, batch_size=16)
+    local.prepare_data()
+    local.setup()
+    output_dir = str(Path(workdir) / "streaming")
+    start = time.perf_counter()
+    indices = split_indices(count, local.splits, local.split_seed)
+    write_splits(str(Path(workdir) / "cache" / f"{local.prepared_key}.npy"), indices, local.loaded.names, output_dir)
+    write_info(output_dir, {"image_size": IMAGE_SIZE, "counts": {s: len(i) for s, i in indices.items()},
+                            "skipped": [], "colorless": []})  # fmt: skip
+    figures: dict[str, Any] = {"prepare_s": time.perf_counter() - start}
+    streamed = StreamingDataModule(output_dir, image_size=IMAGE_SIZE, batch_size=256)
+    streamed.setup()
+    figures["epoch_s"] = _epoch_seconds(streamed.loader("train", shuffle=True))
+    figures["epoch_images"] = streamed.split_size("train")
+
+    torch.manual_seed(0)
+    net = UNet()
+    streamed.batch_size = 16
+    loops = {name: PlainLoop(copy.deepcopy(net), CompositeLoss(ssim=SSIMLoss()), module, torch.device("cpu"))
+             for name, module in (("local", local), ("streaming", streamed))}  # fmt: skip
+    times: dict[str, list[float]] = {name: [] for name in loops}
+    for step in range(steps + 2):
+        for name, loop in loops.items():
+            seconds = loop.step()
+            if step >= 2:  # the first steps warm up allocators and open chunks
+                times[name].append(seconds)
+    figures["steps_per_s"] = {name: 1 / statistics.median(values) for name, values in times.items()}
+    figures["streaming_vs_local"] = figures["steps_per_s"]["streaming"] / figures["steps_per_s"]["local"]
+    figures["peak_rss_mb"] = peak_rss_mb()
+    return figures
+
+
+def _run(task: str, *args: Any) -> dict[str, Any]:
+    """`task` in a fresh process; its JSON result."""
+    command = [sys.executable, "-m", "colorizer.bench.scale", task, *map(str, args)]
+    output = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+    if output.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{output.stderr[-3000:]}")
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def bench_scale(counts: list[int], workdir: Path, streaming_count: int, steps: int) -> dict[str, Any]:
+    """Per count: build, start and (up to 100 k) one epoch; then streaming on `streaming_count` images."""
+    results: dict[str, Any] = {"counts": {}}
     for count in counts:
-        script = (
-            "import json, resource, time\n"
-            "from colorizer.bench.scale import scale_epoch\n"
-            f"print(json.dumps(scale_epoch({count}, {ram_budget_gb}, {str(workdir)!r})))\n"
-        )
-        output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO)
-        results[str(count)] = json.loads(output.stdout.strip().splitlines()[-1])
+        folder = workdir / f"scale-{count}"
+        results["counts"][str(count)] = {**_run("build", count, folder),
+                                         **_run("start", count, folder, int(count <= 100_000))}  # fmt: skip
+    if streaming_count:
+        folder = workdir / f"scale-{streaming_count}"
+        results["streaming"] = {"images": streaming_count, **_run("streaming", streaming_count, folder, steps)}
     return results
 
 
-def scale_epoch(count: int, ram_budget_gb: float, workdir: str) -> dict:
-    """Cache `count` images (tiled synthetic landscapes), load them under the RAM budget, run one epoch."""
-    from colorizer.data.cache import read_entry, write_entry
-
-    cache = Path(workdir) / "scale_cache"
-    tile = synthetic_landscapes(min(count, 512), 64, seed=11)
-    images = tile.repeat((count + len(tile) - 1) // len(tile), 1, 1, 1)[:count]
-    key = f"bench-scale-{count}"
-    write_entry(cache, key, images.numpy(), [str(i) for i in range(count)], [], [])
-    del images, tile
-    start = time.perf_counter()
-    loaded = read_entry(cache, key, ram_budget_gb)
-    load_s = time.perf_counter() - start
-    datamodule = SyntheticLandscapeDataModule(num_images=count, image_size=64, batch_size=256, cache_dir=None)
-    datamodule.loaded = loaded
-    datamodule.indices = {"train": torch.arange(count)}
-    start, seen = time.perf_counter(), 0
-    for batch in datamodule.train_dataloader():
-        lab_batch(batch, flip=True)
-        seen += len(batch)
-    return {
-        "images": seen,
-        "memory_mapped": loaded.memory_mapped,
-        "load_s": load_s,
-        "epoch_s": time.perf_counter() - start,
-        "peak_rss_mb": peak_rss_mb(),
-    }
-
-
 def format_scale(scale: dict[str, Any]) -> list[str]:
-    return [
-        f"Scale {int(count):>7,} images: {'memory-mapped' if r['memory_mapped'] else 'in RAM'}, load "
-        f"{r['load_s']:.2f} s, one epoch with Lab {r['epoch_s']:.1f} s, peak RSS {r['peak_rss_mb']:,.0f} MB"
-        for count, r in scale.items()
-    ]
+    lines = []
+    for count, r in scale["counts"].items():
+        epoch = f", one epoch with Lab {r['epoch_s']:.1f} s" if "epoch_s" in r else ""
+        lines.append(
+            f"Scale {int(count):>9,} images at 64²: build {r['build_s']:.1f} s ({r['images_per_s']:,.0f} images/s, "
+            f"peak RSS {r['build_peak_rss_mb']:,.0f} MB); start on it {r['start_s']:.2f} s "
+            f"({'memory-mapped' if r['memory_mapped'] else 'in RAM'}){epoch}, peak RSS {r['peak_rss_mb']:,.0f} MB"
+        )
+    if "streaming" in scale:
+        s = scale["streaming"]
+        lines.append(
+            f"Streaming {s['images']:,} images: prepare {s['prepare_s']:.1f} s, one epoch ({s['epoch_images']:,} "
+            f"train images) with Lab {s['epoch_s']:.1f} s; unet steps/s local {s['steps_per_s']['local']:.2f}, "
+            f"streaming {s['steps_per_s']['streaming']:.2f} (x{s['streaming_vs_local']:.2f})"
+        )
+    return lines
+
+
+TASKS = {
+    "build": lambda count, folder: build(int(count), folder),
+    "start": lambda count, folder, epoch: start_and_epoch(int(count), folder, bool(int(epoch))),
+    "streaming": lambda count, folder, steps: streaming(int(count), folder, int(steps)),
+}
+
+if __name__ == "__main__":
+    print(json.dumps(TASKS[sys.argv[1]](*sys.argv[2:])))

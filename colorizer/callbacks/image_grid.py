@@ -12,7 +12,7 @@ import torchvision
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 from colorizer.color import gray_rgb, rebuild_rgb
-from colorizer.data.datamodule import lab_batch
+from colorizer.data.transforms import lab_batch
 from colorizer.models.heads import set_temperature
 
 
@@ -55,7 +55,9 @@ class ImageGridLogger(Callback):
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.sanity_checking or not trainer.is_global_zero or trainer.datamodule is None:
             return
-        images = trainer.datamodule.split_images("val")[: self.num_images].to(pl_module.device)
+        data = trainer.datamodule
+        images = data.split_images("val", torch.arange(min(self.num_images, data.split_size("val"))))
+        images = images.to(pl_module.device)
         if len(images) == 0:
             return
         batch = lab_batch(images)

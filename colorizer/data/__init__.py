@@ -1,14 +1,16 @@
-"""Data: image sources, the decode cache and the Lab data modules."""
+"""Data: image sources, the decode cache, the Lab data modules and streaming from LitData chunks."""
 
+from colorizer.data.base import ColorizationDataModule
 from colorizer.data.datamodule import (
     ImageFolderDataModule,
     KaggleLandscapeDataModule,
     LabColorizationDataModule,
     SyntheticLandscapeDataModule,
-    lab_batch,
 )
+from colorizer.data.transforms import lab_batch
 
 __all__ = [
+    "ColorizationDataModule",
     "ImageFolderDataModule",
     "KaggleLandscapeDataModule",
     "LabColorizationDataModule",

@@ -18,26 +18,18 @@ import logging
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
 
 from colorizer.atomic import atomic_write
-from colorizer.data.cache_build import CHUNK_IMAGES, build_folder_entry, chunk_checksum
-from colorizer.data.sources import FolderSource, LoadedImages
+from colorizer.data.cache_build import CHUNK_IMAGES, build_entry, chunk_checksum
+from colorizer.data.sources import ImageSource, LoadedImages
 
 log = logging.getLogger(__name__)
 
 DEFAULT_RAM_BUDGET_GB = 8.0
-
-
-class ImageSource(Protocol):
-    def describe(self) -> str: ...
-
-    def cache_key(self, size: int) -> str: ...
-
-    def load(self, size: int) -> LoadedImages: ...
 
 
 def _chunk_bounds(chunk_rows: list[int]) -> Iterator[tuple[int, int]]:
@@ -142,16 +134,6 @@ def _building(cache_dir: Path, key: str) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _build(source: ImageSource, size: int, cache_dir: Path, key: str) -> LoadedImages | None:
-    """Fill the entry for `source`; returns the images when they were decoded into RAM anyway."""
-    if isinstance(source, FolderSource):
-        _finish_entry(cache_dir, key, build_folder_entry(source, size, cache_dir, key))
-        return None
-    loaded = source.load(size)
-    write_entry(cache_dir, key, loaded.images.numpy(), loaded.names, loaded.skipped, loaded.colorless)
-    return loaded
-
-
 def ensure_cached(source: ImageSource, size: int, cache_dir: str | Path | None) -> str | None:
     """Decode and cache `source` unless a cache entry exists (no-op without a cache folder).
     Returns the entry's key (None without a cache folder)."""
@@ -184,8 +166,8 @@ def load_cached(
                 cached = read_entry(cache_dir, key, ram_budget_gb)  # built by another process meanwhile?
                 if cached is None:
                     log.info("Decoding %s at %dx%d (cached afterwards in %s)", source.describe(), size, size, cache_dir)
-                    decoded = _build(source, size, cache_dir, key)
-                    cached = read_entry(cache_dir, key, ram_budget_gb) or decoded
+                    _finish_entry(cache_dir, key, build_entry(source, size, cache_dir, key))
+                    cached = read_entry(cache_dir, key, ram_budget_gb)
         except FileNotFoundError:
             raise  # no images: nothing a cache could fix
         except OSError as error:

@@ -1,7 +1,7 @@
-"""Building a folder's cache entry in bounded memory, resumably.
+"""Building a cache entry in bounded memory, resumably.
 
-Files are decoded a chunk at a time by a thread pool and written straight into the
-preallocated `<key>.npy.partial` with plain file writes (so written images sit in the page
+A source's items (files, or synthetic indices) are decoded a chunk at a time by a thread pool
+and written straight into the preallocated `<key>.npy.partial` with plain file writes (so written images sit in the page
 cache, not in this process). After each chunk its rows are synced and a small record of the
 chunk (names, what was left out, row count, CRC) is written to `<key>.parts/`; a build that is
 interrupted resumes after the last recorded chunk. At the end the header is rewritten with
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from colorizer.atomic import atomic_write
-from colorizer.data.sources import FolderSource
+from colorizer.data.sources import ImageSource
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +66,14 @@ def _recorded_chunks(parts: Path, expected: dict[str, Any]) -> list[dict[str, An
     return records
 
 
-def build_folder_entry(
-    source: FolderSource, size: int, cache_dir: Path, key: str, chunk_images: int | None = None
+def build_entry(
+    source: ImageSource, size: int, cache_dir: Path, key: str, chunk_images: int | None = None
 ) -> dict[str, Any]:
-    """Decode every file of `source` at `size` into `<key>.npy`, `chunk_images` (default
+    """Decode every item of `source` at `size` into `<key>.npy`, `chunk_images` (default
     CHUNK_IMAGES) at a time, and return the entry's metadata (the caller writes it as
-    `<key>.json`). Raises FileNotFoundError when no file is usable."""
+    `<key>.json`). Raises FileNotFoundError when no item is usable."""
     chunk_images = chunk_images or CHUNK_IMAGES
-    files = source.files()
+    files = source.items()
     partial, parts = cache_dir / f"{key}.npy.partial", cache_dir / f"{key}.parts"
     row_bytes = 3 * size * size
     expected = {"files": len(files), "chunk_images": chunk_images, "size": size}

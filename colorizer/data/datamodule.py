@@ -1,29 +1,28 @@
-"""`LabColorizationDataModule`: uint8 RGB on the loader, Lab on the device.
-
-Images are decoded once into a uint8 tensor (cached on disk). The loader hands out whole
-uint8 batches with one indexing operation; `on_after_batch_transfer` then flips (training
-only), converts to Lab with kornia in fp32 on the device and normalises: L/100 is the input
-[B,1,H,W], ab/110 the target [B,2,H,W].
+"""`LabColorizationDataModule`: images decoded once into a uint8 tensor (cached on disk), split
+by fraction and seed. The loader hands out whole uint8 batches with one indexing operation;
+Lab conversion happens on the device (`ColorizationDataModule`).
 """
 
 import logging
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
-from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
-from colorizer.color import rgb_to_normalized_lab
-from colorizer.data.cache import ImageSource, ensure_cached, load_cached
+from colorizer.data.base import DEFAULT_SPLITS, ColorizationDataModule, write_skipped_tsv
+from colorizer.data.cache import ensure_cached, load_cached
 from colorizer.data.images import IMAGE_EXTENSIONS
-from colorizer.data.sources import FolderSource, KaggleLandscapeSource, LoadedImages, SyntheticSource
+from colorizer.data.sources import (
+    FolderSource,
+    ImageSource,
+    KaggleLandscapeSource,
+    LoadedImages,
+    SyntheticSource,
+)  # fmt: skip
 from colorizer.data.splits import check_split_config, split_indices
 from colorizer.data.statistics import ab_bin_prior, cached_tensor, content_digest, mean_normalized_ab
 
 log = logging.getLogger(__name__)
-
-DEFAULT_SPLITS = {"train": 0.64, "val": 0.16, "test": 0.20}
 
 
 class UInt8Images(Dataset):
@@ -49,24 +48,7 @@ def keep_batch(batch: torch.Tensor) -> torch.Tensor:
     return batch
 
 
-def lab_batch(images: torch.Tensor, flip: bool = False) -> dict[str, torch.Tensor]:
-    """uint8 (or float 0-255) RGB [B,3,H,W] -> {"L": [B,1,H,W], "ab": [B,2,H,W]}, optionally flipping half
-    the images left-right at random (on the images' device)."""
-    rgb = images.float() / 255.0
-    if flip:
-        flipped = torch.rand(rgb.shape[0], device=rgb.device) < 0.5
-        rgb = torch.where(flipped[:, None, None, None], rgb.flip(-1), rgb)
-    L, ab = rgb_to_normalized_lab(rgb)
-    return {"L": L, "ab": ab}
-
-
-def half_size(images: torch.Tensor) -> torch.Tensor:
-    """RGB [B,3,H,W] (uint8 or float 0-255) -> float [B,3,H/2,W/2]: each output pixel is the mean
-    of a 2x2 block, the exact antialiased half-size image."""
-    return F.avg_pool2d(images.float(), 2)
-
-
-class LabColorizationDataModule(LightningDataModule):
+class LabColorizationDataModule(ColorizationDataModule):
     """Splits decoded images into train / val / test and feeds L and ab to the model.
 
     Subclasses say where the images come from (`build_source`). Splits are fractions with a
@@ -90,18 +72,11 @@ class LabColorizationDataModule(LightningDataModule):
         cache_dir: str | None = None,
         ram_budget_gb: float = 8.0,
     ) -> None:
-        super().__init__()
-        if image_size < 8:
-            raise ValueError(f"data.image_size must be at least 8, got {image_size}.")
-        self.image_size = image_size
-        self.batch_size = batch_size
-        self.num_workers = num_workers
+        super().__init__(image_size, batch_size, num_workers, flip, half_size_epochs)
         self.splits = dict(splits or DEFAULT_SPLITS)
         self.split_seed = split_seed
         self.num_folds = num_folds
         self.fold = fold
-        self.flip = flip
-        self.half_size_epochs = half_size_epochs
         self.cache_dir = cache_dir
         self.ram_budget_gb = ram_budget_gb
         check_split_config(self.splits, num_folds, fold)
@@ -147,26 +122,17 @@ class LabColorizationDataModule(LightningDataModule):
             log.warning("Left out %d image(s) with no colour at all, e.g. %s.", len(colorless), colorless[0])
 
     def write_report(self, directory: str | Path) -> Path:
-        """Write the skipped and colourless files as `skipped_files.tsv` (file, reason) in `directory`."""
         self.setup()  # a no-op after fitting here; needed after ddp_spawn fitted in child processes
-        path = Path(directory) / "skipped_files.tsv"
-        rows = [(name, reason) for name, reason in self.loaded.skipped]
-        rows += [(name, "no colour (grayscale image)") for name in self.loaded.colorless]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("file\treason\n" + "".join(f"{n}\t{r.replace(chr(9), ' ')}\n" for n, r in rows))
-        return path
+        return write_skipped_tsv(directory, self.loaded.skipped, self.loaded.colorless)
 
     def train_mean_ab(self, max_images: int = 1024) -> torch.Tensor:
-        """Mean normalised ab [2] of the training images (the `mean_ab` baseline), estimated from
-        at most `max_images` of them, evenly spaced, so that large sets do not delay the start."""
         train = self.indices["train"]
         picked = train[torch.linspace(0, len(train) - 1, min(max_images, len(train))).long()]
         return mean_normalized_ab(self.loaded.images[picked])
 
     def ab_bin_prior(self, centres: torch.Tensor, sigma: float = 5.0) -> torch.Tensor:
-        """The training split's smoothed distribution [Q] over the ab bins with `centres` [Q,2]
-        (`statistics.ab_bin_prior`), computed once per cache entry, split and bin set and stored
-        beside the image cache."""
+        """All training images' prior (`statistics.ab_bin_prior`), computed once per cache entry,
+        split and bin set and stored beside the image cache."""
         train = self.indices["train"]
         path = None
         if self.cache_dir is not None and self.prepared_key is not None:
@@ -175,16 +141,17 @@ class LabColorizationDataModule(LightningDataModule):
         prior = cached_tensor(path, lambda: ab_bin_prior(self.loaded.images[train], centres, sigma))
         return prior.to(centres.device)
 
-    def split_images(self, split: str) -> torch.Tensor:
-        """uint8 [N,3,S,S] images of one split ("train", "val", "test" or "all")."""
-        return self.loaded.images[self.indices[split]]
+    def split_images(self, split: str, rows: torch.Tensor | None = None) -> torch.Tensor:
+        indices = self.indices[split]
+        return self.loaded.images[indices if rows is None else indices[rows]]
+
+    def split_size(self, split: str) -> int:
+        return len(self.indices[split])
 
     def split_names(self, split: str) -> list[str]:
-        """File (or synthetic) names of one split, in loader order."""
         return [self.loaded.names[i] for i in self.indices[split].tolist()]
 
     def loader(self, split: str, shuffle: bool = False) -> DataLoader:
-        """A loader of uint8 batches [B,3,S,S] over one split ("train", "val", "test" or "all")."""
         return DataLoader(
             UInt8Images(self.loaded.images, self.indices[split]),
             batch_size=self.batch_size,
@@ -194,21 +161,6 @@ class LabColorizationDataModule(LightningDataModule):
             pin_memory=torch.cuda.is_available(),
             persistent_workers=self.num_workers > 0,
         )
-
-    def train_dataloader(self) -> DataLoader:
-        return self.loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self.loader("val")
-
-    def test_dataloader(self) -> DataLoader:
-        return self.loader("test")
-
-    def on_after_batch_transfer(self, batch: torch.Tensor, dataloader_idx: int) -> dict[str, torch.Tensor]:
-        training = self.trainer is not None and self.trainer.training
-        if training and self.trainer.current_epoch < self.half_size_epochs:
-            batch = half_size(batch)
-        return lab_batch(batch, flip=self.flip and training)
 
 
 class SyntheticLandscapeDataModule(LabColorizationDataModule):

@@ -6,12 +6,13 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
 
 from colorizer.data.images import IMAGE_EXTENSIONS, ImageDecodeError, decode_square, list_image_files
-from colorizer.data.synthetic import synthetic_landscapes
+from colorizer.data.synthetic import render_landscape, synthetic_landscapes
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,22 @@ class LoadedImages:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     colorless: list[str] = field(default_factory=list)
     memory_mapped: bool = False
+
+
+class ImageSource(Protocol):
+    """Where a data module's images come from: items (files, indices) decoded a chunk at a time."""
+
+    def describe(self) -> str: ...
+
+    def cache_key(self, size: int) -> str: ...
+
+    def items(self) -> list: ...
+
+    def decode(self, items: list, size: int, pool: ThreadPoolExecutor) -> "DecodedFiles": ...
+
+    def nothing_usable(self, items: int, unreadable: int, colorless: int) -> FileNotFoundError: ...
+
+    def load(self, size: int) -> LoadedImages: ...
 
 
 def is_colorless(image: np.ndarray, threshold: float = 2.0) -> bool:
@@ -51,6 +68,18 @@ class SyntheticSource:
 
     def cache_key(self, size: int) -> str:
         return f"synthetic-n{self.num_images}-seed{self.seed}-s{size}-v{DECODE_VERSION}"
+
+    def items(self) -> list[int]:
+        """The indices of the images; image i depends only on (seed, i)."""
+        return list(range(self.num_images))
+
+    def decode(self, indices: list[int], size: int, pool: ThreadPoolExecutor) -> "DecodedFiles":
+        """Render the images with these indices (every one is usable; `pool` is unused: numpy holds the GIL)."""
+        images = [render_landscape(np.random.default_rng([self.seed, i]), size) for i in indices]
+        return DecodedFiles(images=images, names=[f"synthetic_{i}" for i in indices])
+
+    def nothing_usable(self, items: int, unreadable: int, colorless: int) -> FileNotFoundError:
+        return FileNotFoundError(f"None of the {items} synthetic landscapes is usable.")
 
     def load(self, size: int) -> LoadedImages:
         images = synthetic_landscapes(self.num_images, size, self.seed)
@@ -88,6 +117,10 @@ class FolderSource:
                 f"(set data.root to a folder with {searched} files)."
             )
         return list_image_files(self.root, self.recursive, self.extensions)
+
+    def items(self) -> list[Path]:
+        """What `decode` takes: the image files."""
+        return self.files()
 
     def cache_key(self, size: int) -> str:
         """Changes when any file is added, removed or modified (size and mtime of every file)."""

@@ -1,0 +1,84 @@
+"""`ColorizationDataModule`: what every data module shares. Loaders hand out uint8 RGB batches
+[B,3,S,S]; `on_after_batch_transfer` then shrinks them (the first `half_size_epochs` epochs of
+training), flips them (training only) and converts them to Lab in fp32 on the device: L/100 is
+the input [B,1,H,W], ab/110 the target [B,2,H,W]. Subclasses say where the uint8 images live."""
+
+from pathlib import Path
+
+import torch
+from lightning.pytorch import LightningDataModule
+from torch.utils.data import DataLoader
+
+from colorizer.data.transforms import half_size, lab_batch
+
+DEFAULT_SPLITS = {"train": 0.64, "val": 0.16, "test": 0.20}
+
+
+class ColorizationDataModule(LightningDataModule):
+    """Train / val / test splits of uint8 images fed to the model as L and ab."""
+
+    def __init__(
+        self, image_size: int = 64, batch_size: int = 32, num_workers: int = 0, flip: bool = True,
+        half_size_epochs: int = 0,
+    ) -> None:  # fmt: skip
+        super().__init__()
+        if image_size < 8:
+            raise ValueError(f"data.image_size must be at least 8, got {image_size}.")
+        self.image_size = image_size
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.flip = flip
+        self.half_size_epochs = half_size_epochs
+
+    def loader(self, split: str, shuffle: bool = False) -> DataLoader:
+        """A loader of uint8 batches [B,3,S,S] over one split ("train", "val", "test" or "all")."""
+        raise NotImplementedError
+
+    def split_images(self, split: str, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """uint8 [N,3,S,S]: the images of one split in loader order, or only those at `rows` [N]."""
+        raise NotImplementedError
+
+    def split_size(self, split: str) -> int:
+        """How many images one split has."""
+        raise NotImplementedError
+
+    def split_names(self, split: str) -> list[str]:
+        """File (or synthetic) names of one split, in loader order."""
+        raise NotImplementedError
+
+    def train_mean_ab(self, max_images: int = 1024) -> torch.Tensor:
+        """Mean normalised ab [2] of (at most `max_images` evenly spaced) training images: the
+        `mean_ab` baseline."""
+        raise NotImplementedError
+
+    def ab_bin_prior(self, centres: torch.Tensor, sigma: float = 5.0) -> torch.Tensor:
+        """The training split's smoothed distribution [Q] over the ab bins with `centres` [Q,2]."""
+        raise NotImplementedError
+
+    def write_report(self, directory: str | Path) -> Path:
+        """Write the skipped and colourless files as `skipped_files.tsv` (file, reason) in `directory`."""
+        raise NotImplementedError
+
+    def train_dataloader(self) -> DataLoader:
+        return self.loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self.loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self.loader("test")
+
+    def on_after_batch_transfer(self, batch: torch.Tensor, dataloader_idx: int) -> dict[str, torch.Tensor]:
+        training = self.trainer is not None and self.trainer.training
+        if training and self.trainer.current_epoch < self.half_size_epochs:
+            batch = half_size(batch)
+        return lab_batch(batch, flip=self.flip and training)
+
+
+def write_skipped_tsv(directory: str | Path, skipped: list[tuple[str, str]], colorless: list[str]) -> Path:
+    """`skipped_files.tsv` (file, reason) in `directory`: unreadable files and images without colour."""
+    path = Path(directory) / "skipped_files.tsv"
+    rows = list(skipped) + [(name, "no colour (grayscale image)") for name in colorless]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("file\treason\n" + "".join(f"{n}\t{r.replace(chr(9), ' ')}\n" for n, r in rows))
+    return path
