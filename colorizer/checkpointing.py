@@ -1,8 +1,10 @@
 """Checkpoints that survive a kill, and resuming from the newest good one.
 
-Lightning writes checkpoints in place, so a process killed mid-write leaves a truncated file;
-`AtomicCheckpointIO` writes to a temporary name and renames. Lightning does not save the
-global RNG states either, which an exact resume needs: `RNGStateCheckpoint` does.
+Lightning 2.6 already writes a checkpoint through an fsspec transaction (a temporary file, then
+a move), but buffers the whole checkpoint in memory first and never fsyncs, so after a power cut
+a "saved" checkpoint can be empty; `AtomicCheckpointIO` streams to a temporary file beside the
+target, fsyncs it, then renames. Lightning does not save the global RNG states, which an exact
+resume needs: `RNGStateCheckpoint` does.
 """
 
 import logging
@@ -21,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Save to `.name.tmp` beside the target, then rename: a checkpoint is whole or absent."""
+    """Save to `.name.tmp` beside the target, fsync, then rename: a checkpoint is whole or absent."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None) -> None:
         atomic_write(path, lambda handle: torch.save(checkpoint, handle))

@@ -92,7 +92,7 @@ class ColorizationMetrics(nn.Module):
         self.image_metrics = nn.ModuleDict(
             {"psnr": psnr(), "ssim": ssim(), "mae": MeanAbsoluteError(), "gray_psnr": psnr(), "gray_ssim": ssim()}
         )
-        # R² of ab over all pixels of the epoch (report 004), averaged over the a and b channels.
+        # R² of ab over all pixels of the epoch, averaged over the a and b channels.
         self.r2_ab = R2Score(multioutput="uniform_average")
         names = ("rmse_ab", "delta_e", "colorfulness", "colorfulness_true", "colorfulness_ratio", "ab_jsd")
         self.means = nn.ModuleDict({name: MeanMetric() for name in (*names, "gray_rmse_ab", "gray_ab_jsd")})

@@ -11,7 +11,7 @@ from torch.optim.lr_scheduler import LambdaLR
 class MultiStepGammaLR(LambdaLR):
     """Multiply the learning rate by `gammas[i]` at epoch `milestones[i]`.
 
-    Like MultiStepLR but with one factor per milestone, e.g. report 000's 1e-4 → 5e-5 at
+    Like MultiStepLR but with one factor per milestone, e.g. 1e-4 → 5e-5 at
     epoch 30 → 1e-5 at epoch 60 is `milestones=[30, 60], gammas=[0.5, 0.2]`.
     """
 

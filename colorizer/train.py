@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-import lightning as L
+import lightning
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from colorizer.atomic import atomic_write_text
 from colorizer.checkpointing import AtomicCheckpointIO, RNGStateCheckpoint, resolve_resume
+from colorizer.config_checks import ConfigError, check_types
 from colorizer.loggers import ColorizerTensorBoardLogger
 from colorizer.models import ColorizationModule
 from colorizer.models.base import ColorizationNet
@@ -44,7 +45,7 @@ def build_module(cfg: DictConfig) -> ColorizationModule:
     )
 
 
-def build_trainer(cfg: DictConfig) -> L.Trainer:
+def build_trainer(cfg: DictConfig) -> lightning.Trainer:
     """The Trainer with the configured callbacks and loggers (each group is a dict of objects)."""
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
     callbacks.append(RNGStateCheckpoint())
@@ -55,10 +56,6 @@ def build_trainer(cfg: DictConfig) -> L.Trainer:
     )
 
 
-class ConfigError(ValueError):
-    """The configuration cannot work; the message says what to change."""
-
-
 def check_config(cfg: DictConfig) -> None:
     """Problems that would otherwise surface late, or as a bare traceback."""
     missing = sorted(OmegaConf.missing_keys(cfg))
@@ -67,6 +64,7 @@ def check_config(cfg: DictConfig) -> None:
         raise ConfigError(
             "Missing required settings: " + ", ".join(f"{k} ({hints[k]})" if k in hints else k for k in missing)
         )
+    check_types(cfg)
     output_dir = Path(cfg.paths.output_dir)
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -123,7 +121,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     check_config(cfg)
     output_dir = Path(cfg.paths.output_dir)
     if cfg.get("seed") is not None:
-        L.seed_everything(cfg.seed, workers=True)
+        lightning.seed_everything(cfg.seed, workers=True)
 
     datamodule = instantiate(cfg.data)
     module = build_module(cfg)

@@ -1,5 +1,12 @@
 """Shared fixtures: composing the Hydra config the way the entry point does."""
 
+import json
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,10 +43,11 @@ def session_cache_dir(tmp_path_factory) -> Path:
         yield folder
 
 
-def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:
-    """The composed `train` config with the run folder and the decode cache under `output_dir`."""
+def compose_config(overrides: list[str], output_dir: Path, config_name: str = "train") -> DictConfig:
+    """The composed config of an entry point (`train` by default) with the run folder and the
+    decode cache under `output_dir`."""
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=overrides)
+        cfg = compose(config_name=config_name, overrides=overrides)
     with open_dict(cfg):
         cfg.paths.output_dir = str(output_dir)
         cfg.paths.cache_dir = str(output_dir / "cache")
@@ -93,3 +101,64 @@ def trained_checkpoints(tmp_path_factory) -> dict[str, Path]:
         train(cfg)
         checkpoints[model] = folder / "run" / "checkpoints" / "last.ckpt"
     return checkpoints
+
+
+def evaluate_cfg(tmp_path: Path, *overrides: str) -> DictConfig:
+    """The `evaluate` config, on 30 synthetic images unless `overrides` choose other data."""
+    synthetic = not any(o.startswith("data=") for o in overrides)
+    return compose_config(
+        (["data.num_images=30"] if synthetic else []) + list(overrides), tmp_path / "eval", "evaluate"
+    )
+
+
+def run_train_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    """`python -m colorizer.train ARGS` to completion, output captured."""
+    command = [sys.executable, "-m", "colorizer.train", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def start_train_cli(*args: str) -> subprocess.Popen:
+    """`python -m colorizer.train ARGS` in the background (stderr kept for the failure message)."""
+    return subprocess.Popen([sys.executable, "-m", "colorizer.train", *args], cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def kill_at_step(run: list[str], run_dir: Path, step: int) -> None:
+    """Start the training `run` in `run_dir`, stall it at global step `step` (`helpers.StallAtStep`)
+    and SIGKILL it there, as a power cut would."""
+    marker = run_dir.parent / f"{run_dir.name}.stalled"
+    stall = ["+callbacks.stall._target_=tests.helpers.StallAtStep", f"+callbacks.stall.step={step}",
+             f"+callbacks.stall.marker={marker}"]  # fmt: skip
+    killed = start_train_cli(*run, f"hydra.run.dir={run_dir}", *stall)
+    deadline = time.monotonic() + 300
+    while not marker.exists() and killed.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert marker.exists(), (
+        f"the run never reached step {step}: {killed.stderr.read()[-2000:] if killed.poll() else ''}"
+    )
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(timeout=60)
+    assert not (run_dir / "metrics.json").exists()
+
+
+def bomb_png(path: Path, side: int = 200_000) -> None:
+    """A tiny PNG whose header declares side x side pixels."""
+    raw = b"\x00\x00\x00\x00"
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    )
+
+
+def assert_same_test_metrics(expected_run: Path, actual_run: Path) -> None:
+    """Two runs' `metrics.json` agree on every test metric (to 1e-5)."""
+    expected = json.loads((expected_run / "metrics.json").read_text())
+    actual = json.loads((actual_run / "metrics.json").read_text())
+    test_keys = [key for key in expected if key.startswith("test/")]
+    assert len(test_keys) > 10
+    for key in test_keys:
+        assert actual[key] == pytest.approx(expected[key], abs=1e-5), key

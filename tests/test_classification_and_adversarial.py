@@ -18,8 +18,7 @@ from colorizer.models import ClassificationHead
 from colorizer.models.heads import set_temperature
 from colorizer.predict import run_predict
 from colorizer.train import train
-from tests.conftest import CONF_DIR
-from tests.test_evaluate import evaluate_cfg
+from tests.conftest import CONF_DIR, evaluate_cfg
 
 CLASSIFY = ["model/head=classification", "loss=classification"]
 ADVERSARIAL = ["loss/adversarial=patchgan", "loss.adversarial.warmup_steps=2"]

@@ -5,23 +5,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from omegaconf import open_dict
 
 from colorizer.evaluate import run_evaluation
 from colorizer.inference import CheckpointError, load_colorizer
 from colorizer.models import UNet
-from tests.conftest import CONF_DIR, REPO, write_images
-
-
-def evaluate_cfg(tmp_path: Path, *overrides: str):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        synthetic = not any(o.startswith("data=") for o in overrides)
-        cfg = compose(config_name="evaluate", overrides=(["data.num_images=30"] if synthetic else []) + list(overrides))
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(tmp_path / "eval")
-        cfg.paths.cache_dir = str(tmp_path / "cache")
-    return cfg
+from tests.conftest import REPO, evaluate_cfg, write_images
 
 
 def test_checkpoint_alone_rebuilds_the_model(trained_checkpoints) -> None:

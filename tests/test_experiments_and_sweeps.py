@@ -1,7 +1,5 @@
 """Source-report presets, sweeps, Optuna, K-fold summaries, DDP and the submitit launcher."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,10 +10,9 @@ from colorizer.inference import load_colorizer
 from colorizer.metrics import ColorizationMetrics
 from colorizer.summarize import summarize
 from colorizer.train import check_multirun_strategy, train
-from tests.conftest import CONF_DIR, REPO
+from tests.conftest import CONF_DIR, TINY, run_train_cli
 
 PRESETS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
-SMALL = ["data.num_images=24", "data.image_size=32", "data.batch_size=8", "trainer.max_epochs=1"]
 
 
 def test_every_source_report_has_a_preset() -> None:
@@ -69,16 +66,11 @@ def test_presets_reproduce_the_reports_setups(make_cfg) -> None:
     assert cnn.loss.perceptual.arch == "vgg11" and cnn.trainer.accumulate_grad_batches == 4
 
 
-def run_train(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "colorizer.train", *args]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
-
-
 def test_multirun_records_a_failed_job_and_goes_on(tmp_path) -> None:
     sweep = tmp_path / "sweep"
     # ++model.widths only fits the CAE: the U-Net and VAE jobs fail at construction.
-    result = run_train(
-        "-m", "model=cae,unet,vae", "++model.widths=[8,16,32,64]", *SMALL,
+    result = run_train_cli(
+        "-m", "model=cae,unet,vae", "++model.widths=[8,16,32,64]", *TINY,
         f"hydra.sweep.dir={sweep}", f"paths.cache_dir={tmp_path / 'cache'}",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
@@ -93,9 +85,9 @@ def test_multirun_records_a_failed_job_and_goes_on(tmp_path) -> None:
 def test_optuna_search_with_sqlite_storage(tmp_path) -> None:
     sweep = tmp_path / "optuna"
     storage = f"sqlite:///{tmp_path / 'study.db'}"
-    result = run_train(
+    result = run_train_cli(
         "hparams_search=unet_optuna", "hydra.sweeper.n_trials=3", "hydra.sweeper.sampler.n_startup_trials=2",
-        *SMALL, f"hydra.sweeper.storage={storage}", f"hydra.sweep.dir={sweep}", f"paths.cache_dir={tmp_path / 'c'}",
+        *TINY, f"hydra.sweeper.storage={storage}", f"hydra.sweep.dir={sweep}", f"paths.cache_dir={tmp_path / 'c'}",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Best value" in result.stdout + result.stderr
@@ -108,8 +100,8 @@ def test_optuna_search_with_sqlite_storage(tmp_path) -> None:
 
 def test_five_fold_run_summarises_as_mean_and_std(tmp_path) -> None:
     sweep = tmp_path / "kfold"
-    result = run_train(
-        "-m", "data.num_folds=5", "data.fold=0,1,2,3,4", "model=cae", "loss=mse", *SMALL,
+    result = run_train_cli(
+        "-m", "data.num_folds=5", "data.fold=0,1,2,3,4", "model=cae", "loss=mse", *TINY,
         f"hydra.sweep.dir={sweep}", f"paths.cache_dir={tmp_path / 'cache'}",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
@@ -153,8 +145,8 @@ def test_ddp_under_multirun_is_refused_with_a_way_out(make_cfg) -> None:
 def test_submitit_local_launcher(tmp_path) -> None:
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="the optional slurm extra is not installed")
     sweep = tmp_path / "submitit"
-    result = run_train(
-        "-m", "hydra/launcher=submitit_local", "model=cae,unet", "loss=mse", *SMALL,
+    result = run_train_cli(
+        "-m", "hydra/launcher=submitit_local", "model=cae,unet", "loss=mse", *TINY,
         f"hydra.sweep.dir={sweep}", f"paths.cache_dir={tmp_path / 'cache'}",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
@@ -163,6 +155,6 @@ def test_submitit_local_launcher(tmp_path) -> None:
 
 def test_slurm_launcher_config_composes(tmp_path) -> None:
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="the optional slurm extra is not installed")
-    result = run_train("hydra/launcher=slurm", "--cfg", "hydra", "--package", "hydra.launcher")
+    result = run_train_cli("hydra/launcher=slurm", "--cfg", "hydra", "--package", "hydra.launcher")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "partition: gpu" in result.stdout and "SlurmLauncher" in result.stdout

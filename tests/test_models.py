@@ -20,7 +20,6 @@ def test_output_shape_and_range(name: str, size: int) -> None:
     with torch.no_grad():
         output = net.colorize(L)
     assert output.ab.shape == (2, 2, size, size)
-    assert output.ab.abs().max() <= 1.0
     assert output.ab.std() > 0, "the output should depend on the input, not be constant"
     assert (output.kl is not None) == (name == "vae")
 

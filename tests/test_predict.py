@@ -1,7 +1,5 @@
-import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -13,26 +11,13 @@ from PIL import Image
 from colorizer.data.images import open_photo
 from colorizer.data.synthetic import synthetic_landscapes
 from colorizer.precision import use_bf16
-from tests.conftest import REPO
+from tests.conftest import REPO, bomb_png
 
 
 def photo(width: int, height: int, seed: int = 0) -> Image.Image:
     """A smooth, photo-like colour image of the given size."""
     square = synthetic_landscapes(1, 128, seed=seed)[0].permute(1, 2, 0).numpy()
     return Image.fromarray(square).resize((width, height), Image.Resampling.BICUBIC)
-
-
-def bomb_png(path: Path, side: int = 200_000) -> None:
-    """A tiny PNG whose header declares side x side pixels."""
-    raw = b"\x00\x00\x00\x00"
-    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
-    )
 
 
 def lightness(image: Image.Image) -> torch.Tensor:

@@ -2,7 +2,6 @@
 
 import json
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -17,19 +16,13 @@ from PIL import Image
 from colorizer.checkpointing import AtomicCheckpointIO, resolve_resume
 from colorizer.models.module import NonFiniteLossError
 from colorizer.train import ConfigError, train
-from tests.conftest import REPO
-from tests.test_predict import bomb_png
+from tests.conftest import REPO, assert_same_test_metrics, bomb_png, kill_at_step, start_train_cli
 
 RUN = [
     "data.num_images=64", "data.image_size=32", "data.batch_size=8", "trainer.max_epochs=4",
     "trainer.deterministic=true", "model=cae", "loss=mse", "trainer.enable_progress_bar=false",
 ]  # fmt: skip
 STEPS_PER_EPOCH = 6  # 41 training images in batches of 8
-
-
-def run_train(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "colorizer.train", *args], cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
 
 
 # Also with what the fast preset adds (a per-step one-cycle schedule and the half-size epochs), and
@@ -47,29 +40,12 @@ def run_train(*args: str) -> subprocess.Popen:
 def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path, extra: list[str]) -> None:
     cache = f"paths.cache_dir={tmp_path / 'cache'}"
     run = [*RUN, *extra]
-    whole = run_train(*run, cache, f"hydra.run.dir={tmp_path / 'whole'}")
+    whole = start_train_cli(*run, cache, f"hydra.run.dir={tmp_path / 'whole'}")
     assert whole.wait(timeout=600) == 0, whole.stderr.read()[-3000:]
-
-    marker = tmp_path / "stalled"
-    stall = ["+callbacks.stall._target_=tests.helpers.StallAtStep", f"+callbacks.stall.step={STEPS_PER_EPOCH + 3}",
-             f"+callbacks.stall.marker={marker}"]  # fmt: skip
-    killed = run_train(*run, cache, f"hydra.run.dir={tmp_path / 'killed'}", *stall)
-    deadline = time.monotonic() + 300
-    while not marker.exists() and killed.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert marker.exists(), "the run never reached the middle of its second epoch"
-    killed.send_signal(signal.SIGKILL)
-    killed.wait(timeout=60)
-    assert not (tmp_path / "killed" / "metrics.json").exists()
-
-    resumed = run_train(*run, cache, f"resume={tmp_path / 'killed'}")
+    kill_at_step([*run, cache], tmp_path / "killed", STEPS_PER_EPOCH + 3)  # the middle of the second epoch
+    resumed = start_train_cli(*run, cache, f"resume={tmp_path / 'killed'}")
     assert resumed.wait(timeout=600) == 0, resumed.stderr.read()[-3000:]
-    expected = json.loads((tmp_path / "whole" / "metrics.json").read_text())
-    actual = json.loads((tmp_path / "killed" / "metrics.json").read_text())
-    test_keys = [key for key in expected if key.startswith("test/")]
-    assert len(test_keys) > 10
-    for key in test_keys:
-        assert actual[key] == pytest.approx(expected[key], abs=1e-5), key
+    assert_same_test_metrics(tmp_path / "whole", tmp_path / "killed")
     assert len(list((tmp_path / "killed" / "tensorboard").glob("events.out.tfevents.*"))) >= 2, "TB continues there"
 
 
@@ -224,6 +200,14 @@ def test_bad_configs_stop_before_training_with_what_to_change(make_cfg, tmp_path
         train(make_cfg("data=folder"))
     with pytest.raises(ConfigError, match="cannot take data.image_size=48"):
         train(make_cfg("model=vae", "model.image_size=64", "data.image_size=48"))
+    with pytest.raises(ConfigError, match=r"loss.perceptual is not a loss term this loss has \(its terms: ssim\)"):
+        train(make_cfg("++loss.perceptual.pretrained=false"))
+    with pytest.raises(ConfigError, match=r"optimizer.lr='abc' is not a float"):
+        train(make_cfg("optimizer.lr=abc"))
+    with pytest.raises(ConfigError, match=r"data.batch_size=1.5 is not an int"):
+        train(make_cfg("data.batch_size=1.5"))
+    with pytest.raises(ConfigError, match=r"loss.ssim.weight='heavy' is not a float"):
+        train(make_cfg("loss.ssim.weight=heavy"))
     blocker = tmp_path / "a_file"
     blocker.write_text("")
     cfg = make_cfg()

@@ -8,8 +8,8 @@ import torch
 from colorizer.evaluate import run_evaluation
 from colorizer.export import export_checkpoint
 from colorizer.inference import load_colorizer
+from tests.conftest import evaluate_cfg
 from tests.servers import CHROMIUM_FLAGS, chromium_path
-from tests.test_evaluate import evaluate_cfg
 
 # Appended to a copy of the report: after load, the title tells how many images really decoded.
 IMAGE_PROBE = """<script>window.addEventListener("load", () => {

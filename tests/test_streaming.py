@@ -2,12 +2,7 @@
 resume mid-epoch after a kill, and DDP ranks reading disjoint shares."""
 
 import hashlib
-import json
 import math
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +18,7 @@ from colorizer.evaluation import evaluate_models  # noqa: E402
 from colorizer.models import GrayBaseline  # noqa: E402
 from colorizer.prepare import prepare  # noqa: E402
 from colorizer.train import train  # noqa: E402
-from tests.conftest import CONF_DIR, REPO  # noqa: E402
+from tests.conftest import CONF_DIR, assert_same_test_metrics, kill_at_step, start_train_cli  # noqa: E402
 
 SOURCE = ["data=synthetic", "data.num_images=120", "data.image_size=32"]
 # 77 training images in batches of 8: 10 steps per epoch, the last one short.
@@ -96,44 +91,24 @@ def test_training_from_streaming_scores_the_same_test_images(prepared, make_cfg)
     assert (Path(cfg.paths.output_dir) / "skipped_files.tsv").read_text().startswith("file\treason")
 
 
-def run_train(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "colorizer.train", *args], cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
-
-
 def test_streaming_resume_mid_epoch_after_a_kill_is_exact(prepared, tmp_path) -> None:
     root, _ = prepared
     run = [*STREAM, f"data.root={root}", "trainer.max_epochs=3", "trainer.deterministic=true",
            "trainer.enable_progress_bar=false", f"paths.cache_dir={tmp_path / 'cache'}",
            "+callbacks.last_checkpoint.every_n_train_steps=4"]  # fmt: skip
-    whole = run_train(*run, f"hydra.run.dir={tmp_path / 'whole'}")
+    whole = start_train_cli(*run, f"hydra.run.dir={tmp_path / 'whole'}")
     assert whole.wait(timeout=600) == 0, whole.stderr.read()[-3000:]
-
     # Killed at step 15, in the middle of the second epoch: last.ckpt was written after step 12.
-    marker = tmp_path / "stalled"
-    stall = ["+callbacks.stall._target_=tests.helpers.StallAtStep", "+callbacks.stall.step=15",
-             f"+callbacks.stall.marker={marker}"]  # fmt: skip
-    killed = run_train(*run, f"hydra.run.dir={tmp_path / 'killed'}", *stall)
-    deadline = time.monotonic() + 300
-    while not marker.exists() and killed.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert marker.exists(), "the run never reached the middle of its second epoch"
-    killed.send_signal(signal.SIGKILL)
-    killed.wait(timeout=60)
+    kill_at_step(run, tmp_path / "killed", 15)
     last = torch.load(tmp_path / "killed" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert last["global_step"] == 12 and last["loops"]["fit_loop"]["state_dict"]["combined_loader"]
 
-    resumed = run_train(*run, f"resume={tmp_path / 'killed'}")
+    resumed = start_train_cli(*run, f"resume={tmp_path / 'killed'}")
     assert resumed.wait(timeout=600) == 0, resumed.stderr.read()[-3000:]
-    expected = json.loads((tmp_path / "whole" / "metrics.json").read_text())
-    actual = json.loads((tmp_path / "killed" / "metrics.json").read_text())
-    test_keys = [key for key in expected if key.startswith("test/")]
-    assert len(test_keys) > 10
-    for key in test_keys:
-        assert actual[key] == pytest.approx(expected[key], abs=1e-5), key
+    assert_same_test_metrics(tmp_path / "whole", tmp_path / "killed")
     # A resumed epoch that started over would have ended at step 32 (with other weights).
-    steps = [torch.load(tmp_path / run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
-             ["global_step"] for run in ("whole", "killed")]  # fmt: skip
+    steps = [torch.load(tmp_path / name / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+             ["global_step"] for name in ("whole", "killed")]  # fmt: skip
     assert steps == [28, 28], steps
 
 

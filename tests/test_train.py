@@ -100,10 +100,26 @@ def test_debug_trainer_runs_one_batch_without_checkpoints(make_cfg) -> None:
     assert metrics["best_checkpoint"] is None and "test/psnr" in metrics
 
 
-def test_scheduler_options_train(make_cfg) -> None:
-    for scheduler in ("plateau", "multistep"):
-        metrics = train(make_cfg(f"scheduler={scheduler}", "model=cae", "loss=mse"))
-        assert "test/psnr" in metrics
+@pytest.mark.parametrize(
+    "scheduler",
+    [
+        # x0.1 from the second epoch on.
+        ["scheduler=multistep", "scheduler.milestones=[1]", "scheduler.gammas=[0.1]"],
+        # No epoch improves by 1000 %: the second epoch already counts as a plateau, and halves the rate.
+        ["scheduler=plateau", "scheduler.patience=0", "+scheduler.threshold=10.0"],
+    ],
+    ids=["multistep", "plateau"],
+)
+def test_epoch_schedulers_change_the_learning_rate(make_cfg, scheduler: list[str]) -> None:
+    lrs: list[float] = []
+    cfg = make_cfg(*scheduler, "model=cae", "loss=mse", "trainer.max_epochs=3", "optimizer.lr=1e-3")
+    module, trainer = build_module(cfg), build_trainer(cfg)
+    trainer.callbacks.append(
+        LambdaCallback(on_train_epoch_start=lambda t, *_: lrs.append(t.optimizers[0].param_groups[0]["lr"]))
+    )
+    trainer.fit(module, datamodule=instantiate(cfg.data))
+    expected = [1e-3, 1e-4, 1e-4] if "scheduler=multistep" in scheduler else [1e-3, 1e-3, 5e-4]
+    assert lrs == pytest.approx(expected), lrs
 
 
 def test_one_cycle_schedule_warms_up_and_anneals_over_the_run(make_cfg) -> None:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import lightning as L
+import lightning
 import torch
 from lightning.pytorch import Callback
 
@@ -96,7 +96,7 @@ def interleaved_steps(net, loss, plain_losses: dict[str, CompositeLoss], datamod
     """Step times of a Lightning `fit` of `steps` steps and of plain loops, interleaved step by step."""
     loops = {name: PlainLoop(copy.deepcopy(net), other, datamodule, device) for name, other in plain_losses.items()}
     timer = InterleavedPlainSteps(loops)
-    trainer = L.Trainer(
+    trainer = lightning.Trainer(
         accelerator=device.type,
         devices=1,
         max_steps=steps,

@@ -1,4 +1,4 @@
-"""A plain encoder-decoder without skips (report 000 section 5, report 004)."""
+"""A plain convolutional encoder-decoder without skip connections, with an optional dense bottleneck."""
 
 import torch
 from torch import nn

@@ -1,4 +1,5 @@
-"""The skip-connection convolutional autoencoder (ColorAutoEncoder) of source report 002."""
+"""A convolutional autoencoder with skip connections: strided convs down, transposed convs up, each fed the
+matching encoder features."""
 
 import torch
 from torch import nn
@@ -11,7 +12,7 @@ class SkipConnectionAutoencoder(ColorizationNet):
     """Four strided 3x3 convs (1→64→128→256→512 by default) and four transposed convs that each
     take the previous output concatenated with the matching encoder features. ReLU; tanh head.
 
-    Unlike the report's code, every layer is padded so each stage exactly halves or doubles
+    Every layer is padded so each stage exactly halves or doubles
     the size; other sizes are padded to a multiple of 16 (see `colorizer.models.base`).
     """
 

@@ -1,4 +1,4 @@
-"""The U-Net of source report 000 (section 8), configurable enough for report 003's too."""
+"""A configurable U-Net: depth, width, activations, batch norm, dropout and an input skip at the end."""
 
 import torch
 from torch import nn

@@ -1,4 +1,4 @@
-"""The convolutional VAE of source report 001 (its Table 1)."""
+"""A convolutional VAE: a global latent distribution between a strided encoder and a transposed-conv decoder."""
 
 import torch
 from torch import nn
