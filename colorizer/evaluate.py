@@ -6,24 +6,17 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 
 from colorizer.evaluation import Evaluation, evaluate_models, markdown_table, write_results
-from colorizer.inference import load_colorizer
+from colorizer.inference import load_colorizer, resolve_device
 from colorizer.models import GrayBaseline, MeanAbBaseline
 from colorizer.models.base import ColorizationNet
 from colorizer.models.heads import set_temperature
 from colorizer.report import write_report
 
 log = logging.getLogger(__name__)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def checkpoint_label(path: Path, taken: set[str]) -> str:

@@ -35,6 +35,13 @@ class TrainedColorizer:
     path: Path
 
 
+def resolve_device(name: str) -> torch.device:
+    """ "auto" (CUDA when present, else CPU) or a torch device name."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """The checkpoint's contents, or a CheckpointError that says what is wrong with the file."""
     path = Path(path).expanduser()

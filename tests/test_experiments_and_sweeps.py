@@ -57,7 +57,8 @@ def test_presets_reproduce_the_reports_setups(make_cfg) -> None:
     assert fast.model.base_width == 16 and fast.loss.mse.weight == 1 and fast.scheduler.max_lr == fast.optimizer.lr
     assert fast.trainer.precision == "auto" and fast.data.batch_size == 16
     vivid = make_cfg("experiment=landscape_vivid", tiny=False)
-    assert vivid.loss.adversarial.weight == 7e-4 and vivid.loss.mse.weight == 1 and vivid.trainer.max_epochs == 10
+    assert vivid.loss.adversarial.weight == 2e-3 and vivid.loss.mse.weight == 1 and vivid.loss.ssim.weight == 0.1
+    assert vivid.trainer.max_epochs == 10
     assert vivid.model.head._target_.endswith("RegressionHead")
     best = make_cfg("experiment=landscape_best", tiny=False)
     assert best.model.depth == 5 and best.trainer.max_epochs == 40

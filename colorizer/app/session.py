@@ -11,11 +11,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from colorizer.data.images import open_photo, with_alpha
+from colorizer.data.images import has_colour, open_photo, with_alpha
 from colorizer.inference import TrainedColorizer, colorize_photo, full_resolution_image
 from colorizer.metrics import image_scores
 from colorizer.models.heads import set_temperature
-from colorizer.predict import has_colour
 from colorizer.srgb_table import lightness, srgb_table
 
 GRAY = "gray"
@@ -68,7 +67,7 @@ class PhotoColorizer:
                 if trained is not None:
                     set_temperature(model.net, trained if temperature is None else temperature)
                 results[label] = colorize_photo(model, photo, self.table, self.device, self.bf16)
-        colourful = has_colour(photo)
+        colourful = has_colour(np.asarray(photo))
         scores = {}
         if colourful:
             truth = _as_batch(photo)

@@ -52,7 +52,7 @@ def bench_prediction(count: int, runs: int, workdir: Path, device: torch.device)
     same files alone, both with one thread per core (what predict's pool uses)."""
     from colorizer.inference import TrainedColorizer
     from colorizer.precision import use_bf16
-    from colorizer.predict import Job, PredictSummary, colorize_files
+    from colorizer.predict_pipeline import Job, PredictPipeline, PredictSummary
     from colorizer.srgb_table import srgb_table
 
     files = prediction_photos(count, workdir / "predict_in")
@@ -76,7 +76,7 @@ def bench_prediction(count: int, runs: int, workdir: Path, device: torch.device)
         model = TrainedColorizer(net, {}, 64, torch.zeros(2), Path("random-init"))
         jobs = [Job(path, output / path.name, Path(path.name)) for path in files]
         start = time.perf_counter()
-        colorize_files(model, jobs, device, PredictSummary(), batch_size=16, bf16=bf16)
+        PredictPipeline(model, device, batch_size=16, bf16=bf16).run(jobs, PredictSummary())
         return len(files) / (time.perf_counter() - start)
 
     nets = {name: build().eval().to(device) for name, build in PREDICT_NETS.items()}

@@ -39,6 +39,13 @@ def _high_bit_depth_to_l(image: Image.Image) -> Image.Image:
 TRANSPARENT_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 
 
+def has_colour(rgb: np.ndarray, threshold: float = 2.0) -> bool:
+    """Whether uint8 RGB [H,W,3] is more than gray: the mean per-pixel channel spread (max - min)
+    reaches `threshold` (JPEG noise of a gray photo stays below 2)."""
+    spread = rgb.max(axis=2).astype(np.int16) - rgb.min(axis=2).astype(np.int16)
+    return float(spread.mean()) >= threshold
+
+
 def has_alpha(image: Image.Image) -> bool:
     return image.mode in TRANSPARENT_MODES or (image.mode == "P" and "transparency" in image.info)
 

@@ -11,7 +11,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from colorizer.data.images import IMAGE_EXTENSIONS, ImageDecodeError, decode_square, list_image_files
+from colorizer.data.images import IMAGE_EXTENSIONS, ImageDecodeError, decode_square, has_colour, list_image_files
 from colorizer.data.synthetic import render_landscape, synthetic_landscapes
 
 log = logging.getLogger(__name__)
@@ -46,12 +46,6 @@ class ImageSource(Protocol):
     def nothing_usable(self, items: int, unreadable: int, colorless: int) -> FileNotFoundError: ...
 
     def load(self, size: int) -> LoadedImages: ...
-
-
-def is_colorless(image: np.ndarray, threshold: float = 2.0) -> bool:
-    """True when the mean per-pixel channel spread (max - min, uint8 units) of [S,S,3] is below threshold."""
-    spread = image.max(axis=2).astype(np.int16) - image.min(axis=2).astype(np.int16)
-    return float(spread.mean()) < threshold
 
 
 class SyntheticSource:
@@ -149,7 +143,7 @@ class FolderSource:
             name = str(path.relative_to(self.root))
             if isinstance(result, str):
                 decoded.skipped.append((name, result))
-            elif is_colorless(result, self.colorless_threshold):
+            elif not has_colour(result, self.colorless_threshold):
                 decoded.colorless.append(name)
             else:
                 decoded.images.append(result)

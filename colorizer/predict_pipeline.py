@@ -1,0 +1,172 @@
+"""The work behind `colorizer.predict`: which files go where, and a pipeline that decodes, runs the
+network in batches, colours at full resolution and writes, with every core busy.
+
+Each image is opened (EXIF orientation applied; an alpha channel is set aside and given back to
+the output, the colour channels used as they are), its L is resized to the model's size, the
+predicted ab is upsampled to the original size and joined with the ORIGINAL L. Outputs are
+written under a temporary name and renamed, never over an input, and over an existing output
+only with `overwrite`.
+"""
+
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from rich.progress import Progress
+
+from colorizer.atomic import atomic_write
+from colorizer.data.images import ImageDecodeError, has_colour, list_image_files, open_photo, with_alpha
+from colorizer.inference import TrainedColorizer, full_resolution_image, model_input
+from colorizer.srgb_table import lightness, srgb_table
+
+
+@dataclass
+class PredictSummary:
+    written: list[Path] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+
+
+@dataclass
+class Job:
+    source: Path
+    target: Path
+    relative: Path  # the input's path relative to the input folder, also used for its comparison panel
+
+
+def find_inputs(input_path: Path, recursive: bool) -> tuple[Path, list[Path]]:
+    """(the folder outputs are relative to, the image files to colorize)."""
+    if input_path.is_file():
+        return input_path.parent, [input_path]
+    if not input_path.is_dir():
+        raise FileNotFoundError(f"input={input_path} does not exist.")
+    return input_path, list_image_files(input_path, recursive)
+
+
+def plan_jobs(base: Path, files: list[Path], output: Path, overwrite: bool, summary: PredictSummary) -> list[Job]:
+    """Map inputs to outputs with the same relative path; refuse to touch inputs or existing files."""
+    inputs = {f.resolve() for f in files}
+    jobs = []
+    for source in files:
+        target = output / source.relative_to(base)
+        if target.resolve() in inputs:
+            summary.failed.append((source, f"its output {target} would overwrite an input; choose another output="))
+        elif target.exists() and not overwrite:
+            summary.skipped.append((source, f"{target} exists (use overwrite=true)"))
+        else:
+            jobs.append(Job(source, target, source.relative_to(base)))
+    return jobs
+
+
+def save_image(image: Image.Image, target: Path, jpeg_quality: int) -> None:
+    """Save in the format Pillow registers for the target's extension (PNG when it has none it
+    can write), never half-written."""
+    image_format = Image.registered_extensions().get(target.suffix.lower())
+    image_format = image_format if image_format in Image.SAVE else "PNG"
+    options = {"quality": jpeg_quality} if image_format in ("JPEG", "WEBP") else {}
+    atomic_write(target, lambda handle: image.save(handle, format=image_format, **options))
+
+
+def comparison_panel(original: Image.Image, colorized: Image.Image) -> Image.Image:
+    """gray input | colorized | truth (the last only when the input had colour)."""
+    gray = original.convert("L").convert("RGB")
+    panels = [gray, colorized] + ([original] if has_colour(np.asarray(original)) else [])
+    width, height = original.size
+    canvas = Image.new("RGB", (width * len(panels), height), (255, 255, 255))
+    for index, panel in enumerate(panels):
+        canvas.paste(panel, (index * width, 0))
+    return canvas
+
+
+@dataclass
+class Decoded:
+    job: Job
+    image: Image.Image  # 'RGB': the colour channels as they are
+    alpha: Image.Image | None  # 'L': the input's transparency, given back to the output
+    level: torch.Tensor  # [H,W] uint8: the original L's level in the colour table
+    model_input: torch.Tensor  # [1,1,S,S]: L/100 resized to the model's size
+
+
+@dataclass
+class OutputSettings:
+    """Where comparison panels go (none when None) and the JPEG / WebP quality."""
+
+    compare_dir: Path | None = None
+    jpeg_quality: int = 95
+
+
+class PredictPipeline:
+    """Colorizes jobs in batches of `batch_size` with `model` on `device` (the network under bf16
+    autocast with `bf16`). A thread pool decodes the next batch and colours and writes the
+    previous one while the network runs on this one, so every core has work; at most three
+    batches of photos are in memory. Failures are recorded in the summary, never raised."""
+
+    def __init__(
+        self, model: TrainedColorizer, device: torch.device, batch_size: int = 16, bf16: bool = False,
+        output: OutputSettings | None = None,
+    ) -> None:  # fmt: skip
+        self.model, self.device, self.batch_size, self.bf16 = model, device, batch_size, bf16
+        self.output = output or OutputSettings()
+        self.table = srgb_table().to(device)
+        self.net = model.net.to(memory_format=torch.channels_last)  # faster convolutions on CPUs and GPUs alike
+
+    def run(self, jobs: list[Job], summary: PredictSummary, progress: Progress | None = None) -> None:
+        task = progress.add_task("colorizing", total=len(jobs)) if progress else None
+
+        def record(job: Job, error: str | None) -> None:
+            if error:
+                summary.failed.append((job.source, error))
+            else:
+                summary.written.append(job.target)
+            if progress:
+                progress.update(task, advance=1)
+
+        batches = [jobs[start : start + self.batch_size] for start in range(0, len(jobs), self.batch_size)]
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            decoding = [pool.submit(self._decode, job) for job in batches[0]] if batches else []
+            writing: list[Future] = []
+            for index in range(len(batches)):
+                decoded = [future.result() for future in decoding]
+                if index + 1 < len(batches):
+                    decoding = [pool.submit(self._decode, job) for job in batches[index + 1]]
+                for job, error in (item for item in decoded if not isinstance(item, Decoded)):
+                    record(job, error)
+                readable = [item for item in decoded if isinstance(item, Decoded)]
+                submitted = [pool.submit(self._colour_and_write, item, ab) for item, ab in self._predict(readable)]
+                for future in writing:  # the previous batch was written while this one was computed
+                    record(*future.result())
+                writing = submitted
+            for future in writing:
+                record(*future.result())
+
+    def _decode(self, job: Job) -> Decoded | tuple[Job, str]:
+        try:
+            image, alpha = open_photo(job.source)
+        except ImageDecodeError as error:
+            return job, str(error)
+        L, level = lightness(np.asarray(image))
+        return Decoded(job, image, alpha, level, model_input(L, self.model.image_size))
+
+    def _predict(self, items: list[Decoded]) -> list[tuple[Decoded, torch.Tensor]]:
+        """Each item with its predicted ab [1,2,S,S] at the model's size."""
+        if not items:
+            return []
+        inputs = torch.cat([item.model_input for item in items]).to(self.device)
+        with torch.no_grad(), torch.autocast(self.device.type, torch.bfloat16, enabled=self.bf16):
+            ab_small = self.net(inputs.contiguous(memory_format=torch.channels_last)).float()
+        return [(item, ab_small[row : row + 1]) for row, item in enumerate(items)]
+
+    def _colour_and_write(self, item: Decoded, ab_small: torch.Tensor) -> tuple[Job, str | None]:
+        colorized = full_resolution_image(item.level.to(self.device), ab_small, self.table)
+        quality, compare_dir = self.output.jpeg_quality, self.output.compare_dir
+        try:
+            save_image(with_alpha(colorized, item.alpha), item.job.target, quality)
+            if compare_dir is not None:
+                save_image(comparison_panel(item.image, colorized), compare_dir / item.job.relative, quality)
+            return item.job, None
+        except OSError as error:
+            return item.job, f"cannot write {item.job.target}: {error}"
