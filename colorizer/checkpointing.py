@@ -1,4 +1,4 @@
-"""Checkpoints that survive a kill, and resuming from the newest good one.
+"""Checkpoints that survive a kill, reading them with a clear error, and resuming from the newest good one.
 
 Lightning 2.6 already writes a checkpoint through an fsspec transaction (a temporary file, then
 a move), but buffers the whole checkpoint in memory first and never fsyncs, so after a power cut
@@ -60,12 +60,34 @@ class RNGStateCheckpoint(Callback):
             torch.cuda.set_rng_state_all(state_dict["cuda"])
 
 
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, damaged, or was not written by `colorizer.train`."""
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The checkpoint's contents, or a CheckpointError that says what is wrong with the file."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise CheckpointError(f"Checkpoint {path} does not exist.")
+    try:
+        # Our own checkpoints hold the run config and Lightning's loop state, not only tensors.
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:
+        raise CheckpointError(
+            f"Checkpoint {path} cannot be read ({type(error).__name__}: {error}); it may be truncated "
+            "by an interrupted run. Use another checkpoint of the run (e.g. checkpoints/last.ckpt or a best-*.ckpt)."
+        ) from error
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise CheckpointError(f"{path} is not a Lightning checkpoint.")
+    return checkpoint
+
+
 def is_readable_checkpoint(path: Path) -> bool:
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception:
+        read_checkpoint(path)
+    except CheckpointError:
         return False
-    return isinstance(checkpoint, dict) and "state_dict" in checkpoint
+    return True
 
 
 def resolve_resume(checkpoint_dir: Path, requested: str | None) -> str | None:

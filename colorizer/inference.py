@@ -12,16 +12,13 @@ import torch.nn.functional as F
 from hydra.utils import instantiate
 from PIL import Image
 
+from colorizer.checkpointing import CheckpointError, read_checkpoint
 from colorizer.color import AB_SCALE, L_SCALE
 from colorizer.models.base import ColorizationNet
 from colorizer.models.heads import set_temperature
 from colorizer.srgb_table import lab_to_srgb8, lightness, packed_to_image
 
 log = logging.getLogger(__name__)
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file is missing, damaged, or was not written by `colorizer.train`."""
 
 
 @dataclass
@@ -42,29 +39,16 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The checkpoint's contents, or a CheckpointError that says what is wrong with the file."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise CheckpointError(f"Checkpoint {path} does not exist.")
-    try:
-        # Our own checkpoints hold the run config and Lightning's loop state, not only tensors.
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as error:
-        raise CheckpointError(
-            f"Checkpoint {path} cannot be read ({type(error).__name__}: {error}); it may be truncated "
-            "by an interrupted run. Use another checkpoint of the run (e.g. checkpoints/last.ckpt or a best-*.ckpt)."
-        ) from error
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
-        raise CheckpointError(f"{path} is not a Lightning checkpoint.")
-    return checkpoint
-
-
 def load_colorizer(
     path: str | Path, device: str | torch.device = "cpu", temperature: float | None = None
 ) -> TrainedColorizer:
     """Rebuild the net from the config saved in the checkpoint (no `model=` needed) and load its
-    weights. `temperature`: decode a classification head at this temperature instead of its own."""
+    weights. `temperature`: decode a classification head at this temperature instead of its own.
+
+    Not Lightning's `load_from_checkpoint`: the LightningModule is given built objects (any net
+    with any loss, built by Hydra), which `save_hyperparameters` cannot store as a config. The
+    checkpoint carries the run's Hydra config instead (`colorizer_config`), and only the net is
+    rebuilt from it: using a model needs neither its loss, nor a discriminator, nor an optimiser."""
     checkpoint = read_checkpoint(path)
     config = checkpoint.get("colorizer_config")
     if not config or "model" not in config:

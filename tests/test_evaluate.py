@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from colorizer.checkpointing import CheckpointError
 from colorizer.evaluate import run_evaluation
-from colorizer.inference import CheckpointError, load_colorizer
+from colorizer.inference import load_colorizer
 from colorizer.models import UNet
 from tests.conftest import REPO, evaluate_cfg, write_images
 
