@@ -23,7 +23,9 @@ def run_predict(cfg: DictConfig) -> PredictSummary:
     output = Path(cfg.output).expanduser()
     summary = PredictSummary()
     jobs = plan_jobs(base, files, output, cfg.overwrite, summary)
-    settings = OutputSettings(output / "compare" if cfg.compare else None, cfg.jpeg_quality)
+    settings = OutputSettings(
+        output / "compare" if cfg.compare else None, cfg.jpeg_quality, Path(cfg.paths.cache_dir).expanduser()
+    )
     pipeline = PredictPipeline(model, device, cfg.batch_size, use_bf16(cfg.precision, device), settings)
     with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
         pipeline.run(jobs, summary, progress)

@@ -93,10 +93,12 @@ class Decoded:
 
 @dataclass
 class OutputSettings:
-    """Where comparison panels go (none when None) and the JPEG / WebP quality."""
+    """Where comparison panels go (none when None), the JPEG / WebP quality, and the folder of the
+    colour table (`srgb_table`; None: the default cache folder)."""
 
     compare_dir: Path | None = None
     jpeg_quality: int = 95
+    table_dir: Path | None = None
 
 
 class PredictPipeline:
@@ -111,7 +113,7 @@ class PredictPipeline:
     ) -> None:  # fmt: skip
         self.model, self.device, self.batch_size, self.bf16 = model, device, batch_size, bf16
         self.output = output or OutputSettings()
-        self.table = srgb_table().to(device)
+        self.table = srgb_table(self.output.table_dir).to(device)
         self.net = model.net.to(memory_format=torch.channels_last)  # faster convolutions on CPUs and GPUs alike
 
     def run(self, jobs: list[Job], summary: PredictSummary, progress: Progress | None = None) -> None:

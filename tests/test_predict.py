@@ -11,6 +11,7 @@ from PIL import Image
 from colorizer.data.images import open_photo
 from colorizer.data.synthetic import synthetic_landscapes
 from colorizer.precision import use_bf16
+from colorizer.srgb_table import TABLE_FILE
 from tests.conftest import REPO, bomb_png
 
 
@@ -113,8 +114,12 @@ def test_predict_never_writes_over_an_input(trained_checkpoints, messy_folder, t
 def test_predict_with_the_vae_and_a_missing_input(trained_checkpoints, tmp_path) -> None:
     photo(100, 70).save(tmp_path / "one.jpg")
     logs = f"hydra.run.dir={tmp_path / 'run'}"
-    ok = run_predict(trained_checkpoints["vae"], f"input={tmp_path / 'one.jpg'}", f"output={tmp_path / 'o'}", logs)
+    # paths.cache_dir moves the colour table too (built there on first use).
+    table_dir = f"paths.cache_dir={tmp_path / 'tables'}"
+    ok = run_predict(trained_checkpoints["vae"], f"input={tmp_path / 'one.jpg'}", f"output={tmp_path / 'o'}", logs,
+                     table_dir)  # fmt: skip
     assert ok.returncode == 0 and Image.open(tmp_path / "o" / "one.jpg").size == (100, 70)
+    assert (tmp_path / "tables" / TABLE_FILE).is_file()
     missing = run_predict(trained_checkpoints["vae"], f"input={tmp_path / 'nope'}", f"output={tmp_path / 'o'}", logs)
     assert missing.returncode != 0 and "does not exist" in missing.stderr
 

@@ -39,7 +39,7 @@ def main(cfg: DictConfig) -> None:
             models[label] = load_colorizer(path, device, cfg.temperature)
     except (CheckpointError, ValueError) as error:
         sys.exit(f"colorizer.app: {error}")
-    colorizer = PhotoColorizer(models, device, use_bf16(cfg.precision, device))
+    colorizer = PhotoColorizer(models, device, use_bf16(cfg.precision, device), Path(cfg.paths.cache_dir).expanduser())
     examples_dir = Path(cfg.paths.cache_dir).expanduser() / "app-examples"
     page = build_page(colorizer, write_examples(examples_dir))
     log.info("Serving %d model(s) on http://%s:%d", len(models), cfg.host, cfg.port)

@@ -41,11 +41,14 @@ class PhotoColorizer:
     """Models loaded once, shared by every request. `temperature` re-decodes the classification
     models; requests are served one at a time, because a temperature is a setting of the net."""
 
-    def __init__(self, models: dict[str, TrainedColorizer], device: torch.device, bf16: bool = False) -> None:
+    def __init__(
+        self, models: dict[str, TrainedColorizer], device: torch.device, bf16: bool = False,
+        table_dir: Path | None = None,
+    ) -> None:  # fmt: skip
         self.models = models
         self.device = device
         self.bf16 = bf16
-        self.table = srgb_table().to(device)
+        self.table = srgb_table(table_dir).to(device)
         self.trained_temperatures = {label: set_temperature(m.net, None) for label, m in models.items()}
         self._lock = threading.Lock()
 

@@ -11,6 +11,7 @@ from kornia.color import rgb_to_lab
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
+from colorizer.color import AB_SCALE, L_SCALE
 from colorizer.data import ImageFolderDataModule, lab_batch
 from colorizer.data.images import IMAGE_EXTENSIONS
 
@@ -28,7 +29,7 @@ class NaiveFileDataset(Dataset):
         image = Image.open(self.files[index]).convert("RGB").resize((self.size, self.size), Image.Resampling.BICUBIC)
         rgb = torch.from_numpy(np.array(image)).permute(2, 0, 1).float() / 255
         lab = rgb_to_lab(rgb)
-        return lab[:1] / 100, lab[1:] / 110
+        return lab[:1] / L_SCALE, lab[1:] / AB_SCALE
 
 
 def bench_loader(folder: Path, size: int, batch_size: int, naive_images: int, runs: int, cache: Path) -> dict:

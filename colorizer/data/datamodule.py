@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from colorizer.data.base import DEFAULT_SPLITS, ColorizationDataModule, write_skipped_tsv
-from colorizer.data.cache import ensure_cached, load_cached
+from colorizer.data.cache import DEFAULT_RAM_BUDGET_GB, ensure_cached, load_cached
 from colorizer.data.images import IMAGE_EXTENSIONS
 from colorizer.data.sources import (
     FolderSource,
@@ -70,7 +70,7 @@ class LabColorizationDataModule(ColorizationDataModule):
         flip: bool = True,
         half_size_epochs: int = 0,
         cache_dir: str | None = None,
-        ram_budget_gb: float = 8.0,
+        ram_budget_gb: float = DEFAULT_RAM_BUDGET_GB,
     ) -> None:
         super().__init__(image_size, batch_size, num_workers, flip, half_size_epochs)
         self.splits = dict(splits or DEFAULT_SPLITS)
