@@ -9,12 +9,12 @@ import hydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 
-from colorizer.evaluation import Evaluation, evaluate_models, markdown_table, write_results
 from colorizer.inference import load_colorizer, resolve_device
 from colorizer.models import GrayBaseline, MeanAbBaseline
 from colorizer.models.base import ColorizationNet
 from colorizer.models.heads import set_temperature
-from colorizer.report import write_report
+from colorizer.report import write_html_report
+from colorizer.scoring import Evaluation, evaluate_models, markdown_table, write_results
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,9 @@ def run_evaluation(cfg: DictConfig) -> tuple[Evaluation, dict[str, Any]]:
     extra = {"checkpoints": checkpoints, "image_size": image_size}
     write_results(evaluation, output_dir, extra)
     if cfg.report:
-        report = write_report(output_dir / "report.html", evaluation, models, datamodule, device, cfg.report_max_images)
+        report = write_html_report(
+            output_dir / "report.html", evaluation, models, datamodule, device, cfg.report_max_images
+        )
         extra["report"] = str(report)
     return evaluation, extra
 

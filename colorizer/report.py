@@ -11,8 +11,8 @@ from PIL import Image
 from colorizer.color import gray_rgb, rebuild_rgb
 from colorizer.data.base import ColorizationDataModule
 from colorizer.data.transforms import lab_batch
-from colorizer.evaluation import TABLE_COLUMNS, Evaluation, format_value
 from colorizer.models.base import ColorizationNet
+from colorizer.scoring import TABLE_COLUMNS, Evaluation, format_value
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 24px; color: #222; }
@@ -59,7 +59,7 @@ def _tradeoff_image(plot: Path) -> str:
 
 
 @torch.no_grad()
-def write_report(
+def write_html_report(
     path: Path,
     evaluation: Evaluation,
     models: dict[str, ColorizationNet],

@@ -140,7 +140,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     if trainer.is_global_zero:
-        datamodule.write_report(output_dir)
+        datamodule.write_skipped_files(output_dir)
     metrics: dict[str, Any] = {k: float(v) for k, v in trainer.callback_metrics.items()}
 
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""

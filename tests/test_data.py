@@ -110,7 +110,7 @@ def test_folder_skips_corrupt_files_and_leaves_out_colourless_ones(tmp_path, cap
     assert {name for name, _ in datamodule.loaded.skipped} == {"broken.jpg", "text.png"}
     assert datamodule.loaded.colorless == ["gray.png"]
     assert "Skipped 2 unreadable file(s)" in caplog.text and "broken.jpg" in caplog.text
-    report = datamodule.write_report(tmp_path / "run").read_text().splitlines()
+    report = datamodule.write_skipped_files(tmp_path / "run").read_text().splitlines()
     assert report[0] == "file\treason" and len(report) == 4
     assert any(line.startswith("gray.png\tno colour") for line in report)
 

@@ -51,7 +51,7 @@ def messy_folder(tmp_path: Path) -> dict[str, Path]:
     return {"folder": folder, "output": tmp_path / "out"}
 
 
-def run_predict(checkpoint: Path, *args: str) -> subprocess.CompletedProcess:
+def predict_cli(checkpoint: Path, *args: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "colorizer.predict", f"ckpt_path={checkpoint}", *args]
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
 
@@ -59,7 +59,7 @@ def run_predict(checkpoint: Path, *args: str) -> subprocess.CompletedProcess:
 def test_predict_a_messy_folder(trained_checkpoints, messy_folder, tmp_path) -> None:
     folder, output = messy_folder["folder"], messy_folder["output"]
     args = [f"input={folder}", f"output={output}", f"hydra.run.dir={tmp_path / 'run'}", "compare=true"]
-    result = run_predict(trained_checkpoints["unet"], *args)
+    result = predict_cli(trained_checkpoints["unet"], *args)
     assert result.returncode == 1, "bad files make the exit code non-zero"
     valid = [
         "big.jpg",
@@ -93,18 +93,18 @@ def test_predict_a_messy_folder(trained_checkpoints, messy_folder, tmp_path) -> 
     assert not list(output.rglob("*.tmp")), "no temporary files are left behind"
 
     before = {p: p.stat().st_mtime_ns for p in output.rglob("*") if p.is_file()}
-    again = run_predict(trained_checkpoints["unet"], *args)
+    again = predict_cli(trained_checkpoints["unet"], *args)
     assert "0 written, 8 skipped, 3 failed" in again.stdout
     assert {p: p.stat().st_mtime_ns for p in output.rglob("*") if p.is_file()} == before
 
-    forced = run_predict(trained_checkpoints["unet"], *args[:-1], "overwrite=true", f"input={folder / 'tiny.png'}")
+    forced = predict_cli(trained_checkpoints["unet"], *args[:-1], "overwrite=true", f"input={folder / 'tiny.png'}")
     assert forced.returncode == 0 and "1 written" in forced.stdout
 
 
 def test_predict_never_writes_over_an_input(trained_checkpoints, messy_folder, tmp_path) -> None:
     folder = messy_folder["folder"]
     before = (folder / "big.jpg").read_bytes()
-    result = run_predict(
+    result = predict_cli(
         trained_checkpoints["cae"], f"input={folder}", f"output={folder}", "overwrite=true", f"hydra.run.dir={tmp_path}"
     )
     assert result.returncode == 1 and "would overwrite an input" in result.stdout
@@ -116,11 +116,11 @@ def test_predict_with_the_vae_and_a_missing_input(trained_checkpoints, tmp_path)
     logs = f"hydra.run.dir={tmp_path / 'run'}"
     # paths.cache_dir moves the colour table too (built there on first use).
     table_dir = f"paths.cache_dir={tmp_path / 'tables'}"
-    ok = run_predict(trained_checkpoints["vae"], f"input={tmp_path / 'one.jpg'}", f"output={tmp_path / 'o'}", logs,
+    ok = predict_cli(trained_checkpoints["vae"], f"input={tmp_path / 'one.jpg'}", f"output={tmp_path / 'o'}", logs,
                      table_dir)  # fmt: skip
     assert ok.returncode == 0 and Image.open(tmp_path / "o" / "one.jpg").size == (100, 70)
     assert (tmp_path / "tables" / TABLE_FILE).is_file()
-    missing = run_predict(trained_checkpoints["vae"], f"input={tmp_path / 'nope'}", f"output={tmp_path / 'o'}", logs)
+    missing = predict_cli(trained_checkpoints["vae"], f"input={tmp_path / 'nope'}", f"output={tmp_path / 'o'}", logs)
     assert missing.returncode != 0 and "does not exist" in missing.stderr
 
 

@@ -55,7 +55,7 @@ class ColorizationDataModule(LightningDataModule):
         """The training split's smoothed distribution [Q] over the ab bins with `centres` [Q,2]."""
         raise NotImplementedError
 
-    def write_report(self, directory: str | Path) -> Path:
+    def write_skipped_files(self, directory: str | Path) -> Path:
         """Write the skipped and colourless files as `skipped_files.tsv` (file, reason) in `directory`."""
         raise NotImplementedError
 

@@ -121,7 +121,7 @@ class LabColorizationDataModule(ColorizationDataModule):
         if colorless:
             log.warning("Left out %d image(s) with no colour at all, e.g. %s.", len(colorless), colorless[0])
 
-    def write_report(self, directory: str | Path) -> Path:
+    def write_skipped_files(self, directory: str | Path) -> Path:
         self.setup()  # a no-op after fitting here; needed after ddp_spawn fitted in child processes
         return write_skipped_tsv(directory, self.loaded.skipped, self.loaded.colorless)
 

@@ -176,6 +176,6 @@ class StreamingDataModule(ColorizationDataModule):
         prior = cached_tensor(path, lambda: ab_bin_prior(self.split_images("train", rows), centres, sigma))
         return prior.to(centres.device)
 
-    def write_report(self, directory: str | Path) -> Path:
+    def write_skipped_files(self, directory: str | Path) -> Path:
         self.setup()
         return write_skipped_tsv(directory, [tuple(item) for item in self.info["skipped"]], self.info["colorless"])
