@@ -5,7 +5,7 @@ into its schema, which refuses a value of the wrong type with the key's name. Th
 only the keys every option of a group shares; options keep their own extra keys.
 """
 
-from dataclasses import dataclass, fields
+from dataclasses import fields, make_dataclass
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -16,36 +16,22 @@ class ConfigError(ValueError):
     """The configuration cannot work; the message says what to change."""
 
 
-@dataclass
-class OptimizerSchema:
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-
-
-@dataclass
-class DataSchema:
-    image_size: int = 64
-    batch_size: int = 32
-    num_workers: int = 0
-    flip: bool = True
-    half_size_epochs: int = 0
-
-
-@dataclass
-class TrainerSchema:
-    max_epochs: int = 10
-    min_epochs: int = 1
-    log_every_n_steps: int = 10
-    check_val_every_n_epoch: int = 1
-    deterministic: bool = False
-
-
-@dataclass
-class LossTermSchema:
-    weight: float = 1.0
-
-
-SCHEMAS = {"optimizer": OptimizerSchema, "data": DataSchema, "trainer": TrainerSchema}
+# The typed keys every option of a group shares; options keep their own extra keys.
+TYPED_KEYS: dict[str, dict[str, type]] = {
+    "optimizer": {"lr": float, "weight_decay": float},
+    "data": {"image_size": int, "batch_size": int, "num_workers": int, "flip": bool, "half_size_epochs": int},
+    "trainer": {
+        "max_epochs": int,
+        "min_epochs": int,
+        "log_every_n_steps": int,
+        "check_val_every_n_epoch": int,
+        "deterministic": bool,
+    },  # fmt: skip
+    "loss term": {"weight": float},
+}
+# Each group's schema: a dataclass whose fields have those types (and no defaults).
+SCHEMAS = {group: make_dataclass(f"{group.title().replace(' ', '')}Schema", list(keys.items()))
+           for group, keys in TYPED_KEYS.items()}  # fmt: skip
 
 
 def _check_typed(key: str, section: Any, schema: type) -> None:
@@ -74,13 +60,13 @@ def check_loss_terms(loss: DictConfig) -> None:
                 f"loss.{name} is not a loss term this loss has (its terms: {', '.join(whole) or 'none'}). "
                 f"Change one of those, or add a term with its class: +loss.{name}._target_=colorizer.losses.<Term>."
             )
-        _check_typed(f"loss.{name}", term, LossTermSchema)
+        _check_typed(f"loss.{name}", term, SCHEMAS["loss term"])
 
 
 def check_types(cfg: DictConfig) -> None:
     """Refuse a value of the wrong type in the optimizer, data, trainer and loss groups."""
-    for key, schema in SCHEMAS.items():
+    for key in ("optimizer", "data", "trainer"):
         if cfg.get(key) is not None:
-            _check_typed(key, cfg[key], schema)
+            _check_typed(key, cfg[key], SCHEMAS[key])
     if cfg.get("loss") is not None:
         check_loss_terms(cfg.loss)
