@@ -4,6 +4,8 @@ import contextlib
 import resource
 from pathlib import Path
 
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
 from PIL import Image
 
 from colorizer.data.synthetic import synthetic_landscapes
@@ -11,6 +13,12 @@ from colorizer.data.synthetic import synthetic_landscapes
 REPO = Path(__file__).resolve().parents[2]
 SHARED_PHOTOS = REPO.parent / "shared" / "data" / "landscapes150" / "color"
 SHARED_MIXED_PHOTOS = REPO.parent / "shared" / "data" / "bsds500_train"
+
+
+def compose_train_config(overrides: list[str]) -> DictConfig:
+    """The config `python -m colorizer.train <overrides>` runs with, so that a benchmark cannot drift from it."""
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        return compose(config_name="train", overrides=overrides)
 
 
 def peak_rss_mb() -> float:

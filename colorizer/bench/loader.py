@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from colorizer.color import AB_SCALE, L_SCALE
 from colorizer.data import ImageFolderDataModule, lab_batch
-from colorizer.data.images import IMAGE_EXTENSIONS
+from colorizer.data.images import list_image_files
 
 
 class NaiveFileDataset(Dataset):
@@ -36,7 +36,7 @@ def bench_loader(folder: Path, size: int, batch_size: int, naive_images: int, ru
     datamodule = ImageFolderDataModule(root=str(folder), image_size=size, batch_size=batch_size, cache_dir=str(cache))
     datamodule.setup()
     loader = datamodule.train_dataloader()
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)[:naive_images]
+    files = list_image_files(folder)[:naive_images]
     naive_loader = DataLoader(NaiveFileDataset(files, size), batch_size=batch_size, shuffle=True, num_workers=0)
 
     def ours(with_lab: bool) -> float:

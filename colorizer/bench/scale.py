@@ -89,10 +89,8 @@ def start_and_epoch(count: int, workdir: str, epoch: bool) -> dict[str, Any]:
 def streaming(count: int, workdir: str, steps: int) -> dict[str, Any]:
     """`prepare` of the built cache, one streamed epoch with Lab, and U-Net training steps from
     the local cache and from the stream, interleaved one for one."""
-    from colorizer.bench.training import PlainLoop
+    from colorizer.bench.training import MODELS, PlainLoop, build_setup
     from colorizer.data.streaming import StreamingDataModule
-    from colorizer.losses import CompositeLoss, SSIMLoss
-    from colorizer.models import UNet
     from colorizer.prepare import write_info, write_splits
 
     local = _datamodule(count, workdir, batch_size=16)
@@ -111,9 +109,9 @@ def streaming(count: int, workdir: str, steps: int) -> dict[str, Any]:
     figures["epoch_images"] = streamed.split_size("train")
 
     torch.manual_seed(0)
-    net = UNet()
+    net, loss, optimizer = build_setup(MODELS["unet/ssim"], IMAGE_SIZE)
     streamed.batch_size = 16
-    loops = {name: PlainLoop(copy.deepcopy(net), CompositeLoss(ssim=SSIMLoss()), module, torch.device("cpu"))
+    loops = {name: PlainLoop(copy.deepcopy(net), loss, module, torch.device("cpu"), optimizer)
              for name, module in (("local", local), ("streaming", streamed))}  # fmt: skip
     times: dict[str, list[float]] = {name: [] for name in loops}
     for step in range(steps + 2):

@@ -10,44 +10,39 @@ from typing import Any
 
 import lightning
 import torch
+from hydra.utils import instantiate
 from lightning.pytorch import Callback
 
+from colorizer.bench.common import compose_train_config
 from colorizer.data import SyntheticLandscapeDataModule, lab_batch
-from colorizer.losses import (
-    CharbonnierLoss,
-    CompositeLoss,
-    CosineLoss,
-    KLDivergenceLoss,
-    LossInputs,
-    MSELoss,
-    PerceptualLoss,
-    SSIMLoss,
-)
-from colorizer.models import ColorizationModule, ConvVAE, SkipConnectionAutoencoder, UNet
+from colorizer.losses import CompositeLoss, LossInputs
+from colorizer.models import ColorizationModule
 
-MODELS: dict[str, Callable[[int, bool], tuple[torch.nn.Module, CompositeLoss]]] = {
-    "vae/composite": lambda size, perceptual: (
-        ConvVAE(image_size=size),
-        CompositeLoss(
-            charbonnier=CharbonnierLoss(),
-            cosine=CosineLoss(weight=0.1),
-            kl=KLDivergenceLoss(weight=1e-3),
-            **({"perceptual": PerceptualLoss(weight=0.05, pretrained=False)} if perceptual else {}),
-        ),
-    ),
-    "cae/mse": lambda size, perceptual: (SkipConnectionAutoencoder(), CompositeLoss(mse=MSELoss())),
-    "unet/ssim": lambda size, perceptual: (UNet(), CompositeLoss(ssim=SSIMLoss())),
+# Each benchmarked setup as the overrides `python -m colorizer.train` takes (VGG weights are not
+# downloadable here, and only the perceptual term's cost matters, not its weights).
+MODELS = {
+    "vae/composite": ["model=vae", "loss=composite", "loss.perceptual.pretrained=false"],
+    "cae/mse": ["model=cae", "loss=mse"],
+    "unet/ssim": ["model=unet", "loss=ssim"],
 }
+
+
+def build_setup(overrides: list[str], size: int) -> tuple[torch.nn.Module, CompositeLoss, Callable]:
+    """The net, loss and optimizer factory that `colorizer.train` builds for these overrides at `size`."""
+    cfg = compose_train_config([*overrides, f"data.image_size={size}"])
+    return instantiate(cfg.model), instantiate(cfg.loss), instantiate(cfg.optimizer)
 
 
 class PlainLoop:
     """A hand-written training loop with the same data, Lab hook, net, loss and optimizer as
     `ColorizationModule` under Lightning, advanced one step at a time."""
 
-    def __init__(self, net: torch.nn.Module, loss: CompositeLoss, datamodule, device: torch.device) -> None:
+    def __init__(
+        self, net: torch.nn.Module, loss: CompositeLoss, datamodule, device: torch.device, optimizer: Callable
+    ) -> None:
         self.net = net.to(device).to(memory_format=torch.channels_last).train()
         self.loss, self.device = loss, device
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=1e-3)
+        self.optimizer = optimizer(self.net.parameters())
         self.batches = iter(datamodule.train_dataloader())
         self.steps = 0
 
@@ -92,9 +87,12 @@ class InterleavedPlainSteps(Callback):
         self.resumed = time.perf_counter()
 
 
-def interleaved_steps(net, loss, plain_losses: dict[str, CompositeLoss], datamodule, steps: int, device) -> dict:
+def interleaved_steps(
+    net, loss, optimizer: Callable, plain_losses: dict[str, CompositeLoss], datamodule, steps: int, device
+) -> dict:
     """Step times of a Lightning `fit` of `steps` steps and of plain loops, interleaved step by step."""
-    loops = {name: PlainLoop(copy.deepcopy(net), other, datamodule, device) for name, other in plain_losses.items()}
+    loops = {name: PlainLoop(copy.deepcopy(net), other, datamodule, device, optimizer)
+             for name, other in plain_losses.items()}  # fmt: skip
     timer = InterleavedPlainSteps(loops)
     trainer = lightning.Trainer(
         accelerator=device.type,
@@ -108,7 +106,7 @@ def interleaved_steps(net, loss, plain_losses: dict[str, CompositeLoss], datamod
         enable_model_summary=False,
         callbacks=[timer],
     )
-    module = ColorizationModule(copy.deepcopy(net), loss, optimizer=lambda p: torch.optim.Adam(p, lr=1e-3))
+    module = ColorizationModule(copy.deepcopy(net), loss, optimizer=optimizer)
     with garbage_collector_paused():
         trainer.fit(module, datamodule=datamodule)
     return {"lightning": timer.lightning, **timer.plain}
@@ -138,15 +136,16 @@ def bench_training(setups: list[tuple[int, int, int]], steps: int, device: torch
             num_images=int(batch_size * (steps + 1) / 0.64) + 8, image_size=size, batch_size=batch_size, cache_dir=None
         )
         datamodule.setup()
-        for name, build in MODELS.items():
+        for name, overrides in MODELS.items():
             torch.manual_seed(0)
-            net, loss = build(size, True)
+            net, loss, optimizer = build_setup(overrides, size)
             plain_losses = {"plain": loss}
             if "perceptual" in loss.terms:
-                plain_losses["without_perceptual"] = build(size, False)[1]
+                plain_losses["without_perceptual"] = build_setup([*overrides, "loss.perceptual.weight=0"], size)[1]
             times: dict[str, list[float]] = {}
             for _ in range(runs):
-                for side, seconds in interleaved_steps(net, loss, plain_losses, datamodule, steps, device).items():
+                measured = interleaved_steps(net, loss, optimizer, plain_losses, datamodule, steps, device)
+                for side, seconds in measured.items():
                     times.setdefault(side, []).extend(seconds)
             ratios = [p / lit for p, lit in zip(times["plain"], times["lightning"], strict=True)]
             entry = {
