@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from colorizer.data.base import DEFAULT_SPLITS, ColorizationDataModule, write_skipped_tsv
+from colorizer.data.base import DEFAULT_SPLITS, ColorizationDataModule
 from colorizer.data.cache import DEFAULT_RAM_BUDGET_GB, ensure_cached, load_cached
 from colorizer.data.images import IMAGE_EXTENSIONS
 from colorizer.data.sources import (
@@ -18,6 +18,7 @@ from colorizer.data.sources import (
     KaggleLandscapeSource,
     LoadedImages,
     SyntheticSource,
+    write_skipped_tsv,
 )  # fmt: skip
 from colorizer.data.splits import check_split_config, split_indices
 from colorizer.data.statistics import ab_bin_prior, cached_tensor, content_digest, mean_normalized_ab

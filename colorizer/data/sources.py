@@ -200,3 +200,12 @@ class KaggleLandscapeSource(FolderSource):
                 f"layout). Point data.root at the folder that holds color/, or use data=folder for any folder."
             )
         super().__init__(root / "color", **kwargs)
+
+
+def write_skipped_tsv(directory: str | Path, skipped: list[tuple[str, str]], colorless: list[str]) -> Path:
+    """`skipped_files.tsv` (file, reason) in `directory`: unreadable files and images without colour."""
+    path = Path(directory) / "skipped_files.tsv"
+    rows = list(skipped) + [(name, "no colour (grayscale image)") for name in colorless]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("file\treason\n" + "".join(f"{n}\t{r.replace(chr(9), ' ')}\n" for n, r in rows))
+    return path

@@ -23,7 +23,8 @@ try:
 except ImportError as error:
     raise ImportError("data=streaming and colorizer.prepare need LitData: pip install -e '.[streaming]'") from error
 
-from colorizer.data.base import ColorizationDataModule, write_skipped_tsv
+from colorizer.data.base import ColorizationDataModule
+from colorizer.data.sources import write_skipped_tsv
 from colorizer.data.statistics import ab_bin_prior, cached_tensor, content_digest, mean_normalized_ab
 
 log = logging.getLogger(__name__)
