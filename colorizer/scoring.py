@@ -10,10 +10,9 @@ from pathlib import Path
 import torch
 
 from colorizer.atomic import atomic_write_text
-from colorizer.color import rebuild_rgb
 from colorizer.data.base import ColorizationDataModule
 from colorizer.data.transforms import lab_batch
-from colorizer.metrics import ColorizationMetrics, image_scores
+from colorizer.metrics import ColorizationMetrics
 from colorizer.models.base import ColorizationNet
 
 TABLE_COLUMNS = (
@@ -49,9 +48,7 @@ def evaluate_models(
     for images in datamodule.loader(split):
         batch = lab_batch(images.to(device))
         for name, net in models.items():
-            pred_ab = net(batch["L"])
-            metrics[name].update(batch["L"], pred_ab, batch["ab"])
-            scored = image_scores(rebuild_rgb(batch["L"], pred_ab), rebuild_rgb(batch["L"], batch["ab"]))
+            scored = metrics[name].update(batch["L"], net(batch["L"]), batch["ab"])
             for key, value in scored.items():
                 scores[name].setdefault(key, []).append(value.cpu())
     evaluation = Evaluation(split=split, names=datamodule.split_names(split))
