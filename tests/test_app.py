@@ -27,6 +27,7 @@ def photo_with_alpha(path: Path, size: tuple[int, int] = (96, 64)) -> Image.Imag
     return image
 
 
+@pytest.mark.slow
 def test_session_colours_scores_and_keeps_alpha(trained_checkpoints, tmp_path) -> None:
     from colorizer.app.session import GRAY, PhotoColorizer
 
@@ -71,6 +72,7 @@ def test_session_temperature_recolours_classification_models(tmp_path) -> None:
     assert np.array_equal(trained, again), "no temperature: the trained one"
 
 
+@pytest.mark.slow
 def test_app_says_what_is_missing(tmp_path) -> None:
     for args, expected in (([], "No model to show"), (["ckpt_path=/nonexistent.ckpt"], "does not exist")):
         command = [sys.executable, "-m", "colorizer.app", *args, f"hydra.run.dir={tmp_path}"]
@@ -99,6 +101,7 @@ def app_server(trained_checkpoints, tmp_path):
         stop(process)
 
 
+@pytest.mark.slow
 def test_page_in_a_real_browser(app_server, tmp_path) -> None:
     playwright = pytest.importorskip(
         "playwright.sync_api", reason="playwright is part of the app extra"

@@ -5,10 +5,13 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from colorizer.train import train
 from tests.conftest import REPO
 
 
+@pytest.mark.slow
 def test_bench_smoke_produces_every_figure(tmp_path) -> None:
     output = tmp_path / "bench.json"
     command = [sys.executable, "-m", "colorizer.bench", "--smoke", "--json", str(output)]
@@ -46,6 +49,7 @@ def test_bench_smoke_produces_every_figure(tmp_path) -> None:
     assert "through the served page" in result.stdout
 
 
+@pytest.mark.slow
 def test_bench_runs_only_the_sections_asked_for(tmp_path) -> None:
     output = tmp_path / "bench.json"
     command = [sys.executable, "-m", "colorizer.bench", "--smoke", "--sections", "scale", "--json", str(output)]

@@ -41,6 +41,7 @@ def peak_rss_mb(folder, cache) -> int:
     return int(result.stdout.split()[-1])
 
 
+@pytest.mark.slow
 def test_peak_memory_does_not_grow_with_the_number_of_images(tmp_path) -> None:
     noisy_folder(tmp_path / "small", 200)
     noisy_folder(tmp_path / "large", 1600)  # 1600 x 48 KB = 79 MB of decoded images

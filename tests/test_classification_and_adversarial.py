@@ -55,6 +55,7 @@ def test_every_net_trains_with_a_classification_head(make_cfg, model: str) -> No
         assert "val/temperature" in scalars
 
 
+@pytest.mark.slow
 def test_prior_is_computed_once_beside_the_cache_and_travels_in_the_checkpoint(
     make_cfg, classification_checkpoint
 ) -> None:
@@ -75,6 +76,7 @@ def test_a_classification_loss_on_a_regression_head_says_what_to_add(make_cfg) -
         train(make_cfg("loss=classification"))
 
 
+@pytest.mark.slow
 def test_regression_terms_mix_into_the_classification_loss_by_weight(make_cfg) -> None:
     metrics = train(make_cfg(*CLASSIFY, "loss.mse.weight=0.5"))
     assert "train/loss_mse_epoch" in metrics and "train/loss_classification_epoch" in metrics
@@ -122,6 +124,7 @@ def test_predict_and_export_decode_at_the_requested_temperature(classification_c
 
 
 @pytest.mark.parametrize("head", [[], CLASSIFY], ids=["regression", "classification"])
+@pytest.mark.slow
 def test_adversarial_term_trains_the_discriminator_with_its_own_optimiser(make_cfg, head: list[str]) -> None:
     cfg = make_cfg(*head, *ADVERSARIAL, "scheduler=onecycle", "trainer.max_epochs=2")
     metrics = train(cfg)

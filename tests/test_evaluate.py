@@ -57,6 +57,7 @@ def test_damaged_checkpoint_is_reported_clearly(trained_checkpoints, tmp_path) -
         load_colorizer(tmp_path / "foreign.ckpt")
 
 
+@pytest.mark.slow
 def test_evaluate_command_line(trained_checkpoints, tmp_path) -> None:
     command = [
         sys.executable,

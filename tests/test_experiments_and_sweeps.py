@@ -30,6 +30,7 @@ def test_every_source_report_has_a_preset() -> None:
 
 
 @pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.slow
 def test_preset_runs_with_the_debug_trainer(make_cfg, preset: str) -> None:
     cfg = make_cfg(f"experiment={preset}", "trainer=debug", "trainer.accelerator=cpu", "data.num_images=8", tiny=False)
     if "perceptual" in cfg.loss:
@@ -67,6 +68,7 @@ def test_presets_reproduce_the_reports_setups(make_cfg) -> None:
     assert cnn.loss.perceptual.arch == "vgg11" and cnn.trainer.accumulate_grad_batches == 4
 
 
+@pytest.mark.slow
 def test_multirun_records_a_failed_job_and_goes_on(tmp_path) -> None:
     sweep = tmp_path / "sweep"
     # ++model.widths only fits the CAE: the U-Net and VAE jobs fail at construction.
@@ -83,6 +85,7 @@ def test_multirun_records_a_failed_job_and_goes_on(tmp_path) -> None:
     assert (sweep / "summary.csv").is_file() and (sweep / "summary.png").stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_optuna_search_with_sqlite_storage(tmp_path) -> None:
     sweep = tmp_path / "optuna"
     storage = f"sqlite:///{tmp_path / 'study.db'}"
@@ -99,6 +102,7 @@ def test_optuna_search_with_sqlite_storage(tmp_path) -> None:
     assert (tmp_path / "study.db").stat().st_size > 0, "the study is stored and can be resumed"
 
 
+@pytest.mark.slow
 def test_five_fold_run_summarises_as_mean_and_std(tmp_path) -> None:
     sweep = tmp_path / "kfold"
     result = run_train_cli(
@@ -111,6 +115,7 @@ def test_five_fold_run_summarises_as_mean_and_std(tmp_path) -> None:
     assert last.startswith("| mean ± std | 5 of 5 jobs |") and last.count("±") >= 7
 
 
+@pytest.mark.slow
 def test_ddp_on_two_cpu_processes_logs_the_whole_validation_set(make_cfg) -> None:
     cfg = make_cfg(
         "trainer=ddp", "trainer.strategy=ddp_spawn", "trainer.accelerator=cpu", "trainer.devices=2",
@@ -143,6 +148,7 @@ def test_ddp_under_multirun_is_refused_with_a_way_out(make_cfg) -> None:
     check_multirun_strategy(cfg, multirun=True)
 
 
+@pytest.mark.slow
 def test_submitit_local_launcher(tmp_path) -> None:
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="the optional slurm extra is not installed")
     sweep = tmp_path / "submitit"
@@ -154,6 +160,7 @@ def test_submitit_local_launcher(tmp_path) -> None:
     assert (sweep / "0" / "metrics.json").is_file() and (sweep / "1" / "metrics.json").is_file()
 
 
+@pytest.mark.slow
 def test_slurm_launcher_config_composes(tmp_path) -> None:
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="the optional slurm extra is not installed")
     result = run_train_cli("hydra/launcher=slurm", "--cfg", "hydra", "--package", "hydra.launcher")

@@ -98,6 +98,7 @@ def test_perceptual_loss_is_frozen_and_not_in_the_state_dict() -> None:
     assert not term._vgg[0].training
 
 
+@pytest.mark.slow
 def test_perceptual_loss_loads_a_local_weights_file(tmp_path) -> None:
     reference = torchvision.models.vgg11()
     path = tmp_path / "vgg11.pth"

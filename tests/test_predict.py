@@ -56,6 +56,7 @@ def predict_cli(checkpoint: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_predict_a_messy_folder(trained_checkpoints, messy_folder, tmp_path) -> None:
     folder, output = messy_folder["folder"], messy_folder["output"]
     args = [f"input={folder}", f"output={output}", f"hydra.run.dir={tmp_path / 'run'}", "compare=true"]
@@ -101,6 +102,7 @@ def test_predict_a_messy_folder(trained_checkpoints, messy_folder, tmp_path) -> 
     assert forced.returncode == 0 and "1 written" in forced.stdout
 
 
+@pytest.mark.slow
 def test_predict_never_writes_over_an_input(trained_checkpoints, messy_folder, tmp_path) -> None:
     folder = messy_folder["folder"]
     before = (folder / "big.jpg").read_bytes()
@@ -111,6 +113,7 @@ def test_predict_never_writes_over_an_input(trained_checkpoints, messy_folder, t
     assert (folder / "big.jpg").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_predict_with_the_vae_and_a_missing_input(trained_checkpoints, tmp_path) -> None:
     photo(100, 70).save(tmp_path / "one.jpg")
     logs = f"hydra.run.dir={tmp_path / 'run'}"

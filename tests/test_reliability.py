@@ -37,6 +37,7 @@ STEPS_PER_EPOCH = 6  # 41 training images in batches of 8
     ],
     ids=["default", "fast", "classification_adversarial"],
 )  # fmt: skip
+@pytest.mark.slow
 def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path, extra: list[str]) -> None:
     cache = f"paths.cache_dir={tmp_path / 'cache'}"
     run = [*RUN, *extra]
@@ -80,6 +81,7 @@ def test_checkpoints_are_written_whole_or_not_at_all(tmp_path, monkeypatch) -> N
     assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"], "no temporary file is left"
 
 
+@pytest.mark.slow
 def test_a_non_finite_loss_stops_training_and_keeps_finished_work(make_cfg) -> None:
     # Epoch 0 trains normally; then the learning rate jumps by 1e12 and the loss goes NaN.
     cfg = make_cfg(
@@ -142,6 +144,7 @@ print(json.dumps({"used": loaded.names, "skipped": loaded.skipped, "colorless": 
 """
 
 
+@pytest.mark.slow
 def test_fuzzed_files_through_the_data_module_and_predict(tmp_path, trained_checkpoints) -> None:
     folder = tmp_path / "fuzz"
     good, bad = make_damaged_files(folder, random.Random(0))
@@ -175,6 +178,7 @@ def test_fuzzed_files_through_the_data_module_and_predict(tmp_path, trained_chec
     assert time.monotonic() - start < 600
 
 
+@pytest.mark.slow
 def test_two_processes_build_the_same_cache_at_once(tmp_path) -> None:
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -222,6 +226,7 @@ def test_bad_configs_stop_before_training_with_what_to_change(make_cfg, tmp_path
     assert not (Path(make_cfg().paths.output_dir) / "checkpoints").exists(), "nothing was trained"
 
 
+@pytest.mark.slow
 def test_cli_reports_an_unknown_option_with_the_valid_ones(tmp_path) -> None:
     result = subprocess.run([sys.executable, "-m", "colorizer.train", "loss=ssmi", f"hydra.run.dir={tmp_path}"],
                             cwd=REPO, capture_output=True, text=True, timeout=120)  # fmt: skip
@@ -229,6 +234,7 @@ def test_cli_reports_an_unknown_option_with_the_valid_ones(tmp_path) -> None:
     assert "Could not find 'loss/ssmi'" in result.stderr and "ssim" in result.stderr
 
 
+@pytest.mark.slow
 def test_last_checkpoint_is_the_last_epoch_even_when_it_did_not_improve(make_cfg) -> None:
     # The gray baseline's psnr is the same every epoch: no epoch after the first counts as better.
     cfg = make_cfg("trainer.max_epochs=3", "monitor=val/gray_psnr")

@@ -85,6 +85,7 @@ def test_torchscript_export_matches_the_module(trained_checkpoints, tmp_path, mo
     assert difference < 1e-4
 
 
+@pytest.mark.slow
 def test_onnx_export_matches_the_module(trained_checkpoints, tmp_path) -> None:
     onnxruntime = pytest.importorskip("onnxruntime", reason="the optional onnx extra is not installed")
     path = export_checkpoint(trained_checkpoints["unet"], "onnx", tmp_path / "unet.onnx")

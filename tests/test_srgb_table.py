@@ -52,6 +52,7 @@ def test_in_gamut_colours_survive_the_table() -> None:
     assert delta_e.mean() < 0.6 and delta_e.max() < 2.0, "8-bit photos come back as they were, to 8-bit rounding"
 
 
+@pytest.mark.slow
 def test_a_damaged_table_file_is_rebuilt(tmp_path, caplog) -> None:
     good = srgb_table.srgb_table()
     assert not srgb_table._agrees_with_a_fresh_build(torch.zeros_like(good))

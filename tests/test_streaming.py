@@ -79,6 +79,7 @@ def test_a_wrong_image_size_or_a_missing_prepare_is_explained(prepared, tmp_path
         streaming_module(tmp_path)
 
 
+@pytest.mark.slow
 def test_training_from_streaming_scores_the_same_test_images(prepared, make_cfg) -> None:
     root, cached = prepared
     cfg = make_cfg(*STREAM, f"data.root={root}", "trainer.max_epochs=2", tiny=False)
@@ -91,6 +92,7 @@ def test_training_from_streaming_scores_the_same_test_images(prepared, make_cfg)
     assert (Path(cfg.paths.output_dir) / "skipped_files.tsv").read_text().startswith("file\treason")
 
 
+@pytest.mark.slow
 def test_streaming_resume_mid_epoch_after_a_kill_is_exact(prepared, tmp_path) -> None:
     root, _ = prepared
     run = [*STREAM, f"data.root={root}", "trainer.max_epochs=3", "trainer.deterministic=true",
@@ -112,6 +114,7 @@ def test_streaming_resume_mid_epoch_after_a_kill_is_exact(prepared, tmp_path) ->
     assert steps == [28, 28], steps
 
 
+@pytest.mark.slow
 def test_ddp_ranks_train_on_disjoint_shares(prepared, make_cfg, tmp_path) -> None:
     root, cached = prepared
     seen = tmp_path / "seen"

@@ -43,6 +43,7 @@ def tensorboard(tmp_path_factory):
         stop(process)
 
 
+@pytest.mark.slow
 def test_custom_scalars_put_each_metric_beside_its_baseline(tensorboard) -> None:
     layout = get(tensorboard, "/data/plugin/custom_scalars/layout")
     charts = {chart["title"]: chart for category in layout["category"] for chart in category["chart"]}

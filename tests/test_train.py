@@ -47,6 +47,7 @@ def event_tags(run_dir: Path) -> dict[str, list[str]]:
         ("unet", "ssim", {"ssim"}),
     ],
 )
+@pytest.mark.slow
 def test_train_checkpoint_test(make_cfg, model: str, loss: str, terms: set[str]) -> None:
     overrides = [f"model={model}", f"loss={loss}", "trainer.max_epochs=2"]
     if loss == "composite":
@@ -122,6 +123,7 @@ def test_epoch_schedulers_change_the_learning_rate(make_cfg, scheduler: list[str
     assert lrs == pytest.approx(expected), lrs
 
 
+@pytest.mark.slow
 def test_one_cycle_schedule_warms_up_and_anneals_over_the_run(make_cfg) -> None:
     cfg = make_cfg(
         "scheduler=onecycle", "scheduler.pct_start=0.25", "optimizer.lr=0.01", "model=cae", "loss=mse",
@@ -140,6 +142,7 @@ def test_one_cycle_schedule_warms_up_and_anneals_over_the_run(make_cfg) -> None:
     assert 0 < peak < steps - 1 and lrs[-1] < lrs[0]  # up, then annealed below the start
 
 
+@pytest.mark.slow
 def test_quality_timer_records_targets_and_stops_at_the_last(make_cfg, tmp_path) -> None:
     report = tmp_path / "quality.json"
     launched = time.time()
@@ -169,6 +172,7 @@ def test_quality_timer_records_targets_and_stops_at_the_last(make_cfg, tmp_path)
     assert [point["step"] for point in json.loads(report.read_text())["history"]] == steps[:1]
 
 
+@pytest.mark.slow
 def test_command_line_entry_point(tmp_path) -> None:
     """`python -m colorizer.train` as a user runs it, with Hydra's own run folder."""
     run_dir = tmp_path / "cli_run"
