@@ -62,7 +62,7 @@ def test_presets_reproduce_the_reports_setups(make_cfg) -> None:
     assert vivid.trainer.max_epochs == 10
     assert vivid.model.head._target_.endswith("RegressionHead")
     best = make_cfg("experiment=landscape_best", tiny=False)
-    assert best.model.depth == 5 and best.trainer.max_epochs == 40
+    assert best.model.depth == 5 and best.trainer.max_epochs == 40 and best.loss.ssim.weight == 0.1
     assert best.model.head._target_.endswith("RegressionHead")
     cnn = make_cfg("experiment=cnn_perceptual", tiny=False)
     assert cnn.loss.perceptual.arch == "vgg11" and cnn.trainer.accumulate_grad_batches == 4
