@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 from hydra.utils import instantiate
+from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import LambdaCallback
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
@@ -101,6 +102,15 @@ def test_debug_trainer_runs_one_batch_without_checkpoints(make_cfg) -> None:
     assert metrics["best_checkpoint"] is None and "test/psnr" in metrics
 
 
+def fit_recording_lr(cfg, hook: str) -> tuple[list[float], Trainer]:
+    """Fit `cfg` and record the learning rate at every `hook` ("on_train_epoch_start", ...)."""
+    lrs: list[float] = []
+    module, trainer = build_module(cfg), build_trainer(cfg)
+    trainer.callbacks.append(LambdaCallback(**{hook: lambda t, *_: lrs.append(t.optimizers[0].param_groups[0]["lr"])}))
+    trainer.fit(module, datamodule=instantiate(cfg.data))
+    return lrs, trainer
+
+
 @pytest.mark.parametrize(
     "scheduler",
     [
@@ -112,29 +122,17 @@ def test_debug_trainer_runs_one_batch_without_checkpoints(make_cfg) -> None:
     ids=["multistep", "plateau"],
 )
 def test_epoch_schedulers_change_the_learning_rate(make_cfg, scheduler: list[str]) -> None:
-    lrs: list[float] = []
     cfg = make_cfg(*scheduler, "model=cae", "loss=mse", "trainer.max_epochs=3", "optimizer.lr=1e-3")
-    module, trainer = build_module(cfg), build_trainer(cfg)
-    trainer.callbacks.append(
-        LambdaCallback(on_train_epoch_start=lambda t, *_: lrs.append(t.optimizers[0].param_groups[0]["lr"]))
-    )
-    trainer.fit(module, datamodule=instantiate(cfg.data))
+    lrs, _ = fit_recording_lr(cfg, "on_train_epoch_start")
     expected = [1e-3, 1e-4, 1e-4] if "scheduler=multistep" in scheduler else [1e-3, 1e-3, 5e-4]
     assert lrs == pytest.approx(expected), lrs
 
 
 @pytest.mark.slow
 def test_one_cycle_schedule_warms_up_and_anneals_over_the_run(make_cfg) -> None:
-    cfg = make_cfg(
-        "scheduler=onecycle", "scheduler.pct_start=0.25", "optimizer.lr=0.01", "model=cae", "loss=mse",
-        "data.num_images=100", "trainer.max_epochs=2",
-    )  # fmt: skip
-    module = build_module(cfg)
-    trainer = build_trainer(cfg)
-    lrs: list[float] = []
-    record = LambdaCallback(on_train_batch_start=lambda t, *_: lrs.append(t.optimizers[0].param_groups[0]["lr"]))
-    trainer.callbacks.append(record)
-    trainer.fit(module, datamodule=instantiate(cfg.data))
+    overrides = ["scheduler=onecycle", "scheduler.pct_start=0.25", "optimizer.lr=0.01", "model=cae", "loss=mse"]
+    lrs, trainer = fit_recording_lr(make_cfg(*overrides, "data.num_images=100", "trainer.max_epochs=2"),
+                                    "on_train_batch_start")  # fmt: skip
     steps = trainer.global_step
     assert steps == len(lrs) == 2 * trainer.num_training_batches
     peak = max(range(steps), key=lrs.__getitem__)
