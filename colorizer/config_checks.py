@@ -25,8 +25,7 @@ TYPED_KEYS: dict[str, dict[str, type]] = {
         "min_epochs": int,
         "log_every_n_steps": int,
         "check_val_every_n_epoch": int,
-        "deterministic": bool,
-    },  # fmt: skip
+    },  # deterministic is left out: Lightning also takes "warn".
     "loss term": {"weight": float},
 }
 # Each group's schema: a dataclass whose fields have those types (and no defaults).

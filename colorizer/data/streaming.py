@@ -71,12 +71,14 @@ class EpochAwareStreamingDataLoader(StreamingDataLoader):
     after a restored pass has yielded batches is a new epoch.
     """
 
+    restored_batches = 0  # batches yielded since the last load_state_dict
+
     def load_state_dict(self, obj: dict[str, Any]) -> None:
         super().load_state_dict(obj)
         self.restored_batches = 0
 
     def __iter__(self) -> Iterator[Any]:
-        if self.restore and getattr(self, "restored_batches", 0) > 0:
+        if self.restore and self.restored_batches > 0:
             self.restore = False
         for batch in super().__iter__():
             if self.restore:
