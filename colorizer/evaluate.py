@@ -9,7 +9,7 @@ import hydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 
-from colorizer.inference import load_colorizer, resolve_device
+from colorizer.inference import checkpoint_label, load_colorizer, resolve_device
 from colorizer.models import GrayBaseline, MeanAbBaseline
 from colorizer.models.base import ColorizationNet
 from colorizer.models.heads import set_temperature
@@ -17,16 +17,6 @@ from colorizer.report import write_html_report
 from colorizer.scoring import Evaluation, evaluate_models, markdown_table, write_results
 
 log = logging.getLogger(__name__)
-
-
-def checkpoint_label(path: Path, taken: set[str]) -> str:
-    """A short unique name for a checkpoint: its run folder and file stem."""
-    run = path.parent.parent.name if path.parent.name == "checkpoints" else path.parent.name
-    label = f"{run}/{path.stem}" if run else path.stem
-    candidate, suffix = label, 2
-    while candidate in taken:
-        candidate, suffix = f"{label}#{suffix}", suffix + 1
-    return candidate
 
 
 def at_temperatures(label: str, net: ColorizationNet, temperatures: list[float]) -> dict[str, ColorizationNet]:

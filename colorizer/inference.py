@@ -33,10 +33,20 @@ class TrainedColorizer:
 
 
 def resolve_device(name: str) -> torch.device:
-    """ "auto" (CUDA when present, else CPU) or a torch device name."""
+    """The device `name` says: "auto" is CUDA when present, else the CPU."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def checkpoint_label(path: Path, taken: set[str]) -> str:
+    """A short unique name for a checkpoint: its run folder and file stem."""
+    run = path.parent.parent.name if path.parent.name == "checkpoints" else path.parent.name
+    label = f"{run}/{path.stem}" if run else path.stem
+    candidate, suffix = label, 2
+    while candidate in taken:
+        candidate, suffix = f"{label}#{suffix}", suffix + 1
+    return candidate
 
 
 def load_colorizer(

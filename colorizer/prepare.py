@@ -80,9 +80,10 @@ def write_splits(
 
 def prepare(cfg: DictConfig) -> dict[str, Any]:
     """Cache, split and write `cfg.data` as LitData chunks under `cfg.output_dir`; returns the recorded info."""
-    datamodule = instantiate(cfg.data)
-    if not isinstance(datamodule, LabColorizationDataModule):
+    if "ram_budget_gb" not in cfg.data:  # only the data modules that decode into the local cache have one
         raise ValueError(f"prepare reads images (data=folder, landscape or synthetic), not {cfg.data._target_}.")
+    # A RAM budget of 0 maps the cache file: the writers read the rows from it, nothing needs them in RAM here.
+    datamodule: LabColorizationDataModule = instantiate(cfg.data, ram_budget_gb=0.0)
     if datamodule.num_folds > 1:
         raise ValueError("prepare writes one fixed split: set data.num_folds=1 (K-fold needs the local cache).")
     if datamodule.cache_dir is None:

@@ -144,7 +144,7 @@ def test_disk_cache_is_reused_and_a_damaged_one_is_rebuilt(tmp_path, monkeypatch
     def no_decoding(*args, **kwargs):
         raise AssertionError("should have come from the cache")
 
-    monkeypatch.setattr(FolderSource, "load", no_decoding)
+    monkeypatch.setattr(FolderSource, "decode", no_decoding)
     assert torch.equal(load_cached(source, 16, tmp_path / "cache").images, first.images)
     monkeypatch.undo()
 

@@ -9,8 +9,7 @@ from omegaconf import DictConfig
 
 from colorizer.app.session import PhotoColorizer
 from colorizer.checkpointing import CheckpointError
-from colorizer.evaluate import checkpoint_label
-from colorizer.inference import load_colorizer, resolve_device
+from colorizer.inference import checkpoint_label, load_colorizer, resolve_device
 from colorizer.precision import use_bf16
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,6 @@ from colorizer.bench.common import REPO, peak_rss_mb
 from colorizer.data.cache import load_cached
 from colorizer.data.datamodule import LabColorizationDataModule
 from colorizer.data.sources import DecodedFiles, SyntheticSource
-from colorizer.data.splits import split_indices
 from colorizer.data.transforms import lab_batch
 
 IMAGE_SIZE = 64
@@ -98,9 +97,9 @@ def streaming(count: int, workdir: str, steps: int) -> dict[str, Any]:
     local.setup()
     output_dir = str(Path(workdir) / "streaming")
     start = time.perf_counter()
-    indices = split_indices(count, local.splits, local.split_seed)
-    write_splits(str(Path(workdir) / "cache" / f"{local.prepared_key}.npy"), indices, local.loaded.names, output_dir)
-    write_info(output_dir, {"image_size": IMAGE_SIZE, "counts": {s: len(i) for s, i in indices.items()},
+    splits = {split: local.indices[split] for split in ("train", "val", "test")}
+    write_splits(str(Path(workdir) / "cache" / f"{local.prepared_key}.npy"), splits, local.loaded.names, output_dir)
+    write_info(output_dir, {"image_size": IMAGE_SIZE, "counts": {s: len(i) for s, i in splits.items()},
                             "skipped": [], "colorless": []})  # fmt: skip
     figures: dict[str, Any] = {"prepare_s": time.perf_counter() - start}
     streamed = StreamingDataModule(output_dir, image_size=IMAGE_SIZE, batch_size=256)

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from colorizer.atomic import atomic_write
-from colorizer.data.cache_build import CHUNK_IMAGES, build_entry, chunk_checksum
-from colorizer.data.sources import ImageSource, LoadedImages
+from colorizer.data.cache_build import build_entry, chunk_checksum
+from colorizer.data.sources import ImageSource, LoadedImages, decode_all
 
 log = logging.getLogger(__name__)
 
@@ -45,28 +45,6 @@ def _finish_entry(cache_dir: Path, key: str, meta: dict[str, Any]) -> None:
     stat = (cache_dir / f"{key}.npy").stat()
     meta = {**meta, "size_bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
     atomic_write(cache_dir / f"{key}.json", lambda handle: handle.write(json.dumps(meta).encode()))
-
-
-def write_entry(
-    cache_dir: Path,
-    key: str,
-    array: np.ndarray,
-    names: list[str],
-    skipped: list[tuple[str, str]],
-    colorless: list[str],
-) -> None:
-    """Write an entry for images already in memory: `<key>.npy` then `<key>.json`, atomically."""
-    chunk_rows = [min(CHUNK_IMAGES, len(array) - start) for start in range(0, len(array), CHUNK_IMAGES)]
-    meta = {
-        "shape": list(array.shape),
-        "chunk_rows": chunk_rows,
-        "chunk_checksums": [chunk_checksum(array[a:b]) for a, b in _chunk_bounds(chunk_rows)],
-        "names": names,
-        "skipped": [list(item) for item in skipped],
-        "colorless": colorless,
-    }
-    atomic_write(cache_dir / f"{key}.npy", lambda handle: np.save(handle, array, allow_pickle=False))
-    _finish_entry(cache_dir, key, meta)
 
 
 def _read_checked(mapped: np.ndarray, meta: dict[str, Any]) -> np.ndarray:
@@ -156,7 +134,7 @@ def load_cached(
     """Load `source` at `size`, through the cache in `cache_dir` (no cache when None). `key`: the
     source's cache key when the caller has just computed it."""
     if cache_dir is None:
-        return source.load(size)
+        return decode_all(source, size)
     cache_dir = Path(cache_dir).expanduser()
     key = key or source.cache_key(size)
     cached = read_entry(cache_dir, key, ram_budget_gb)
@@ -172,7 +150,7 @@ def load_cached(
             raise  # no images: nothing a cache could fix
         except OSError as error:
             log.warning("Could not write the image cache in %s (%s); decoding without it.", cache_dir, error)
-            return source.load(size)
+            return decode_all(source, size)
     if cached is None:
         raise RuntimeError(f"The image cache {cache_dir / key} was written but cannot be read back.")
     log.info("Loaded %d cached images of %s from %s", len(cached.names), source.describe(), cache_dir / key)

@@ -1,12 +1,13 @@
 """Building a cache entry in bounded memory, resumably.
 
 A source's items (files, or synthetic indices) are decoded a chunk at a time by a thread pool
-and written straight into the preallocated `<key>.npy.partial` with plain file writes (so written images sit in the page
-cache, not in this process). After each chunk its rows are synced and a small record of the
-chunk (names, what was left out, row count, CRC) is written to `<key>.parts/`; a build that is
-interrupted resumes after the last recorded chunk. At the end the header is rewritten with
-the final count, the file is cut to size and renamed, and the entry's JSON is written last.
-Peak memory is a chunk of decoded images, whatever the number of files.
+and written straight into the preallocated `<key>.npy.partial` with plain file writes (so
+written images sit in the page cache, not in this process). After each chunk its rows are
+synced and a small record of the chunk (names, what was left out, row count, CRC) is written to
+`<key>.parts/`; a build that is interrupted resumes after the last recorded chunk. At the end
+the header is rewritten with the final count, the file is cut to size and renamed, and the
+entry's JSON is written last. Peak memory is a chunk of decoded images, whatever the number of
+items.
 """
 
 import json

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from colorizer.data.images import IMAGE_EXTENSIONS, ImageDecodeError, decode_square, has_colour, list_image_files
-from colorizer.data.synthetic import render_landscape, synthetic_landscapes
+from colorizer.data.synthetic import render_landscape
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,6 @@ class ImageSource(Protocol):
 
     def nothing_usable(self, items: int, unreadable: int, colorless: int) -> FileNotFoundError: ...
 
-    def load(self, size: int) -> LoadedImages: ...
-
 
 class SyntheticSource:
     """`num_images` procedural landscapes (see `colorizer.data.synthetic`)."""
@@ -74,10 +72,6 @@ class SyntheticSource:
 
     def nothing_usable(self, items: int, unreadable: int, colorless: int) -> FileNotFoundError:
         return FileNotFoundError(f"None of the {items} synthetic landscapes is usable.")
-
-    def load(self, size: int) -> LoadedImages:
-        images = synthetic_landscapes(self.num_images, size, self.seed)
-        return LoadedImages(images=images, names=[f"synthetic_{i}" for i in range(self.num_images)])
 
 
 class FolderSource:
@@ -156,19 +150,6 @@ class FolderSource:
             f"({unreadable} unreadable, {colorless} without colour)."
         )
 
-    def load(self, size: int) -> LoadedImages:
-        """Every image in RAM at once, for runs without a cache folder (`cache_build` is the
-        bounded-memory way)."""
-        files = self.files()
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            decoded = self.decode(files, size, pool)
-        if not decoded.names:
-            raise self.nothing_usable(len(files), len(decoded.skipped), len(decoded.colorless))
-        return LoadedImages(
-            images=torch.from_numpy(decoded.rows()), names=decoded.names, skipped=decoded.skipped,
-            colorless=decoded.colorless,
-        )  # fmt: skip
-
 
 @dataclass
 class DecodedFiles:
@@ -200,6 +181,20 @@ class KaggleLandscapeSource(FolderSource):
                 f"layout). Point data.root at the folder that holds color/, or use data=folder for any folder."
             )
         super().__init__(root / "color", **kwargs)
+
+
+def decode_all(source: ImageSource, size: int) -> LoadedImages:
+    """Every image of `source` in RAM at once, for runs without a cache folder (`cache_build` is
+    the bounded-memory way). Raises FileNotFoundError when none is usable."""
+    items = source.items()
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        decoded = source.decode(items, size, pool)
+    if not decoded.names:
+        raise source.nothing_usable(len(items), len(decoded.skipped), len(decoded.colorless))
+    return LoadedImages(
+        images=torch.from_numpy(decoded.rows()), names=decoded.names, skipped=decoded.skipped,
+        colorless=decoded.colorless,
+    )  # fmt: skip
 
 
 def write_skipped_tsv(directory: str | Path, skipped: list[tuple[str, str]], colorless: list[str]) -> Path:
