@@ -11,8 +11,6 @@ from torch.utils.data import DataLoader
 
 from colorizer.data.transforms import half_size, lab_batch
 
-DEFAULT_SPLITS = {"train": 0.64, "val": 0.16, "test": 0.20}
-
 
 class ColorizationDataModule(LightningDataModule):
     """Train / val / test splits of uint8 images fed to the model as L and ab."""

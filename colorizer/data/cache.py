@@ -26,10 +26,9 @@ import torch
 from colorizer.atomic import atomic_write
 from colorizer.data.cache_build import build_entry, chunk_checksum
 from colorizer.data.sources import ImageSource, LoadedImages, decode_all
+from colorizer.defaults import RAM_BUDGET_GB
 
 log = logging.getLogger(__name__)
-
-DEFAULT_RAM_BUDGET_GB = 8.0
 
 
 def _chunk_bounds(chunk_rows: list[int]) -> Iterator[tuple[int, int]]:
@@ -57,7 +56,7 @@ def _read_checked(mapped: np.ndarray, meta: dict[str, Any]) -> np.ndarray:
     return images
 
 
-def read_entry(cache_dir: Path, key: str, ram_budget_gb: float = DEFAULT_RAM_BUDGET_GB) -> LoadedImages | None:
+def read_entry(cache_dir: Path, key: str, ram_budget_gb: float = RAM_BUDGET_GB) -> LoadedImages | None:
     """The cached entry, or None (with a warning) if it is missing, incomplete or damaged.
 
     An entry larger than `ram_budget_gb` is memory-mapped instead of read into RAM: batches
@@ -128,7 +127,7 @@ def load_cached(
     source: ImageSource,
     size: int,
     cache_dir: str | Path | None,
-    ram_budget_gb: float = DEFAULT_RAM_BUDGET_GB,
+    ram_budget_gb: float = RAM_BUDGET_GB,
     key: str | None = None,
 ) -> LoadedImages:
     """Load `source` at `size`, through the cache in `cache_dir` (no cache when None). `key`: the

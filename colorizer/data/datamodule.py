@@ -9,8 +9,8 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from colorizer.data.base import DEFAULT_SPLITS, ColorizationDataModule
-from colorizer.data.cache import DEFAULT_RAM_BUDGET_GB, ensure_cached, load_cached
+from colorizer.data.base import ColorizationDataModule
+from colorizer.data.cache import ensure_cached, load_cached
 from colorizer.data.images import IMAGE_EXTENSIONS
 from colorizer.data.sources import (
     FolderSource,
@@ -22,6 +22,7 @@ from colorizer.data.sources import (
 )  # fmt: skip
 from colorizer.data.splits import check_split_config, split_indices
 from colorizer.data.statistics import ab_bin_prior, cached_tensor, content_digest, mean_normalized_ab
+from colorizer.defaults import RAM_BUDGET_GB, SPLIT_FRACTIONS
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +72,10 @@ class LabColorizationDataModule(ColorizationDataModule):
         flip: bool = True,
         half_size_epochs: int = 0,
         cache_dir: str | None = None,
-        ram_budget_gb: float = DEFAULT_RAM_BUDGET_GB,
+        ram_budget_gb: float = RAM_BUDGET_GB,
     ) -> None:
         super().__init__(image_size, batch_size, num_workers, flip, half_size_epochs)
-        self.splits = dict(splits or DEFAULT_SPLITS)
+        self.splits = dict(splits or SPLIT_FRACTIONS)
         self.split_seed = split_seed
         self.num_folds = num_folds
         self.fold = fold
