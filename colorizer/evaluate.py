@@ -62,15 +62,12 @@ def run_evaluation(cfg: DictConfig) -> tuple[Evaluation, dict[str, Any]]:
     if not models:
         raise ValueError("Nothing to evaluate: give ckpt_path=... or ckpt_paths=[...], or keep some baselines.")
 
-    evaluation = evaluate_models(models, datamodule, cfg.split, device)
+    evaluation = evaluate_models(models, datamodule, cfg.split, device, cfg.report_max_images if cfg.report else 0)
     output_dir = Path(cfg.paths.output_dir)
     extra = {"checkpoints": checkpoints, "image_size": image_size}
     write_results(evaluation, output_dir, extra)
     if cfg.report:
-        report = write_html_report(
-            output_dir / "report.html", evaluation, models, datamodule, device, cfg.report_max_images
-        )
-        extra["report"] = str(report)
+        extra["report"] = str(write_html_report(output_dir / "report.html", evaluation, datamodule))
     return evaluation, extra
 
 

@@ -11,7 +11,6 @@ from PIL import Image
 from colorizer.color import gray_rgb, rebuild_rgb
 from colorizer.data.base import ColorizationDataModule
 from colorizer.data.transforms import lab_batch
-from colorizer.models.base import ColorizationNet
 from colorizer.scoring import TABLE_COLUMNS, Evaluation, format_value
 
 STYLE = """
@@ -58,23 +57,18 @@ def _tradeoff_image(plot: Path) -> str:
     return f'<img id="tradeoff" src="{uri}" alt="psnr_gain against colorfulness_ratio per model">'
 
 
-@torch.no_grad()
-def write_html_report(
-    path: Path,
-    evaluation: Evaluation,
-    models: dict[str, ColorizationNet],
-    datamodule: ColorizationDataModule,
-    device: torch.device,
-    max_images: int = 100,
-) -> Path:
-    """Write report.html: the summary table, then one row per image (gray | each model | truth)
-    with each prediction's psnr / ssim / ΔE, sorted by the first model's psnr, worst first."""
-    ranking_model = next(iter(models))
-    order = torch.argsort(evaluation.per_image[ranking_model]["psnr"])[:max_images]
-    images = datamodule.split_images(evaluation.split, order).to(device)
-    batch = lab_batch(images)
-    predictions = {name: rebuild_rgb(batch["L"], net(batch["L"])) for name, net in models.items()}
-    grays, truths = gray_rgb(batch["L"]), images.float() / 255
+def write_html_report(path: Path, evaluation: Evaluation, datamodule: ColorizationDataModule) -> Path:
+    """Write report.html: the summary table, then one row per image that `evaluation` kept as the
+    worst (gray | each model | truth) with each prediction's psnr / ssim / ΔE, worst first."""
+    worst = evaluation.worst
+    if worst is None:
+        raise ValueError("The report shows the worst images: score with evaluate_models(..., keep_worst=N).")
+    models, order = list(evaluation.summary), worst.rows
+    ranking_model = models[0]
+    images = datamodule.split_images(evaluation.split, order)
+    L = lab_batch(images)["L"]
+    predictions = {name: rebuild_rgb(L, ab) for name, ab in worst.ab.items()}
+    grays, truths = gray_rgb(L), images.float() / 255
 
     model_headers = "".join(f"<th>{html.escape(name)}</th>" for name in models)
     rows = []

@@ -29,29 +29,64 @@ TABLE_COLUMNS = (
 
 
 @dataclass
+class WorstImages:
+    """While scoring: the `limit` images with the lowest psnr for the ranking model, with every
+    model's prediction, so that the report shows them without running the models again."""
+
+    limit: int
+    rows: torch.Tensor = field(default_factory=lambda: torch.empty(0, dtype=torch.long))  # [K] in split order
+    psnr: torch.Tensor = field(default_factory=lambda: torch.empty(0))  # [K] the ranking model's
+    ab: dict[str, torch.Tensor] = field(default_factory=dict)  # model -> predicted ab [K,2,H,W]
+
+    def offer(self, rows: torch.Tensor, psnr: torch.Tensor, ab: dict[str, torch.Tensor]) -> None:
+        """Add a batch (split rows [B], the ranking model's psnr [B], each model's ab [B,2,H,W]);
+        keep the `limit` lowest, worst first."""
+        psnr = torch.cat([self.psnr, psnr.float().cpu()])
+        keep = torch.argsort(psnr, stable=True)[: self.limit]
+        self.rows, self.psnr = torch.cat([self.rows, rows])[keep], psnr[keep]
+        for name, values in ab.items():
+            kept = self.ab.get(name, values.new_empty((0, *values.shape[1:])).cpu())
+            self.ab[name] = torch.cat([kept, values.float().cpu()])[keep]
+
+
+@dataclass
 class Evaluation:
-    """Summary metrics per model, and per-image psnr / ssim / delta_e per model (in split order)."""
+    """Summary metrics per model, per-image psnr / ssim / delta_e / colorfulness per model (in
+    split order) and, when asked for, the worst images of the first model with every prediction."""
 
     split: str
     names: list[str]
     summary: dict[str, dict[str, float]] = field(default_factory=dict)
     per_image: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
+    worst: WorstImages | None = None
 
 
 @torch.no_grad()
 def evaluate_models(
-    models: dict[str, ColorizationNet], datamodule: ColorizationDataModule, split: str, device: torch.device
+    models: dict[str, ColorizationNet],
+    datamodule: ColorizationDataModule,
+    split: str,
+    device: torch.device,
+    keep_worst: int = 0,
 ) -> Evaluation:
-    """Score every model on the same batches of `split`."""
+    """Score every model on the same batches of `split`; with `keep_worst`, also keep that many
+    images the first model does worst on (lowest psnr) with every model's prediction."""
     metrics = {name: ColorizationMetrics().to(device) for name in models}
     scores: dict[str, dict[str, list[torch.Tensor]]] = {name: {} for name in models}
+    worst = WorstImages(keep_worst) if keep_worst > 0 else None
+    ranking_model, seen = next(iter(models)), 0
     for images in datamodule.loader(split):
         batch = lab_batch(images.to(device))
-        for name, net in models.items():
-            scored = metrics[name].update(batch["L"], net(batch["L"]), batch["ab"])
+        predictions = {name: net(batch["L"]) for name, net in models.items()}
+        for name, pred_ab in predictions.items():
+            scored = metrics[name].update(batch["L"], pred_ab, batch["ab"])
             for key, value in scored.items():
                 scores[name].setdefault(key, []).append(value.cpu())
-    evaluation = Evaluation(split=split, names=datamodule.split_names(split))
+        if worst is not None:
+            rows = torch.arange(seen, seen + len(images))
+            worst.offer(rows, scores[ranking_model]["psnr"][-1], predictions)
+        seen += len(images)
+    evaluation = Evaluation(split=split, names=datamodule.split_names(split), worst=worst)
     for name in models:
         evaluation.summary[name] = {k: float(v) for k, v in metrics[name].compute().items()}
         evaluation.per_image[name] = {k: torch.cat(v) for k, v in scores[name].items()}

@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from hydra.utils import instantiate
 
+from colorizer.data import lab_batch
 from colorizer.evaluate import run_evaluation
 from colorizer.export import export_checkpoint
 from colorizer.inference import load_colorizer
@@ -38,6 +40,24 @@ def test_report_is_self_contained_and_sorted_worst_first(report) -> None:
     psnrs = [float(v) for v in re.findall(r"psnr (\d+\.\d+) ·", page)]
     first_model = psnrs[::3]  # three models per row, the ranked one first
     assert first_model == sorted(first_model), "worst (lowest psnr) first"
+
+
+def test_report_shows_the_worst_images_as_scored_without_running_the_models_again(trained_checkpoints, tmp_path):
+    cfg = evaluate_cfg(tmp_path, f"ckpt_path={trained_checkpoints['unet']}", "report=true", "report_max_images=4",
+                       "data.batch_size=3")  # fmt: skip
+    evaluation, _ = run_evaluation(cfg)
+    first = next(iter(evaluation.summary))
+    psnr, worst = evaluation.per_image[first]["psnr"], evaluation.worst
+    assert torch.equal(worst.rows, torch.argsort(psnr)[:4]), "the 4 lowest psnr over all batches, worst first"
+    assert torch.equal(worst.psnr, psnr[worst.rows])
+    model = load_colorizer(trained_checkpoints["unet"])
+    datamodule = instantiate(cfg.data)  # at the checkpoint's image size, which run_evaluation set
+    datamodule.setup()
+    images = datamodule.split_images(cfg.split, worst.rows)
+    with torch.no_grad():
+        expected = model.net(lab_batch(images)["L"])
+    torch.testing.assert_close(worst.ab[first], expected, atol=1e-5, rtol=1e-4)
+    assert worst.ab["gray"].abs().max() == 0 and set(worst.ab) == set(evaluation.summary)
 
 
 def test_report_renders_in_headless_chromium(report, tmp_path) -> None:
