@@ -5,9 +5,11 @@ import resource
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
 from omegaconf import DictConfig
 from PIL import Image
 
+from colorizer.data.base import ColorizationDataModule
 from colorizer.data.synthetic import synthetic_landscapes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -19,6 +21,11 @@ def compose_train_config(overrides: list[str]) -> DictConfig:
     """The config `python -m colorizer.train <overrides>` runs with, so that a benchmark cannot drift from it."""
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         return compose(config_name="train", overrides=overrides)
+
+
+def build_datamodule(overrides: list[str]) -> ColorizationDataModule:
+    """The data module `python -m colorizer.train <overrides>` trains on."""
+    return instantiate(compose_train_config(overrides).data)
 
 
 def peak_rss_mb() -> float:

@@ -11,8 +11,9 @@ from kornia.color import rgb_to_lab
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
+from colorizer.bench.common import build_datamodule
 from colorizer.color import AB_SCALE, L_SCALE
-from colorizer.data import ImageFolderDataModule, lab_batch
+from colorizer.data import lab_batch
 from colorizer.data.images import list_image_files
 
 
@@ -33,7 +34,10 @@ class NaiveFileDataset(Dataset):
 
 
 def bench_loader(folder: Path, size: int, batch_size: int, naive_images: int, runs: int, cache: Path) -> dict:
-    datamodule = ImageFolderDataModule(root=str(folder), image_size=size, batch_size=batch_size, cache_dir=str(cache))
+    datamodule = build_datamodule([
+        "data=folder", f"data.root={folder}", f"data.image_size={size}", f"data.batch_size={batch_size}",
+        f"data.cache_dir={cache}",
+    ])  # fmt: skip
     datamodule.setup()
     loader = datamodule.train_dataloader()
     files = list_image_files(folder)[:naive_images]

@@ -8,8 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from colorizer.bench.common import REPO
-from colorizer.data import ImageFolderDataModule
+from colorizer.bench.common import REPO, build_datamodule
 
 
 def bench_cache_start(folder: Path, cache: Path, workdir: Path, runs: int = 3) -> dict:
@@ -18,12 +17,13 @@ def bench_cache_start(folder: Path, cache: Path, workdir: Path, runs: int = 3) -
     check), the median of `runs`, and how much of it is importing colorizer.train (torch,
     Lightning, torchmetrics, kornia, Hydra) in a fresh interpreter."""
     report = workdir / "first_step.json"
+    data = ["data=folder", f"data.root={folder}", f"data.cache_dir={cache}"]
     # Decode now (a no-op after the loader section), so that every launch is a cache hit.
-    ImageFolderDataModule(root=str(folder), image_size=64, cache_dir=str(cache)).prepare_data()
+    build_datamodule(data).prepare_data()
 
     def launch(run: int) -> dict:
         command = [
-            sys.executable, "-m", "colorizer.train", "data=folder", f"data.root={folder}", f"data.cache_dir={cache}",
+            sys.executable, "-m", "colorizer.train", *data,
             f"hydra.run.dir={workdir / f'start_run_{run}'}", "+trainer.max_steps=1", "+trainer.limit_val_batches=2",
             "+trainer.limit_test_batches=1", "trainer.enable_progress_bar=false",
             "+callbacks.first_step._target_=colorizer.callbacks.FirstStepTimer",

@@ -13,8 +13,9 @@ import torch
 from hydra.utils import instantiate
 from lightning.pytorch import Callback
 
-from colorizer.bench.common import compose_train_config
-from colorizer.data import SyntheticLandscapeDataModule, lab_batch
+from colorizer.bench.common import build_datamodule, compose_train_config
+from colorizer.data import lab_batch
+from colorizer.defaults import SPLIT_FRACTIONS
 from colorizer.losses import CompositeLoss, LossInputs
 from colorizer.models import ColorizationModule
 
@@ -131,10 +132,10 @@ def bench_training(setups: list[tuple[int, int, int]], steps: int, device: torch
     pairs' ratios."""
     results = {}
     for size, batch_size, runs in setups:
-        # Enough training images for all steps of every loop in one epoch (64% of them train).
-        datamodule = SyntheticLandscapeDataModule(
-            num_images=int(batch_size * (steps + 1) / 0.64) + 8, image_size=size, batch_size=batch_size, cache_dir=None
-        )
+        # Enough training images for all steps of every loop in one epoch.
+        count = int(batch_size * (steps + 1) / SPLIT_FRACTIONS["train"]) + 8
+        data = [f"data.num_images={count}", f"data.image_size={size}", f"data.batch_size={batch_size}"]
+        datamodule = build_datamodule([*data, "data.cache_dir=null"])
         datamodule.setup()
         for name, overrides in MODELS.items():
             torch.manual_seed(0)
