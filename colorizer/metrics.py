@@ -15,7 +15,7 @@ import torch
 from kornia.color import rgb_to_lab
 from torch import nn
 from torchmetrics import MeanAbsoluteError, MeanMetric, R2Score
-from torchmetrics.functional.image import structural_similarity_index_measure
+from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
 from colorizer.color import AB_SCALE, gray_rgb, rebuild_rgb
 from colorizer.color_bins import ab_bin_centres, bin_histograms, js_divergence
@@ -23,6 +23,8 @@ from colorizer.color_bins import ab_bin_centres, bin_histograms, js_divergence
 # Below this colorfulness (0-255 scale) a true image counts as this colourful in the ratio, so
 # that nearly grey photos do not blow it up.
 MIN_TRUE_COLORFULNESS = 1.0
+# An exact image (mse 0, an infinite PSNR) counts as mse 1e-10, so that one cannot make a mean inf.
+MAX_PSNR = 100.0
 
 
 def rmse_ab_per_image(pred_ab: torch.Tensor, true_ab: torch.Tensor) -> torch.Tensor:
@@ -58,9 +60,9 @@ IMAGE_SCORES = ("psnr", "ssim", "delta_e", "colorfulness")
 
 def _psnr_ssim(pred_rgb: torch.Tensor, true_rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """PSNR and SSIM of each image (data range 1): RGB [B,3,H,W] x2 -> two [B]."""
-    mse = (pred_rgb - true_rgb).pow(2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
+    psnr = peak_signal_noise_ratio(pred_rgb, true_rgb, data_range=1.0, reduction="none", dim=(1, 2, 3))
     ssim = structural_similarity_index_measure(pred_rgb, true_rgb, data_range=1.0, reduction="none")
-    return -10 * torch.log10(mse), ssim
+    return psnr.clamp_max(MAX_PSNR), ssim
 
 
 def image_scores(pred_rgb: torch.Tensor, true_rgb: torch.Tensor) -> dict[str, torch.Tensor]:

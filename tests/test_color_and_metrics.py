@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from colorizer.color import AB_SCALE, gray_rgb, rebuild_rgb, rgb_to_normalized_lab
-from colorizer.metrics import ColorizationMetrics, colorfulness_per_image, delta_e76_per_image
+from colorizer.metrics import MAX_PSNR, ColorizationMetrics, colorfulness_per_image, delta_e76_per_image
 
 
 def test_lab_round_trip_and_ranges() -> None:
@@ -56,6 +56,19 @@ def test_psnr_is_averaged_per_image_not_pooled() -> None:
     rmse = ((pred_ab.double() - true_ab.double()) * AB_SCALE).pow(2).mean(dim=(1, 2, 3)).sqrt().mean()
     assert values["rmse_ab"].item() == pytest.approx(rmse.item(), rel=1e-4)
     assert values["mae"].item() == pytest.approx((pred_rgb - true_rgb).abs().mean().item(), rel=1e-4)
+
+
+def test_an_exact_prediction_has_a_finite_psnr() -> None:
+    L, true_ab = colourful(2)
+    L[1], true_ab[1] = 0.5, 0.0  # a gray truth: the gray baseline is exact on it
+    pred_ab = true_ab.clone()
+    pred_ab[0] = 0.0
+    scores = ColorizationMetrics().update(L, pred_ab, true_ab)
+    assert scores["psnr"][1].item() == MAX_PSNR and 10 < scores["psnr"][0].item() < MAX_PSNR
+    metrics = ColorizationMetrics()
+    metrics.update(L, true_ab, true_ab)
+    values = metrics.compute()
+    assert values["psnr"].item() == MAX_PSNR and torch.isfinite(values["gray_psnr"])
 
 
 def test_gray_baseline_figures_match_a_gray_prediction() -> None:
