@@ -26,7 +26,7 @@ class MSELoss(LossTerm):
 
 
 class L1Loss(LossTerm):
-    """Mean absolute error of ab (the reports' MAE)."""
+    """Mean absolute error (L1) of ab."""
 
     def forward(self, inputs: LossInputs) -> torch.Tensor:
         return F.l1_loss(inputs.pred_ab.float(), inputs.true_ab.float())

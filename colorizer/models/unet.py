@@ -30,11 +30,11 @@ class UNet(ColorizationNet):
     """Encoder levels of width base_width·2^i (32-64-128-256 for depth 4), max-pooled between
     levels; decoder with transposed-conv upsampling and concatenated skips; 1x1 conv + tanh.
 
-    Report 000: the very first activation is LeakyReLU(first_negative_slope), the rest ReLU
+    By default the very first activation is LeakyReLU(first_negative_slope), the rest ReLU
     (`negative_slope=0`), BN everywhere, encoder dropout rising linearly from
-    `encoder_dropout[0]` at the top to `encoder_dropout[1]` at the bottleneck.
-    Report 003: depth 5, LeakyReLU everywhere, BN only from `norm_from_level` down, dropout in
-    the decoder, and `concat_input` joining L to the last decoder features before the head.
+    `encoder_dropout[0]` at the top to `encoder_dropout[1]` at the bottleneck. The deeper variant
+    (`experiment=unet5_mae`): depth 5, LeakyReLU everywhere, BN only from `norm_from_level` down,
+    dropout in the decoder, and `concat_input` joining L to the last decoder features before the head.
     """
 
     def __init__(
