@@ -133,7 +133,9 @@ def test_page_in_a_real_browser(app_server, tmp_path) -> None:
         for element in ("#gray", "#result-0", "#result-1", "#original"):
             image = page.locator(f"{element} img").first
             image.wait_for(timeout=30_000)
-            assert image.evaluate("img => img.complete && img.naturalWidth") == 120, element
+            # The element can be in place before its data is decoded, on a busy machine noticeably so.
+            page.wait_for_function("img => img.complete", arg=image.element_handle(), timeout=30_000)
+            assert image.evaluate("img => img.naturalWidth") == 120, element
         assert "gray baseline: psnr" in page.locator("#scores-gray").inner_text()
         for index in (0, 1):
             assert "ssim" in page.locator(f"#scores-{index}").inner_text()
