@@ -8,10 +8,9 @@ import time
 from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
-from colorizer.bench.common import REPO
+from colorizer.bench.common import compose_train_config
 from colorizer.bench.prediction import prediction_photos
 
 
@@ -20,8 +19,7 @@ def default_colorizer(device: torch.device):
     from colorizer.app.session import PhotoColorizer
     from colorizer.inference import TrainedColorizer
 
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        cfg = compose(config_name="train")
+    cfg = compose_train_config([])
     net = instantiate(cfg.model).to(device).eval()
     model = TrainedColorizer(net, {}, int(cfg.data.image_size), torch.zeros(2), Path("default-unet"))
     return PhotoColorizer({"default U-Net": model}, device)

@@ -4,18 +4,17 @@ import io
 import os
 import statistics
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from hydra.utils import instantiate
 from PIL import Image
 
-from colorizer.bench.common import SHARED_MIXED_PHOTOS
+from colorizer.bench.common import SHARED_MIXED_PHOTOS, compose_train_config
 from colorizer.data.synthetic import synthetic_landscapes
-from colorizer.models import ConvVAE, GrayBaseline, SkipConnectionAutoencoder, UNet
 
 
 def prediction_photos(count: int, folder: Path) -> list[Path]:
@@ -39,12 +38,8 @@ def prediction_photos(count: int, folder: Path) -> list[Path]:
     return sorted(folder.glob("*.jpg"))
 
 
-PREDICT_NETS: dict[str, Callable[[], torch.nn.Module]] = {
-    "unet": UNet,
-    "cae": SkipConnectionAutoencoder,
-    "vae": lambda: ConvVAE(image_size=64),
-    "gray (no network)": GrayBaseline,
-}
+# Each net as `python -m colorizer.train model=<name>` builds it, untrained.
+PREDICT_MODELS = {"unet": "unet", "cae": "cae", "vae": "vae", "gray (no network)": "gray"}
 
 
 def bench_prediction(count: int, runs: int, workdir: Path, device: torch.device) -> dict:
@@ -72,20 +67,24 @@ def bench_prediction(count: int, runs: int, workdir: Path, device: torch.device)
             list(pool.map(decode_encode, files))
         return len(files) / (time.perf_counter() - start)
 
-    def ours(net: torch.nn.Module, output: Path) -> float:
-        model = TrainedColorizer(net, {}, 64, torch.zeros(2), Path("random-init"))
+    def untrained(model: str) -> TrainedColorizer:
+        cfg = compose_train_config([f"model={model}"])
+        net = instantiate(cfg.model).eval().to(device)
+        return TrainedColorizer(net, {}, int(cfg.data.image_size), torch.zeros(2), Path("random-init"))
+
+    def ours(model: TrainedColorizer, output: Path) -> float:
         jobs = [Job(path, output / path.name, Path(path.name)) for path in files]
         start = time.perf_counter()
         PredictPipeline(model, device, batch_size=16, bf16=bf16).run(jobs, PredictSummary())
         return len(files) / (time.perf_counter() - start)
 
-    nets = {name: build().eval().to(device) for name, build in PREDICT_NETS.items()}
+    models = {name: untrained(model) for name, model in PREDICT_MODELS.items()}
     floors: list[float] = []
-    predicted: dict[str, list[float]] = {name: [] for name in nets}
+    predicted: dict[str, list[float]] = {name: [] for name in models}
     for run in range(runs):  # interleaved, so drifts in machine load hit all alike
         floors.append(floor())
-        for index, (name, net) in enumerate(nets.items()):
-            predicted[name].append(ours(net, workdir / f"predict_out_{run}_{index}"))
+        for index, (name, model) in enumerate(models.items()):
+            predicted[name].append(ours(model, workdir / f"predict_out_{run}_{index}"))
     floor_img_s = statistics.median(floors)
     result: dict[str, Any] = {
         "photos": "BSDS500 resized" if SHARED_MIXED_PHOTOS.is_dir() else "synthetic with noise",

@@ -15,12 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
 
-from colorizer.bench.common import REPO
-
-CONF_DIR = REPO / "conf"
+from colorizer.bench.common import REPO, build_datamodule
 
 # What a new user runs today (U-Net + SSIM, Adam 1e-3, validation once per epoch), and the preset.
 SETUPS: dict[str, list[str]] = {
@@ -32,9 +28,7 @@ TEST_KEYS = ("psnr", "gray_psnr", "psnr_gain", "ssim", "gray_ssim", "rmse_ab", "
 
 def warm_cache(overrides: list[str]) -> None:
     """Decode the images into the cache the runs will read, so neither run pays for it."""
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=overrides)
-    instantiate(cfg.data).prepare_data()
+    build_datamodule(overrides).prepare_data()
 
 
 def launch(overrides: list[str], targets: list[float], run_dir: Path) -> dict[str, Any]:
