@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -18,7 +17,7 @@ from colorizer.models import ClassificationHead
 from colorizer.models.heads import set_temperature
 from colorizer.predict import run_predict
 from colorizer.train import train
-from tests.conftest import CONF_DIR, evaluate_cfg
+from tests.conftest import TINY, compose_config, evaluate_cfg
 
 CLASSIFY = ["model/head=classification", "loss=classification"]
 ADVERSARIAL = ["loss/adversarial=patchgan", "loss.adversarial.warmup_steps=2"]
@@ -27,8 +26,6 @@ ADVERSARIAL = ["loss/adversarial=patchgan", "loss.adversarial.warmup_steps=2"]
 @pytest.fixture(scope="module")
 def classification_checkpoint(tmp_path_factory) -> Path:
     """A U-Net with a classification head trained for one epoch on tiny synthetic data."""
-    from tests.conftest import TINY, compose_config
-
     folder = tmp_path_factory.mktemp("classification")
     train(compose_config([*TINY, *CLASSIFY], folder / "run"))
     return folder / "run" / "checkpoints" / "last.ckpt"
@@ -108,9 +105,8 @@ def test_predict_and_export_decode_at_the_requested_temperature(classification_c
     written = {}
     for temperature in (1.0, 0.0):
         out = tmp_path / f"out{temperature}"
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            overrides = [f"ckpt_path={classification_checkpoint}", f"input={photos}", f"output={out}"]
-            cfg = compose(config_name="predict", overrides=[*overrides, f"temperature={temperature}"])
+        overrides = [f"ckpt_path={classification_checkpoint}", f"input={photos}", f"output={out}"]
+        cfg = compose_config([*overrides, f"temperature={temperature}"], tmp_path / "run", "predict")
         assert len(run_predict(cfg).written) == 1
         written[temperature] = torch.tensor(list(Image.open(out / "a.png").getdata()), dtype=torch.float32)
     assert not torch.equal(written[1.0], written[0.0])

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import open_dict
 
@@ -18,7 +17,7 @@ from colorizer.models import GrayBaseline  # noqa: E402
 from colorizer.prepare import prepare  # noqa: E402
 from colorizer.scoring import evaluate_models  # noqa: E402
 from colorizer.train import train  # noqa: E402
-from tests.conftest import CONF_DIR, assert_same_test_metrics, kill_at_step, start_train_cli  # noqa: E402
+from tests.conftest import assert_same_test_metrics, compose_config, kill_at_step, start_train_cli  # noqa: E402
 
 SOURCE = ["data=synthetic", "data.num_images=120", "data.image_size=32"]
 # 77 training images in batches of 8: 10 steps per epoch, the last one short.
@@ -33,9 +32,7 @@ def image_hashes(images: torch.Tensor) -> list[str]:
 def prepared(tmp_path_factory) -> tuple[Path, object]:
     """120 synthetic landscapes prepared as LitData chunks, and the cached data module they came from."""
     folder = tmp_path_factory.mktemp("streaming")
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="prepare", overrides=[*SOURCE, f"output_dir={folder / 'chunks'}",
-                                                         f"paths.cache_dir={folder / 'cache'}"])  # fmt: skip
+    cfg = compose_config([*SOURCE, f"output_dir={folder / 'chunks'}"], folder, "prepare")
     info = prepare(cfg)
     assert info["counts"] == {"train": 77, "val": 19, "test": 24}
     cached = instantiate(cfg.data)
@@ -44,8 +41,7 @@ def prepared(tmp_path_factory) -> tuple[Path, object]:
 
 
 def streaming_module(root: Path, **overrides):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=[*STREAM, f"data.root={root}"])
+    cfg = compose_config([*STREAM, f"data.root={root}"], root.parent / "run")
     with open_dict(cfg):
         cfg.data.stream_cache_dir = None
         cfg.data.update(overrides)
