@@ -61,8 +61,6 @@ def write_html_report(path: Path, evaluation: Evaluation, datamodule: Colorizati
     """Write report.html: the summary table, then one row per image that `evaluation` kept as the
     worst (gray | each model | truth) with each prediction's psnr / ssim / ΔE, worst first."""
     worst = evaluation.worst
-    if worst is None:
-        raise ValueError("The report shows the worst images: score with evaluate_models(..., keep_worst=N).")
     models, order = list(evaluation.summary), worst.rows
     ranking_model = models[0]
     images = datamodule.split_images(evaluation.split, order)

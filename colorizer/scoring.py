@@ -45,20 +45,20 @@ class WorstImages:
         keep = torch.argsort(psnr, stable=True)[: self.limit]
         self.rows, self.psnr = torch.cat([self.rows, rows])[keep], psnr[keep]
         for name, values in ab.items():
-            kept = self.ab.get(name, values.new_empty((0, *values.shape[1:])).cpu())
+            kept = self.ab.get(name, torch.empty(0, *values.shape[1:]))
             self.ab[name] = torch.cat([kept, values.float().cpu()])[keep]
 
 
 @dataclass
 class Evaluation:
     """Summary metrics per model, per-image psnr / ssim / delta_e / colorfulness per model (in
-    split order) and, when asked for, the worst images of the first model with every prediction."""
+    split order) and the worst images of the first model with every prediction (none unless asked for)."""
 
     split: str
     names: list[str]
     summary: dict[str, dict[str, float]] = field(default_factory=dict)
     per_image: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
-    worst: WorstImages | None = None
+    worst: WorstImages = field(default_factory=lambda: WorstImages(0))
 
 
 @torch.no_grad()
@@ -73,7 +73,7 @@ def evaluate_models(
     images the first model does worst on (lowest psnr) with every model's prediction."""
     metrics = {name: ColorizationMetrics().to(device) for name in models}
     scores: dict[str, dict[str, list[torch.Tensor]]] = {name: {} for name in models}
-    worst = WorstImages(keep_worst) if keep_worst > 0 else None
+    worst = WorstImages(keep_worst)
     ranking_model, seen = next(iter(models)), 0
     for images in datamodule.loader(split):
         batch = lab_batch(images.to(device))
@@ -82,7 +82,7 @@ def evaluate_models(
             scored = metrics[name].update(batch["L"], pred_ab, batch["ab"])
             for key, value in scored.items():
                 scores[name].setdefault(key, []).append(value.cpu())
-        if worst is not None:
+        if keep_worst > 0:
             rows = torch.arange(seen, seen + len(images))
             worst.offer(rows, scores[ranking_model]["psnr"][-1], predictions)
         seen += len(images)
