@@ -9,9 +9,11 @@ import hydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 
+from colorizer.fid import FidFeatures, fid_features
 from colorizer.inference import checkpoint_label, load_colorizer, resolve_device
 from colorizer.models import GrayBaseline, MeanAbBaseline
 from colorizer.models.base import ColorizationNet
+from colorizer.models.encoders import EncoderWeightsError
 from colorizer.models.heads import set_temperature
 from colorizer.report import write_html_report
 from colorizer.scoring import Evaluation, evaluate_models, markdown_table, write_results
@@ -30,6 +32,23 @@ def at_temperatures(label: str, net: ColorizationNet, temperatures: list[float])
         set_temperature(copy, float(temperature))
         copies[f"{label}@T={temperature:g}"] = copy
     return copies
+
+
+def frechet_features(fid: DictConfig, num_images: int) -> FidFeatures | None:
+    """The FID feature extractor `fid` asks for, or None when it is off or the split has fewer
+    than `fid.min_images` images (a Fréchet distance from a few images says nothing)."""
+    if not fid.enabled:
+        return None
+    if num_images < fid.min_images:
+        log.info("FID left out: %d images, fewer than fid.min_images=%d.", num_images, fid.min_images)
+        return None
+    try:
+        return fid_features(fid.inception_weights)
+    except EncoderWeightsError as error:
+        if fid.inception_weights:
+            raise
+        log.warning("FID left out: %s", error)
+        return None
 
 
 def run_evaluation(cfg: DictConfig) -> tuple[Evaluation, dict[str, Any]]:
@@ -62,9 +81,13 @@ def run_evaluation(cfg: DictConfig) -> tuple[Evaluation, dict[str, Any]]:
     if not models:
         raise ValueError("Nothing to evaluate: give ckpt_path=... or ckpt_paths=[...], or keep some baselines.")
 
-    evaluation = evaluate_models(models, datamodule, cfg.split, device, cfg.report_max_images if cfg.report else 0)
+    fid = frechet_features(cfg.fid, datamodule.split_size(cfg.split))
+    keep_worst = cfg.report_max_images if cfg.report else 0
+    evaluation = evaluate_models(models, datamodule, cfg.split, device, keep_worst, fid)
     output_dir = Path(cfg.paths.output_dir)
     extra = {"checkpoints": checkpoints, "image_size": image_size}
+    if fid:
+        extra["fid"] = {"label": fid.label, "num_images": len(evaluation.names)}
     write_results(evaluation, output_dir, extra)
     if cfg.report:
         extra["report"] = str(write_html_report(output_dir / "report.html", evaluation, datamodule))
@@ -75,6 +98,8 @@ def run_evaluation(cfg: DictConfig) -> tuple[Evaluation, dict[str, Any]]:
 def main(cfg: DictConfig) -> None:
     evaluation, extra = run_evaluation(cfg)
     print(f"{len(evaluation.names)} images ({evaluation.split} split) at {extra['image_size']}x{extra['image_size']}")
+    if "fid" in extra:
+        print(f"{extra['fid']['label']} over {extra['fid']['num_images']} images")
     print(markdown_table(evaluation.summary))
     print(f"Results in {cfg.paths.output_dir}" + (f"; report: {extra['report']}" if "report" in extra else ""))
 

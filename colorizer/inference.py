@@ -15,6 +15,7 @@ from PIL import Image
 from colorizer.checkpointing import CheckpointError, read_checkpoint
 from colorizer.color import AB_SCALE, L_SCALE
 from colorizer.models.base import ColorizationNet
+from colorizer.models.encoders import without_pretrained_loading
 from colorizer.models.heads import set_temperature
 from colorizer.srgb_table import lab_to_srgb8, lightness, packed_to_image
 
@@ -58,12 +59,13 @@ def load_colorizer(
     Not Lightning's `load_from_checkpoint`: the LightningModule is given built objects (any net
     with any loss, built by Hydra), which `save_hyperparameters` cannot store as a config. The
     checkpoint carries the run's Hydra config instead (`colorizer_config`), and only the net is
-    rebuilt from it: using a model needs neither its loss, nor a discriminator, nor an optimiser."""
+    rebuilt from it: using a model needs neither its loss, nor a discriminator, nor an optimiser,
+    nor the pretrained encoder's weights package (the checkpoint holds those weights too)."""
     checkpoint = read_checkpoint(path)
     config = checkpoint.get("colorizer_config")
     if not config or "model" not in config:
         raise CheckpointError(f"{path} was not written by colorizer.train (it has no colorizer_config).")
-    net: ColorizationNet = instantiate(config["model"])
+    net: ColorizationNet = instantiate(without_pretrained_loading(config["model"]))
     state = checkpoint["state_dict"]
     net.load_state_dict({k.removeprefix("net."): v for k, v in state.items() if k.startswith("net.")})
     net.to(device).eval()

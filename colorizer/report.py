@@ -11,7 +11,7 @@ from PIL import Image
 from colorizer.color import gray_rgb, rebuild_rgb
 from colorizer.data.base import ColorizationDataModule
 from colorizer.data.transforms import lab_batch
-from colorizer.scoring import TABLE_COLUMNS, Evaluation, format_value
+from colorizer.scoring import Evaluation, format_value, table_columns
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 24px; color: #222; }
@@ -39,11 +39,10 @@ def _figure(rgb: torch.Tensor, caption: str, alt: str) -> str:
 
 
 def _summary_table(summary: dict[str, dict[str, float]]) -> str:
-    head = "<th>model</th>" + "".join(f"<th>{c}</th>" for c in TABLE_COLUMNS)
+    columns = table_columns(summary)
+    head = "<th>model</th>" + "".join(f"<th>{c}</th>" for c in columns)
     body = "".join(
-        f"<tr><td>{html.escape(name)}</td>"
-        + "".join(f"<td>{format_value(values[c])}</td>" for c in TABLE_COLUMNS)
-        + "</tr>"
+        f"<tr><td>{html.escape(name)}</td>" + "".join(f"<td>{format_value(values[c])}</td>" for c in columns) + "</tr>"
         for name, values in summary.items()
     )
     return f'<table id="summary"><tr>{head}</tr>{body}</table>'

@@ -29,15 +29,26 @@ class MultiStepGammaLR(LambdaLR):
         return value
 
 
+def scale_group_lrs(optimizer: Optimizer) -> Optimizer:
+    """Multiply each parameter group's learning rate by its `lr_mult` (1 when absent), before any
+    schedule reads the groups' starting rates."""
+    for group in optimizer.param_groups:
+        group["lr"] *= group.get("lr_mult", 1.0)
+    return optimizer
+
+
 def lightning_scheduler(
     factory: Callable[..., Any], optimizer: Optimizer, monitor: str, total_steps: Callable[[], int]
 ) -> dict[str, Any]:
     """Lightning's scheduler entry for a scheduler factory (Hydra `_partial_: true`).
 
     A schedule that takes `total_steps` (torch's OneCycleLR) spans the whole run, `total_steps()`
-    optimizer steps, and is stepped after each; any other is stepped once per epoch
-    (ReduceLROnPlateau on `monitor`).
+    optimizer steps, and is stepped after each, peaking at its `max_lr` times each group's
+    `lr_mult`; any other is stepped once per epoch (ReduceLROnPlateau on `monitor`).
     """
     if "total_steps" in inspect.signature(factory).parameters:
-        return {"scheduler": factory(optimizer, total_steps=total_steps()), "interval": "step"}
+        # OneCycleLR sets every group to one max_lr unless given a list: keep each group's lr_mult.
+        peak = getattr(factory, "keywords", {}).get("max_lr")
+        per_group = {} if peak is None else {"max_lr": [peak * g.get("lr_mult", 1.0) for g in optimizer.param_groups]}
+        return {"scheduler": factory(optimizer, total_steps=total_steps(), **per_group), "interval": "step"}
     return {"scheduler": factory(optimizer), "monitor": monitor, "interval": "epoch"}

@@ -8,10 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torchmetrics.image.fid import FrechetInceptionDistance
 
 from colorizer.atomic import atomic_write_text
+from colorizer.color import rebuild_rgb
 from colorizer.data.base import ColorizationDataModule
 from colorizer.data.transforms import lab_batch
+from colorizer.fid import FidFeatures, frechet_distance
 from colorizer.metrics import ColorizationMetrics
 from colorizer.models.base import ColorizationNet
 
@@ -26,6 +29,8 @@ TABLE_COLUMNS = (
     "ab_jsd",
     "psnr_gain",
 )
+# Shown after those when scored: the Fréchet distance under its extractor's name (colorizer.fid).
+FID_COLUMNS = ("fid", "fid_elite0")
 
 
 @dataclass
@@ -68,16 +73,23 @@ def evaluate_models(
     split: str,
     device: torch.device,
     keep_worst: int = 0,
+    fid: FidFeatures | None = None,
 ) -> Evaluation:
     """Score every model on the same batches of `split`; with `keep_worst`, also keep that many
-    images the first model does worst on (lowest psnr) with every model's prediction."""
+    images the first model does worst on (lowest psnr) with every model's prediction; with `fid`,
+    each model's Fréchet distance to the true images in those features (`fid.label`)."""
     metrics = {name: ColorizationMetrics().to(device) for name in models}
+    distances = {name: frechet_distance(fid.num_features).to(device) for name in models} if fid else {}
+    if fid:
+        fid.to(device)
     scores: dict[str, dict[str, list[torch.Tensor]]] = {name: {} for name in models}
     worst = WorstImages(keep_worst)
     ranking_model, seen = next(iter(models)), 0
     for images in datamodule.loader(split):
         batch = lab_batch(images.to(device))
         predictions = {name: net(batch["L"]) for name, net in models.items()}
+        if fid:
+            _update_distances(distances, fid, batch, predictions)
         for name, pred_ab in predictions.items():
             scored = metrics[name].update(batch["L"], pred_ab, batch["ab"])
             for key, value in scored.items():
@@ -89,8 +101,29 @@ def evaluate_models(
     evaluation = Evaluation(split=split, names=datamodule.split_names(split), worst=worst)
     for name in models:
         evaluation.summary[name] = {k: float(v) for k, v in metrics[name].compute().items()}
+        if fid:
+            evaluation.summary[name][fid.label] = float(distances[name].compute())
         evaluation.per_image[name] = {k: torch.cat(v) for k, v in scores[name].items()}
     return evaluation
+
+
+def _update_distances(
+    distances: dict[str, FrechetInceptionDistance],
+    fid: FidFeatures,
+    batch: dict[str, torch.Tensor],
+    predictions: dict[str, torch.Tensor],
+) -> None:
+    """Add a batch's true images' features to every model's distance once, and each prediction's."""
+    true_features = fid(rebuild_rgb(batch["L"], batch["ab"]))
+    for name, pred_ab in predictions.items():
+        distances[name].update(true_features, real=True)
+        distances[name].update(fid(rebuild_rgb(batch["L"], pred_ab)), real=False)
+
+
+def table_columns(summary: dict[str, dict[str, float]]) -> tuple[str, ...]:
+    """TABLE_COLUMNS, then the FID columns every model has."""
+    fid = tuple(c for c in FID_COLUMNS if summary and all(c in values for values in summary.values()))
+    return TABLE_COLUMNS + fid
 
 
 def format_value(value: float) -> str:
@@ -98,10 +131,11 @@ def format_value(value: float) -> str:
 
 
 def markdown_table(summary: dict[str, dict[str, float]]) -> str:
-    """One row per model, with the columns of TABLE_COLUMNS, as a markdown table."""
-    lines = ["| model | " + " | ".join(TABLE_COLUMNS) + " |", "|---" * (len(TABLE_COLUMNS) + 1) + "|"]
+    """One row per model, with the columns of `table_columns`, as a markdown table."""
+    columns = table_columns(summary)
+    lines = ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for name, values in summary.items():
-        lines.append(f"| {name} | " + " | ".join(format_value(values[c]) for c in TABLE_COLUMNS) + " |")
+        lines.append(f"| {name} | " + " | ".join(format_value(values[c]) for c in columns) + " |")
     return "\n".join(lines)
 
 

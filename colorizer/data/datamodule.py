@@ -178,11 +178,12 @@ class SyntheticLandscapeDataModule(LabColorizationDataModule):
 
 
 class ImageFolderDataModule(LabColorizationDataModule):
-    """`data=folder`: every image under `root` (jpg, png, bmp, tif, webp; any mode)."""
+    """`data=folder`: every image under `root` (jpg, png, bmp, tif, webp; any mode), or under each
+    folder of a list `root=[a,b,c]` as one data set, split as one."""
 
     def __init__(
         self,
-        root: str,
+        root: str | list[str],
         recursive: bool = True,
         extensions: tuple[str, ...] | list[str] = IMAGE_EXTENSIONS,
         **kwargs,

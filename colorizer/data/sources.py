@@ -3,6 +3,7 @@
 import hashlib
 import logging
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,7 @@ class SyntheticSource:
 
 class FolderSource:
     """Every image file under `root` (recursively by default), decoded once and fitted to a square.
+    `root` may be a list of folders: one data set, each image named `<folder name>/<path in it>`.
 
     Files that cannot be decoded are skipped and listed; images with no colour at all (a
     grayscale photo saved as RGB) are left out and counted, since they teach nothing.
@@ -83,36 +85,56 @@ class FolderSource:
 
     def __init__(
         self,
-        root: str | Path,
+        root: str | Path | Sequence[str | Path],
         recursive: bool = True,
         extensions: tuple[str, ...] | list[str] = IMAGE_EXTENSIONS,
         colorless_threshold: float = 2.0,
     ) -> None:
-        self.root = Path(root).expanduser()
+        roots = [root] if isinstance(root, str | Path) else list(root)
+        if not roots:
+            raise FileNotFoundError("data.root is an empty list: give a folder, or a list of folders.")
+        self.roots = [Path(r).expanduser() for r in roots]
+        self.root = self.roots[0]
         self.recursive = recursive
         self.extensions = tuple(e.lower() for e in extensions)
         self.colorless_threshold = colorless_threshold
+        # With several folders a name says which one it came from (the folder's name, numbered if repeated).
+        labels = [r.name or str(r) for r in self.roots]
+        self.labels = [f"{label}#{labels[:i].count(label) + 1}" if labels.count(label) > 1 else label
+                       for i, label in enumerate(labels)] if len(self.roots) > 1 else [""]  # fmt: skip
 
     def describe(self) -> str:
-        return f"images under {self.root}"
+        return "images under " + ", ".join(str(r) for r in self.roots)
 
     def files(self) -> list[Path]:
-        """The image files, sorted. Raises FileNotFoundError when there are none."""
+        """The image files, sorted within each folder, folder after folder. Raises FileNotFoundError
+        when a folder is missing or has none."""
         searched = ", ".join(self.extensions)
-        if not self.root.is_dir():
-            raise FileNotFoundError(
-                f"Image folder {self.root} does not exist or is not a folder "
-                f"(set data.root to a folder with {searched} files)."
-            )
-        return list_image_files(self.root, self.recursive, self.extensions)
+        files = []
+        for root in self.roots:
+            if not root.is_dir():
+                raise FileNotFoundError(
+                    f"Image folder {root} does not exist or is not a folder "
+                    f"(set data.root to a folder with {searched} files, or a list of such folders)."
+                )
+            files.extend(list_image_files(root, self.recursive, self.extensions))
+        return files
 
     def items(self) -> list[Path]:
         """What `decode` takes: the image files."""
         return self.files()
 
+    def name(self, path: Path) -> str:
+        """The image's name: its path in its folder, after the folder's label when there are several."""
+        holding = [i for i, root in enumerate(self.roots) if path.is_relative_to(root)]
+        index = max(holding, key=lambda i: len(self.roots[i].parts))  # the innermost, if folders nest
+        relative = str(path.relative_to(self.roots[index]))
+        return f"{self.labels[index]}/{relative}" if self.labels[index] else relative
+
     def cache_key(self, size: int) -> str:
         """Changes when any file is added, removed or modified (size and mtime of every file)."""
-        digest = hashlib.sha256(f"{self.root.resolve()}|{size}|{DECODE_VERSION}|{self.colorless_threshold}".encode())
+        roots = "|".join(str(r.resolve()) for r in self.roots)
+        digest = hashlib.sha256(f"{roots}|{size}|{DECODE_VERSION}|{self.colorless_threshold}".encode())
         for path in self.files():
             try:
                 stat = path.stat()
@@ -134,7 +156,7 @@ class FolderSource:
         decoded = DecodedFiles()
         # Pillow releases the GIL while decoding, so threads decode in parallel.
         for path, result in zip(files, pool.map(lambda p: self.decode_file(p, size), files), strict=True):
-            name = str(path.relative_to(self.root))
+            name = self.name(path)
             if isinstance(result, str):
                 decoded.skipped.append((name, result))
             elif not has_colour(result, self.colorless_threshold):
@@ -146,7 +168,7 @@ class FolderSource:
 
     def nothing_usable(self, files: int, unreadable: int, colorless: int) -> FileNotFoundError:
         return FileNotFoundError(
-            f"None of the {files} files under {self.root} is a usable colour image "
+            f"None of the {files} files under {', '.join(str(r) for r in self.roots)} is a usable colour image "
             f"({unreadable} unreadable, {colorless} without colour)."
         )
 

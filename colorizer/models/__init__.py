@@ -5,6 +5,7 @@ from colorizer.models.base import ColorizationNet
 from colorizer.models.baselines import GrayBaseline, MeanAbBaseline
 from colorizer.models.cae import SkipConnectionAutoencoder
 from colorizer.models.discriminator import PatchDiscriminator
+from colorizer.models.encoder_unet import EncoderUNet
 from colorizer.models.heads import ClassificationHead, RegressionHead
 from colorizer.models.module import ColorizationModule
 from colorizer.models.outputs import AbClasses, NetOutput
@@ -20,6 +21,7 @@ __all__ = [
     "ColorizationNet",
     "ConvAutoencoder",
     "ConvVAE",
+    "EncoderUNet",
     "GrayBaseline",
     "MeanAbBaseline",
     "NetOutput",

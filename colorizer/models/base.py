@@ -54,3 +54,12 @@ class ColorizationNet(nn.Module):
     def colorize_padded(self, L: torch.Tensor) -> NetOutput:
         """Predict for an input whose sides are multiples of `size_multiple`."""
         raise NotImplementedError
+
+    def pretrained_parameters(self) -> list[nn.Parameter]:
+        """The parameters that came pretrained (an encoder's): the optimiser gives them
+        `optimizer.encoder_lr_mult` times the learning rate. None for a net trained from scratch."""
+        return []
+
+    def on_train_epoch_start(self, epoch: int) -> None:
+        """Called by the training module as each epoch begins, for nets with a schedule of their
+        own (a pretrained encoder frozen for its first epochs)."""

@@ -14,7 +14,7 @@ from colorizer.metrics import ColorizationMetrics
 from colorizer.models.base import ColorizationNet
 from colorizer.models.heads import fit_bin_priors, set_temperature
 from colorizer.models.outputs import NetOutput
-from colorizer.schedulers import lightning_scheduler
+from colorizer.schedulers import lightning_scheduler, scale_group_lrs
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,8 @@ class ColorizationModule(LightningModule):
     resolved configuration, saved in every checkpoint so the model can be rebuilt from it alone.
     `channels_last` stores activations NHWC, which oneDNN (CPU) and cuDNN (GPU) convolve faster.
     `compile` compiles the net in place with torch.compile (its state_dict keys stay the same).
+    `encoder_lr_mult` scales the learning rate of the net's pretrained parameters (fastai's
+    discriminative learning rates: a pretrained encoder is moved gently, the new decoder fast).
 
     A loss term that trains a network of its own (the adversarial term's discriminator) brings
     its own optimiser; the module then optimises manually: per batch, one step of each such
@@ -52,6 +54,7 @@ class ColorizationModule(LightningModule):
         config: dict[str, Any] | None = None,
         channels_last: bool = True,
         compile: bool = False,
+        encoder_lr_mult: float = 1.0,
     ) -> None:
         super().__init__()
         self.net = net
@@ -60,6 +63,7 @@ class ColorizationModule(LightningModule):
         self.scheduler_factory = scheduler
         self.scheduler_monitor = scheduler_monitor
         self.config = config
+        self.encoder_lr_mult = encoder_lr_mult
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.net.to(memory_format=self.memory_format)
         if compile:
@@ -183,6 +187,9 @@ class ColorizationModule(LightningModule):
         if not self.automatic_optimization:
             self._step_schedulers("step")
 
+    def on_train_epoch_start(self) -> None:
+        self.net.on_train_epoch_start(self.current_epoch)
+
     def on_train_epoch_end(self) -> None:
         if not self.automatic_optimization:
             self._step_schedulers("epoch")
@@ -210,11 +217,22 @@ class ColorizationModule(LightningModule):
     def on_test_epoch_end(self) -> None:
         self._log_metrics(self.test_metrics, "test")
 
+    def parameter_groups(self) -> list[dict[str, Any]]:
+        """The net's parameters as optimiser groups: the new ones, and the pretrained ones (if any)
+        with `lr_mult` = `encoder_lr_mult`, which `scale_group_lrs` applies."""
+        pretrained = {id(p) for p in self.net.pretrained_parameters()}
+        trainable = [p for p in self.net.parameters() if p.requires_grad]
+        groups = [
+            {"params": [p for p in trainable if id(p) not in pretrained], "lr_mult": 1.0},
+            {"params": [p for p in trainable if id(p) in pretrained], "lr_mult": self.encoder_lr_mult},
+        ]
+        return [group for group in groups if group["params"]]
+
     def configure_optimizers(self) -> Any:
-        parameters = [p for p in self.net.parameters() if p.requires_grad]
-        if not parameters:
+        groups = self.parameter_groups()
+        if not groups:
             return None
-        optimizer = self.optimizer_factory(parameters)
+        optimizer = scale_group_lrs(self.optimizer_factory(groups))
         adversary_optimizers = [term.configure_optimizer() for term in self.loss.adversaries().values()]
         if self.scheduler_factory is None:
             return [optimizer, *adversary_optimizers] if adversary_optimizers else optimizer

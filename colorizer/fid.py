@@ -1,0 +1,100 @@
+"""FID of colorized photos against the true ones, with an explicit feature extractor.
+
+With Inception weights given as a path (the file torchmetrics / torch-fidelity use,
+`fid.inception_weights=...`) the features are Inception-v3's 2048 pooled ones and the score is
+labelled `fid`, the number papers report. Without them (no machine here can download them) the
+features are the 1280 pooled ones of the ImageNet EfficientNet-Lite0 that the encoders extra
+ships, and the score is labelled `fid_elite0`: a Fréchet distance all the same, but not
+comparable with published FIDs.
+
+Features are extracted once per image (the truth once, each model's prediction once) and fed to
+torchmetrics' `FrechetInceptionDistance` through an identity "extractor", so the true images'
+statistics are not recomputed for every model.
+"""
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics.image.fid import FrechetInceptionDistance
+
+from colorizer.models.encoders import PACKAGE_BACKBONE, EncoderWeightsError, efficientnet_pytorch_to_timm
+
+
+class FidFeatures(nn.Module):
+    """RGB in [0, 1] [B,3,H,W] -> pooled features [B,num_features], under the score's `label`."""
+
+    label: str
+    num_features: int
+
+
+class EfficientNetLite0Features(FidFeatures):
+    """The packaged ImageNet EfficientNet-Lite0's global-pooled features at 224 px."""
+
+    label = "fid_elite0"
+    num_features = 1280
+
+    def __init__(self) -> None:
+        super().__init__()
+        from colorizer.models.encoders import _timm, package_state_dict
+
+        self.body = _timm().create_model(PACKAGE_BACKBONE, pretrained=False, num_classes=0)
+        state = efficientnet_pytorch_to_timm(package_state_dict(), PACKAGE_BACKBONE)
+        self.body.load_state_dict({k: v for k, v in state.items() if not k.startswith("classifier.")})
+        self.body.eval()
+
+    @torch.no_grad()
+    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+        resized = F.interpolate(rgb.float(), size=(224, 224), mode="bilinear", antialias=True, align_corners=False)
+        return self.body((resized - 0.5) / 0.5)
+
+
+class InceptionFeatures(FidFeatures):
+    """Inception-v3's 2048 pooled features from the FID weights file at `path` (torch-fidelity's)."""
+
+    label = "fid"
+    num_features = 2048
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        path = Path(path).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"fid.inception_weights={path} is not a file. Give the FID Inception weights "
+                "(pt_inception-2015-12-05-6726825d.pth), or leave it null to report fid_elite0."
+            )
+        try:
+            from torchmetrics.image.fid import NoTrainInceptionV3
+
+            self.body = NoTrainInceptionV3("inception-v3-compat", ["2048"], str(path))
+        except (ImportError, ModuleNotFoundError, RuntimeError) as error:
+            raise EncoderWeightsError(
+                f"FID with Inception weights needs torch-fidelity (pip install -e '.[fid]'): {error}"
+            ) from error
+
+    @torch.no_grad()
+    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+        features = self.body((rgb.clamp(0, 1) * 255).round().to(torch.uint8))
+        return (features[0] if isinstance(features, tuple) else features).reshape(len(rgb), -1)
+
+
+def fid_features(inception_weights: str | None) -> FidFeatures:
+    """Inception's features when a weights file is given, else EfficientNet-Lite0's."""
+    return InceptionFeatures(inception_weights) if inception_weights else EfficientNetLite0Features()
+
+
+class _GivenFeatures(nn.Module):
+    """The 'extractor' for features that are already extracted: [B,D] -> [B,D]."""
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__()
+        self.num_features = num_features
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return features
+
+
+def frechet_distance(num_features: int) -> FrechetInceptionDistance:
+    """torchmetrics' FID over features [B,num_features] passed to `update` directly."""
+    return FrechetInceptionDistance(feature=_GivenFeatures(num_features), normalize=True)

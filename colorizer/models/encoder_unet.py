@@ -1,0 +1,100 @@
+"""A U-Net whose encoder is a pretrained timm backbone (DeOldify's DynamicUnet, DDColor's pixel
+decoder): the decoder climbs from the deepest feature map, joining the encoder's map at each
+scale, then joins L itself at full resolution before the head."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from colorizer.models.base import ColorizationNet
+from colorizer.models.encoders import PACKAGE_BACKBONE, TimmEncoder
+from colorizer.models.outputs import NetOutput
+
+
+def conv_bn_relu(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+
+
+class Upsample(nn.Module):
+    """[B,C,h,w] -> [B,C,H,W] at the given size. `bilinear`: interpolation; `pixel_shuffle`: a
+    conv to 4C channels rearranged into 2x the resolution (fastai's PixelShuffle_ICNR, without
+    ICNR init), resized when the target is not exactly twice the input."""
+
+    def __init__(self, channels: int, mode: str) -> None:
+        super().__init__()
+        if mode not in ("bilinear", "pixel_shuffle"):
+            raise ValueError(f"model.upsample={mode} is not one of bilinear, pixel_shuffle.")
+        self.mode = mode
+        self.shuffle = (
+            nn.Sequential(nn.Conv2d(channels, 4 * channels, 1), nn.ReLU(inplace=True), nn.PixelShuffle(2))
+            if mode == "pixel_shuffle"
+            else None
+        )
+
+    def forward(self, x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        if self.shuffle is not None and (2 * x.shape[-2], 2 * x.shape[-1]) == tuple(size):
+            return self.shuffle(x)
+        return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+
+class DecoderBlock(nn.Module):
+    """Upsample the coarser map to the skip's size, join them, two conv-BN-ReLU:
+    [B,c_in,h,w] + skip [B,c_skip,H,W] -> [B,c_out,H,W]."""
+
+    def __init__(self, c_in: int, c_skip: int, c_out: int, upsample: str) -> None:
+        super().__init__()
+        self.upsample = Upsample(c_in, upsample)
+        self.convs = nn.Sequential(conv_bn_relu(c_in + c_skip, c_out), conv_bn_relu(c_out, c_out))
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        return self.convs(torch.cat([self.upsample(x, skip.shape[-2:]), skip], dim=1))
+
+
+class EncoderUNet(ColorizationNet):
+    """L [B,1,H,W] -> ab [B,2,H,W] through a timm backbone and a decoder of `len(features)` blocks.
+
+    Decoder widths halve from `decoder_base_width * 2^(n-1)` at the deepest join to
+    `decoder_base_width` at full resolution, where L is joined again: the head sees the exact
+    lightness edges, which the encoder's stride-2 stem has lost.
+
+    `encoder`: the backbone's `name` and `weights` (see `colorizer.models.encoders`), and
+    `freeze_epochs`: for that many epochs only the decoder trains (the encoder's weights and
+    batch-norm statistics stay as loaded), then the whole net.
+    """
+
+    def __init__(
+        self,
+        encoder: dict | None = None,
+        decoder_base_width: int = 16,
+        upsample: str = "bilinear",
+        head: nn.Module | None = None,
+    ) -> None:
+        super().__init__(head)
+        settings = {"name": PACKAGE_BACKBONE, "weights": "package", "freeze_epochs": 0, **(encoder or {})}
+        self.freeze_epochs = int(settings["freeze_epochs"])
+        self.encoder = TimmEncoder(settings["name"], settings["weights"])
+        channels, reductions = self.encoder.channels, self.encoder.reductions
+        self.size_multiple = max(reductions)
+        levels = len(channels)
+        widths = [decoder_base_width * 2 ** (levels - 1 - i) for i in range(levels)]
+        blocks = []
+        c_in = channels[-1]
+        for index, skip in enumerate(reversed(channels[:-1])):
+            blocks.append(DecoderBlock(c_in, skip, widths[index], upsample))
+            c_in = widths[index]
+        self.decoder = nn.ModuleList(blocks)
+        self.full_resolution = DecoderBlock(c_in, 1, widths[-1], upsample)
+        self.to_head = nn.Conv2d(widths[-1], self.ab_head.channels, 1)
+
+    def pretrained_parameters(self) -> list[nn.Parameter]:
+        return list(self.encoder.parameters())
+
+    def on_train_epoch_start(self, epoch: int) -> None:
+        self.encoder.set_frozen(epoch < self.freeze_epochs)
+
+    def colorize_padded(self, L: torch.Tensor) -> NetOutput:
+        features = self.encoder(L)
+        x = features[-1]
+        for block, skip in zip(self.decoder, reversed(features[:-1]), strict=True):
+            x = block(x, skip)
+        return self.ab_head(self.to_head(self.full_resolution(x, L)))
