@@ -37,12 +37,13 @@ def test_bench_smoke_produces_every_figure(tmp_path) -> None:
     assert streaming["epoch_images"] == 1280 and streaming["prepare_s"] > 0 and streaming["streaming_vs_local"] > 0
     assert "Lightning fit vs plain PyTorch loop" in result.stdout and "Prediction, 768x512 JPEG" in result.stdout
     quality = figures["time_to_quality"]
-    assert list(quality["runs"]) == ["reference", "fast"] and quality["targets"] == [-40.0, -30.0]
+    assert list(quality["runs"]) == ["reference", "fast", "general"] and quality["targets"] == [-40.0, -30.0]
     for run in quality["runs"].values():
         assert set(run["reached"]) == {"-40.0", "-30.0"} and run["median_step_s"] > 0 and run["steps"] > 0
         assert 0 < run["reached"]["-40.0"]["wall_s"] <= run["reached"]["-30.0"]["wall_s"] < run["wall_s"]
         assert run["test"]["gray_psnr"] > 0 and -40 < run["test"]["psnr_gain"] < 40
     assert quality["runs"]["fast"]["overrides"][0] == "experiment=landscape_fast"
+    assert quality["runs"]["general"]["overrides"][0] == "experiment=general_fast"
     assert "Time to quality" in result.stdout
     app = figures["app"]
     assert app["photos"] == 2 and 0 < app["direct_s"] and 0 < app["served_s"] <= app["served_max_s"]

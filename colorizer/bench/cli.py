@@ -20,7 +20,14 @@ from typing import Any
 import torch
 
 from colorizer.bench.app import bench_app, format_app
-from colorizer.bench.common import REPO, SHARED_PHOTOS, peak_rss_mb, photo_folder, synthetic_folder
+from colorizer.bench.common import (
+    REPO,
+    SHARED_GENERAL_PHOTOS,
+    SHARED_PHOTOS,
+    peak_rss_mb,
+    photo_folder,
+    synthetic_folder,
+)
 from colorizer.bench.loader import bench_loader, format_loader
 from colorizer.bench.prediction import bench_prediction, format_prediction
 from colorizer.bench.scale import bench_scale, format_scale
@@ -111,8 +118,16 @@ def run_bench(mode: str, workdir: Path, sections: list[str] | None = None, lands
     )
     if mode == "smoke":
         quality_data = [*SMOKE_QUALITY_DATA, f"data.cache_dir={cache}"]
+        general_data = [*quality_data, "data=synthetic", "model.encoder.weights=none"]
     else:
         quality_data = ["data=landscape", f"data.root={landscapes.parent}", f"data.cache_dir={cache}"]
+        general = ",".join(str(folder) for folder in SHARED_GENERAL_PHOTOS)
+        general_data = ["data=folder", f"data.root=[{general}]", f"data.cache_dir={cache}"]
+    general_photos = mode == "smoke" or all(folder.is_dir() for folder in SHARED_GENERAL_PHOTOS)
+    if importlib.util.find_spec("timm") is None or not general_photos:
+        general_data = None
+        if "time_to_quality" in chosen:
+            figures["not_run"]["time_to_quality (general)"] = "needs the encoders extra and ../shared/data's photos"
 
     measures: dict[str, Callable[[], Any]] = {
         "loader": lambda: {
@@ -123,7 +138,9 @@ def run_bench(mode: str, workdir: Path, sections: list[str] | None = None, lands
         "prediction": lambda: bench_prediction(settings["predict"], settings["predict_runs"], workdir, device),
         "cache_start": lambda: bench_cache_start(folder, cache, workdir),
         "scale": lambda: bench_scale(settings["scale"], workdir, settings["stream"], settings["steps"]),
-        "time_to_quality": lambda: bench_time_to_quality(quality_data, QUALITY_TARGETS[mode], workdir),
+        "time_to_quality": lambda: bench_time_to_quality(
+            quality_data, QUALITY_TARGETS[mode], workdir, general_data=general_data
+        ),
         "app": lambda: bench_app(settings["app"], workdir, device),
     }
     for name in chosen:

@@ -15,6 +15,8 @@ from colorizer.data.synthetic import synthetic_landscapes
 REPO = Path(__file__).resolve().parents[2]
 SHARED_PHOTOS = REPO.parent / "shared" / "data" / "landscapes150" / "color"
 SHARED_MIXED_PHOTOS = REPO.parent / "shared" / "data" / "bsds500_train"
+# General photos: one ImageNet photo per class and BSDS500's training photos, split as one set.
+SHARED_GENERAL_PHOTOS = [REPO.parent / "shared" / "data" / "imagenet1000", SHARED_MIXED_PHOTOS]
 
 
 def compose_train_config(overrides: list[str]) -> DictConfig:

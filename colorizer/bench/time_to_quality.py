@@ -1,5 +1,6 @@
 """Time to quality: how long from launching `python -m colorizer.train` until the model beats
-the gray baseline by each target, for today's default and for the fast preset.
+the gray baseline by each target, for today's default and for the fast preset on landscapes, and
+for the general-photo preset (pretrained encoder) on general photos.
 
 Both setups run the real command, one after the other on the same split with a warm decode
 cache, with a `QualityTimer` callback that records the wall time, step and `val/psnr_gain` at
@@ -23,6 +24,8 @@ SETUPS: dict[str, list[str]] = {
     "reference": [],
     "fast": ["experiment=landscape_fast"],
 }
+# The general-photo row: its own data (general_data), after the landscape setups.
+GENERAL_SETUP = ["experiment=general_fast"]
 TEST_KEYS = ("psnr", "gray_psnr", "psnr_gain", "ssim", "gray_ssim", "rmse_ab", "gray_rmse_ab", "colorfulness")
 
 
@@ -64,15 +67,22 @@ def launch(overrides: list[str], targets: list[float], run_dir: Path) -> dict[st
 
 
 def bench_time_to_quality(
-    data_overrides: list[str], targets: list[float], workdir: Path, setups: dict[str, list[str]] = SETUPS
+    data_overrides: list[str],
+    targets: list[float],
+    workdir: Path,
+    setups: dict[str, list[str]] = SETUPS,
+    general_data: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Each setup of `setups` (reference first) on the data of `data_overrides`, back to back."""
-    warm_cache(data_overrides)
-    runs = {
-        name: launch([*extra, *data_overrides], targets, workdir / f"time_to_quality_{name}")
-        for name, extra in setups.items()
-    }
-    return {"targets": targets, "order": "back to back, reference first", "runs": runs}
+    """Each setup of `setups` (reference first) on the data of `data_overrides`, back to back;
+    then, with `general_data`, the general-photo preset on that data."""
+    planned = [(name, [*extra, *data_overrides]) for name, extra in setups.items()]
+    if general_data is not None:
+        planned.append(("general", [*GENERAL_SETUP, *general_data]))
+    runs = {}
+    for name, overrides in planned:
+        warm_cache(overrides)
+        runs[name] = launch(overrides, targets, workdir / f"time_to_quality_{name}")
+    return {"targets": targets, "order": "back to back, reference first, general last", "runs": runs}
 
 
 def format_time_to_quality(figures: dict[str, Any]) -> list[str]:
