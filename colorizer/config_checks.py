@@ -19,7 +19,14 @@ class ConfigError(ValueError):
 # The typed keys every option of a group shares; options keep their own extra keys.
 TYPED_KEYS: dict[str, dict[str, type]] = {
     "optimizer": {"lr": float, "weight_decay": float},
-    "data": {"image_size": int, "batch_size": int, "num_workers": int, "flip": bool, "half_size_epochs": int},
+    "data": {
+        "image_size": int,
+        "batch_size": int,
+        "num_workers": int,
+        "flip": bool,
+        "half_size_epochs": int,
+        "crop_scale": float,
+    },
     "trainer": {
         "max_epochs": int,
         "min_epochs": int,

@@ -107,7 +107,8 @@ def check_model_accepts(net: ColorizationNet, image_size: int) -> None:
 
 
 # The data and trainer settings that change what a run learns; paths, workers and memory budgets do not.
-DATA_HPARAMS = ("_target_", "image_size", "batch_size", "num_images", "flip", "half_size_epochs", "split_seed", "fold")
+DATA_HPARAMS = ("_target_", "image_size", "batch_size", "num_images", "flip", "half_size_epochs", "crop_scale",
+                "split_seed", "fold")  # fmt: skip
 TRAINER_HPARAMS = ("max_epochs", "precision", "accumulate_grad_batches", "gradient_clip_val")
 
 

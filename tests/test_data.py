@@ -209,6 +209,23 @@ def test_flip_is_random_per_image_and_only_flips() -> None:
     assert 4 < sum(mirrored) < 28
 
 
+def test_random_crops_only_in_training_each_image_its_own_and_seeded() -> None:
+    images = synthetic_landscapes(8, 32, seed=2)
+    whole = lab_batch(images)
+    torch.manual_seed(0)
+    cropped = lab_batch(images, crop_scale=0.3)
+    torch.manual_seed(0)
+    again = lab_batch(images, crop_scale=0.3)
+    assert cropped["L"].shape == whole["L"].shape and torch.equal(cropped["ab"], again["ab"])
+    assert all(not torch.allclose(cropped["L"][i], whole["L"][i], atol=1e-3) for i in range(8))
+    zoom = [cropped["L"][i].std() / whole["L"][i].std() for i in range(8)]
+    assert len({round(float(z), 3) for z in zoom}) == 8, "a crop of its own per image"
+    datamodule = SyntheticLandscapeDataModule(num_images=8, image_size=32, crop_scale=0.3)
+    assert torch.equal(datamodule.on_after_batch_transfer(images, 0)["L"], whole["L"]), "no trainer: not training"
+    with pytest.raises(ValueError, match="crop_scale"):
+        SyntheticLandscapeDataModule(crop_scale=0)
+
+
 def test_half_size_is_the_mean_of_each_2x2_block() -> None:
     images = torch.randint(0, 256, (3, 3, 8, 6), dtype=torch.uint8)
     half = half_size(images)

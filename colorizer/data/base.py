@@ -1,6 +1,6 @@
 """`ColorizationDataModule`: what every data module shares. Loaders hand out uint8 RGB batches
 [B,3,S,S]; `on_after_batch_transfer` then shrinks them (the first `half_size_epochs` epochs of
-training), flips them (training only) and converts them to Lab in fp32 on the device: L/100 is
+training), crops them at random and flips them (training only) and converts them to Lab in fp32 on the device: L/100 is
 the input [B,1,H,W], ab/110 the target [B,2,H,W]. Subclasses say where the uint8 images live."""
 
 from pathlib import Path
@@ -17,9 +17,11 @@ class ColorizationDataModule(LightningDataModule):
 
     def __init__(
         self, image_size: int = 64, batch_size: int = 32, num_workers: int = 0, flip: bool = True,
-        half_size_epochs: int = 0,
+        half_size_epochs: int = 0, crop_scale: float = 1.0,
     ) -> None:  # fmt: skip
         super().__init__()
+        if not 0 < crop_scale <= 1:
+            raise ValueError(f"data.crop_scale must be in (0, 1] (1: no random crops), got {crop_scale}.")
         if image_size < 8:
             raise ValueError(f"data.image_size must be at least 8, got {image_size}.")
         self.image_size = image_size
@@ -27,6 +29,7 @@ class ColorizationDataModule(LightningDataModule):
         self.num_workers = num_workers
         self.flip = flip
         self.half_size_epochs = half_size_epochs
+        self.crop_scale = crop_scale
 
     def loader(self, split: str, shuffle: bool = False) -> DataLoader:
         """A loader of uint8 batches [B,3,S,S] over one split ("train", "val", "test" or "all")."""
@@ -70,4 +73,4 @@ class ColorizationDataModule(LightningDataModule):
         training = self.trainer is not None and self.trainer.training
         if training and self.trainer.current_epoch < self.half_size_epochs:
             batch = half_size(batch)
-        return lab_batch(batch, flip=self.flip and training)
+        return lab_batch(batch, flip=self.flip and training, crop_scale=self.crop_scale if training else 1.0)

@@ -71,10 +71,11 @@ class LabColorizationDataModule(ColorizationDataModule):
         fold: int = 0,
         flip: bool = True,
         half_size_epochs: int = 0,
+        crop_scale: float = 1.0,
         cache_dir: str | None = None,
         ram_budget_gb: float = RAM_BUDGET_GB,
     ) -> None:
-        super().__init__(image_size, batch_size, num_workers, flip, half_size_epochs)
+        super().__init__(image_size, batch_size, num_workers, flip, half_size_epochs, crop_scale)
         self.splits = dict(splits or SPLIT_FRACTIONS)
         self.split_seed = split_seed
         self.num_folds = num_folds
