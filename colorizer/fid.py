@@ -19,7 +19,13 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
-from colorizer.models.encoders import PACKAGE_BACKBONE, EncoderWeightsError, efficientnet_pytorch_to_timm
+from colorizer.models.encoders import (
+    PACKAGE_BACKBONE,
+    EncoderWeightsError,
+    efficientnet_pytorch_to_timm,
+    import_timm,
+    package_state_dict,
+)
 
 
 class FidFeatures(nn.Module):
@@ -37,9 +43,7 @@ class EfficientNetLite0Features(FidFeatures):
 
     def __init__(self) -> None:
         super().__init__()
-        from colorizer.models.encoders import _timm, package_state_dict
-
-        self.body = _timm().create_model(PACKAGE_BACKBONE, pretrained=False, num_classes=0)
+        self.body = import_timm().create_model(PACKAGE_BACKBONE, pretrained=False, num_classes=0)
         state = efficientnet_pytorch_to_timm(package_state_dict(), PACKAGE_BACKBONE)
         self.body.load_state_dict({k: v for k, v in state.items() if not k.startswith("classifier.")})
         self.body.eval()

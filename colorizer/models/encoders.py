@@ -19,6 +19,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import torch
@@ -34,7 +35,8 @@ class EncoderWeightsError(RuntimeError):
     """Pretrained weights could not be found or do not fit the backbone; the message says what to do."""
 
 
-def _timm():
+def import_timm() -> ModuleType:
+    """timm, or a message saying which extra installs it."""
     try:
         import timm
     except ImportError as error:
@@ -59,7 +61,7 @@ def package_state_dict() -> dict[str, torch.Tensor]:
 def efficientnet_pytorch_to_timm(state: dict[str, torch.Tensor], name: str) -> dict[str, torch.Tensor]:
     """Rename an `efficientnet_pytorch` state dict (`_conv_stem`, `_blocks.N._depthwise_conv`, ...)
     to timm's full `name` model: the two list the same tensors in the same order and shapes."""
-    target = _timm().create_model(name, pretrained=False).state_dict()
+    target = import_timm().create_model(name, pretrained=False).state_dict()
     if len(target) != len(state):
         raise EncoderWeightsError(
             f"The efficientnet_pytorch weights have {len(state)} tensors, timm's {name} has {len(target)}: "
@@ -109,7 +111,7 @@ class TimmEncoder(nn.Module):
 
     def __init__(self, name: str = PACKAGE_BACKBONE, weights: str = "package") -> None:
         super().__init__()
-        timm = _timm()
+        timm = import_timm()
         weights = str(weights)
         self.name = name
         self.weights = weights
