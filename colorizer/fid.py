@@ -72,7 +72,7 @@ class InceptionFeatures(FidFeatures):
             from torchmetrics.image.fid import NoTrainInceptionV3
 
             self.body = NoTrainInceptionV3("inception-v3-compat", ["2048"], str(path))
-        except (ImportError, ModuleNotFoundError, RuntimeError) as error:
+        except (ImportError, RuntimeError) as error:
             raise EncoderWeightsError(
                 f"FID with Inception weights needs torch-fidelity (pip install -e '.[fid]'): {error}"
             ) from error

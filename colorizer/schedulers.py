@@ -1,9 +1,11 @@
-"""Learning-rate schedules: one torch lacks in a config-friendly form, and how a schedule is stepped."""
+"""Learning rates: the net's parameter groups (pretrained weights at their own rate), one schedule
+torch lacks in a config-friendly form, and how a schedule is stepped."""
 
 import inspect
 from collections.abc import Callable
 from typing import Any
 
+from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR
 
@@ -27,6 +29,18 @@ class MultiStepGammaLR(LambdaLR):
             if epoch >= milestone:
                 value *= gamma
         return value
+
+
+def parameter_groups(net: nn.Module, encoder_lr_mult: float = 1.0) -> list[dict[str, Any]]:
+    """`net`'s trainable parameters as optimiser groups: the new ones, and the pretrained ones (its
+    `pretrained_parameters()`, if any) with `lr_mult` = `encoder_lr_mult`, which `scale_group_lrs` applies."""
+    pretrained = {id(p) for p in net.pretrained_parameters()}
+    trainable = [p for p in net.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in trainable if id(p) not in pretrained], "lr_mult": 1.0},
+        {"params": [p for p in trainable if id(p) in pretrained], "lr_mult": encoder_lr_mult},
+    ]
+    return [group for group in groups if group["params"]]
 
 
 def scale_group_lrs(optimizer: Optimizer) -> Optimizer:

@@ -94,7 +94,6 @@ class FolderSource:
         if not roots:
             raise FileNotFoundError("data.root is an empty list: give a folder, or a list of folders.")
         self.roots = [Path(r).expanduser() for r in roots]
-        self.root = self.roots[0]
         self.recursive = recursive
         self.extensions = tuple(e.lower() for e in extensions)
         self.colorless_threshold = colorless_threshold

@@ -9,10 +9,7 @@ from torch import nn
 from colorizer.models.base import ColorizationNet
 from colorizer.models.encoders import PACKAGE_BACKBONE, TimmEncoder
 from colorizer.models.outputs import NetOutput
-
-
-def conv_bn_relu(c_in: int, c_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+from colorizer.models.unet import conv_block
 
 
 class Upsample(nn.Module):
@@ -24,7 +21,6 @@ class Upsample(nn.Module):
         super().__init__()
         if mode not in ("bilinear", "pixel_shuffle"):
             raise ValueError(f"model.upsample={mode} is not one of bilinear, pixel_shuffle.")
-        self.mode = mode
         self.shuffle = (
             nn.Sequential(nn.Conv2d(channels, 4 * channels, 1), nn.ReLU(inplace=True), nn.PixelShuffle(2))
             if mode == "pixel_shuffle"
@@ -44,7 +40,7 @@ class DecoderBlock(nn.Module):
     def __init__(self, c_in: int, c_skip: int, c_out: int, upsample: str) -> None:
         super().__init__()
         self.upsample = Upsample(c_in, upsample)
-        self.convs = nn.Sequential(conv_bn_relu(c_in + c_skip, c_out), conv_bn_relu(c_out, c_out))
+        self.convs = conv_block(c_in + c_skip, c_out, first_slope=0.0, slope=0.0)
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
         return self.convs(torch.cat([self.upsample(x, skip.shape[-2:]), skip], dim=1))

@@ -115,6 +115,11 @@ class TimmEncoder(nn.Module):
         weights = str(weights)
         self.name = name
         self.weights = weights
+        if weights == "package" and name != PACKAGE_BACKBONE:
+            raise EncoderWeightsError(
+                f"model.encoder.weights=package holds {PACKAGE_BACKBONE}, not {name}. "
+                f"Use model.encoder.name={PACKAGE_BACKBONE}, or weights=timm / a file / none for {name}."
+            )
         try:
             self.body = timm.create_model(name, features_only=True, pretrained=weights == "timm", in_chans=1)
         except RuntimeError as error:  # timm raises RuntimeError for unknown names and failed downloads
@@ -122,11 +127,6 @@ class TimmEncoder(nn.Module):
                 f"timm cannot build model.encoder.name={name} with weights={weights}: {error}. "
                 "Check the name (timm.list_models()); weights=timm needs the internet, package works offline."
             ) from error
-        if weights == "package" and name != PACKAGE_BACKBONE:
-            raise EncoderWeightsError(
-                f"model.encoder.weights=package holds {PACKAGE_BACKBONE}, not {name}. "
-                f"Use model.encoder.name={PACKAGE_BACKBONE}, or weights=timm / a file / none for {name}."
-            )
         if weights not in ("timm", "none"):
             self._load(package_state_dict() if weights == "package" else read_state_dict(Path(weights).expanduser()))
         mean, std = PACKAGE_NORMALISATION if weights == "package" else self._timm_normalisation()

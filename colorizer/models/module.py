@@ -14,7 +14,7 @@ from colorizer.metrics import ColorizationMetrics
 from colorizer.models.base import ColorizationNet
 from colorizer.models.heads import fit_bin_priors, set_temperature
 from colorizer.models.outputs import NetOutput
-from colorizer.schedulers import lightning_scheduler, scale_group_lrs
+from colorizer.schedulers import lightning_scheduler, parameter_groups, scale_group_lrs
 
 log = logging.getLogger(__name__)
 
@@ -217,19 +217,8 @@ class ColorizationModule(LightningModule):
     def on_test_epoch_end(self) -> None:
         self._log_metrics(self.test_metrics, "test")
 
-    def parameter_groups(self) -> list[dict[str, Any]]:
-        """The net's parameters as optimiser groups: the new ones, and the pretrained ones (if any)
-        with `lr_mult` = `encoder_lr_mult`, which `scale_group_lrs` applies."""
-        pretrained = {id(p) for p in self.net.pretrained_parameters()}
-        trainable = [p for p in self.net.parameters() if p.requires_grad]
-        groups = [
-            {"params": [p for p in trainable if id(p) not in pretrained], "lr_mult": 1.0},
-            {"params": [p for p in trainable if id(p) in pretrained], "lr_mult": self.encoder_lr_mult},
-        ]
-        return [group for group in groups if group["params"]]
-
     def configure_optimizers(self) -> Any:
-        groups = self.parameter_groups()
+        groups = parameter_groups(self.net, self.encoder_lr_mult)
         if not groups:
             return None
         optimizer = scale_group_lrs(self.optimizer_factory(groups))
