@@ -148,6 +148,31 @@ def test_several_folders_are_one_data_set_split_as_one(tmp_path) -> None:
         FolderSource([])
 
 
+def test_train_only_folders_join_training_and_leave_the_held_out_split_as_it_was(tmp_path) -> None:
+    write_images(tmp_path / "general", 10)
+    write_images(tmp_path / "landscape" / "color", 6, seed=5)
+    write_images(tmp_path / "extra", 4, seed=7)
+    kwargs = {"image_size": 16, "cache_dir": str(tmp_path / "cache")}
+    plain = ImageFolderDataModule(root=str(tmp_path / "general"), **kwargs)
+    plain.setup()
+    extra = [str(tmp_path / "landscape" / "color"), str(tmp_path / "extra")]
+    mixed = ImageFolderDataModule(root=str(tmp_path / "general"), train_only_root=extra, **kwargs)
+    mixed.setup()
+    for split in ("val", "test"):
+        assert mixed.split_names(split) == [f"general/{n}" for n in plain.split_names(split)]
+    train = mixed.split_names("train")
+    assert len(train) == len(plain.split_names("train")) + 10
+    assert sum(n.startswith(("color/", "extra/")) for n in train) == 10, "every extra photo trains"
+    kaggle = KaggleLandscapeDataModule(
+        root=str(tmp_path / "landscape"), train_only_root=str(tmp_path / "extra"), **kwargs
+    )
+    kaggle.setup()
+    assert sum(n.startswith("extra/") for n in kaggle.split_names("train")) == 4
+    assert not any(n.startswith("extra/") for s in ("val", "test") for n in kaggle.split_names(s))
+    with pytest.raises(ValueError, match="in data.root and data.train_only_root"):
+        ImageFolderDataModule(root=str(tmp_path / "extra"), train_only_root=[str(tmp_path / "extra")], **kwargs).setup()
+
+
 def test_kaggle_layout_reads_color_and_ignores_gray(tmp_path) -> None:
     write_images(tmp_path / "landscape" / "color", 6)
     write_images(tmp_path / "landscape" / "gray", 3, seed=9)

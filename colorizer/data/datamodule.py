@@ -4,6 +4,7 @@ Lab conversion happens on the device (`ColorizationDataModule`).
 """
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -103,14 +104,28 @@ class LabColorizationDataModule(ColorizationDataModule):
         )
         self._warn_about_left_out()
         count = len(self.loaded.names)
-        self.indices = split_indices(count, self.splits, self.split_seed, self.num_folds, self.fold)
+        train_only = self.train_only_rows(self.loaded.names)
+        held = (~train_only).nonzero().flatten()
+        if len(held) == 0:
+            raise ValueError("Every usable image is from data.train_only_root: data.root needs some to hold out.")
+        # The split is cut from the other images alone, so it is the same with or without the extra ones.
+        parts = split_indices(len(held), self.splits, self.split_seed, self.num_folds, self.fold)
+        self.indices = {split: held[rows] for split, rows in parts.items()}
+        self.indices["train"] = torch.cat([self.indices["train"], train_only.nonzero().flatten()]).sort().values
         self.indices["all"] = torch.arange(count)
         log.info(
-            "Data: %d train, %d val, %d test images at %dx%d",
-            *(len(self.indices[s]) for s in ("train", "val", "test")),
+            "Data: %d train (%d of them from data.train_only_root), %d val, %d test images at %dx%d",
+            len(self.indices["train"]),
+            int(train_only.sum()),
+            len(self.indices["val"]),
+            len(self.indices["test"]),
             self.image_size,
             self.image_size,
         )
+
+    def train_only_rows(self, names: list[str]) -> torch.Tensor:
+        """bool [N]: which of the loaded images only ever join the training split (none here)."""
+        return torch.zeros(len(names), dtype=torch.bool)
 
     def _warn_about_left_out(self) -> None:
         skipped, colorless = self.loaded.skipped, self.loaded.colorless
@@ -178,28 +193,57 @@ class SyntheticLandscapeDataModule(LabColorizationDataModule):
         return SyntheticSource(self.num_images, self.seed)
 
 
+def as_list(folders: str | Path | Sequence[str | Path] | None) -> list[str | Path]:
+    """One folder, a list of them (a Hydra ListConfig too) or None, as a list."""
+    if folders is None:
+        return []
+    return [folders] if isinstance(folders, str | Path) else list(folders)
+
+
 class ImageFolderDataModule(LabColorizationDataModule):
     """`data=folder`: every image under `root` (jpg, png, bmp, tif, webp; any mode), or under each
-    folder of a list `root=[a,b,c]` as one data set, split as one."""
+    folder of a list `root=[a,b,c]` as one data set, split as one.
+
+    `train_only_root` (a folder or a list): more photos for training alone, for example
+    landscapes beside general photos. Validation and test are cut from `root`'s photos exactly
+    as without them, so runs with and without the extra photos are scored on the same images.
+    """
 
     def __init__(
         self,
         root: str | list[str],
         recursive: bool = True,
         extensions: tuple[str, ...] | list[str] = IMAGE_EXTENSIONS,
+        train_only_root: str | list[str] | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
         self.root = root
         self.recursive = recursive
         self.extensions = tuple(extensions)
+        self.train_only_root = as_list(train_only_root)
+
+    def held_out_roots(self) -> list[str | Path]:
+        """The folders that the split is cut from."""
+        return as_list(self.root)
 
     def build_source(self) -> ImageSource:
-        return FolderSource(self.root, self.recursive, self.extensions)
+        held_out = self.held_out_roots()
+        resolved = [{Path(r).expanduser().resolve() for r in roots} for roots in (held_out, self.train_only_root)]
+        both = resolved[0] & resolved[1]
+        if both:
+            raise ValueError(f"{', '.join(map(str, sorted(both)))} is in data.root and data.train_only_root: "
+                             "a photo either trains only or may be held out, not both.")  # fmt: skip
+        return FolderSource(held_out + self.train_only_root, self.recursive, self.extensions)
+
+    def train_only_rows(self, names: list[str]) -> torch.Tensor:
+        labels = self.build_source().labels[len(self.held_out_roots()) :]
+        prefixes = tuple(f"{label}/" for label in labels) if self.train_only_root else ()
+        return torch.tensor([name.startswith(prefixes) for name in names], dtype=torch.bool)
 
 
 class KaggleLandscapeDataModule(ImageFolderDataModule):
     """`data=landscape`: the Kaggle layout, `root/color/` (the `gray/` twin is ignored)."""
 
-    def build_source(self) -> ImageSource:
-        return KaggleLandscapeSource(self.root, recursive=self.recursive, extensions=self.extensions)
+    def held_out_roots(self) -> list[str | Path]:
+        return KaggleLandscapeSource(self.root).roots
