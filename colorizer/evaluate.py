@@ -34,6 +34,12 @@ def at_temperatures(label: str, net: ColorizationNet, temperatures: list[float])
     return copies
 
 
+def at_hint_counts(label: str, counts: list[int]) -> dict[str, int]:
+    """The rows of a model scored at each of `counts` hints per image, `label@hints=<N>` -> N,
+    or just `label` (no hints) without counts."""
+    return {f"{label}@hints={n}": n for n in counts} if counts else {label: 0}
+
+
 def frechet_features(fid: DictConfig, num_images: int) -> FidFeatures | None:
     """The FID feature extractor `fid` asks for, or None when it is off or the split has fewer
     than `fid.min_images` images (a Fréchet distance from a few images says nothing)."""
@@ -67,14 +73,20 @@ def run_evaluation(cfg: DictConfig) -> tuple[Evaluation, dict[str, Any]]:
 
     models: dict[str, ColorizationNet] = {}
     checkpoints: dict[str, str] = {}
+    counts = [int(n) for n in cfg.hint_counts]
+    hint_counts: dict[str, int] = {}
     for model in trained:
-        label = checkpoint_label(model.path, set(models))
+        label = checkpoint_label(model.path, {name.split("@")[0] for name in models})
         for name, net in at_temperatures(label, model.net, list(cfg.temperatures)).items():
-            models[name], checkpoints[name] = net, str(model.path)
+            for row, count in at_hint_counts(name, counts).items():
+                models[row], checkpoints[row], hint_counts[row] = net, str(model.path), count
     if cfg.temperatures and not any(set_temperature(net, None) is not None for net in models.values()):
         raise ValueError(f"temperatures={list(cfg.temperatures)} apply to classification heads; no checkpoint has one.")
     if "gray" in cfg.baselines:
         models["gray"] = GrayBaseline().to(device)
+        # The hint patches pasted on gray: what a net's hints must beat.
+        for row, count in at_hint_counts("gray", [n for n in counts if n]).items():
+            models[row], hint_counts[row] = GrayBaseline(hints=True).to(device), count
     if "mean_ab" in cfg.baselines:
         mean_ab = trained[0].train_mean_ab if trained else datamodule.train_mean_ab()
         models["mean_ab"] = MeanAbBaseline(mean_ab.tolist()).to(device).eval()
@@ -83,9 +95,11 @@ def run_evaluation(cfg: DictConfig) -> tuple[Evaluation, dict[str, Any]]:
 
     fid = frechet_features(cfg.fid, datamodule.split_size(cfg.split))
     keep_worst = cfg.report_max_images if cfg.report else 0
-    evaluation = evaluate_models(models, datamodule, cfg.split, device, keep_worst, fid)
+    evaluation = evaluate_models(models, datamodule, cfg.split, device, keep_worst, fid, hint_counts, cfg.hint_seed)
     output_dir = Path(cfg.paths.output_dir)
     extra = {"checkpoints": checkpoints, "image_size": image_size}
+    if counts:
+        extra["hints"] = {"counts": counts, "seed": cfg.hint_seed}
     if fid:
         extra["fid"] = {"label": fid.label, "num_images": len(evaluation.names)}
     write_results(evaluation, output_dir, extra)

@@ -11,6 +11,7 @@ from PIL import Image
 from colorizer.color import gray_rgb, rebuild_rgb
 from colorizer.data.base import ColorizationDataModule
 from colorizer.data.transforms import lab_batch
+from colorizer.plots import HINTS_PLOT
 from colorizer.scoring import Evaluation, format_value, table_columns
 
 STYLE = """
@@ -21,7 +22,7 @@ th:first-child, td:first-child { text-align: left; }
 #images th { text-align: center; }
 figure { margin: 0; text-align: center; font-size: 12px; }
 img { width: 160px; height: 160px; object-fit: contain; image-rendering: pixelated; display: block; }
-img#tradeoff { width: auto; height: auto; max-width: 720px; image-rendering: auto; margin-bottom: 24px; }
+img.plot { width: auto; height: auto; max-width: 720px; image-rendering: auto; margin-bottom: 24px; }
 """
 
 
@@ -48,12 +49,12 @@ def _summary_table(summary: dict[str, dict[str, float]]) -> str:
     return f'<table id="summary"><tr>{head}</tr>{body}</table>'
 
 
-def _tradeoff_image(plot: Path) -> str:
-    """The psnr_gain / colorfulness_ratio plot that `write_results` drew, embedded (empty without one)."""
+def _plot_image(plot: Path, element_id: str, alt: str) -> str:
+    """A plot that `write_results` drew, embedded (empty without one)."""
     if not plot.is_file():
         return ""
     uri = "data:image/png;base64," + base64.b64encode(plot.read_bytes()).decode("ascii")
-    return f'<img id="tradeoff" src="{uri}" alt="psnr_gain against colorfulness_ratio per model">'
+    return f'<img id="{element_id}" class="plot" src="{uri}" alt="{alt}">'
 
 
 def write_html_report(path: Path, evaluation: Evaluation, datamodule: ColorizationDataModule) -> Path:
@@ -86,7 +87,8 @@ def write_html_report(path: Path, evaluation: Evaluation, datamodule: Colorizati
 <p>Split <b>{html.escape(evaluation.split)}</b>, {len(evaluation.names)} images. <code>gray</code> predicts no colour,
 <code>mean_ab</code> the training set's mean colour; <code>psnr_gain</code> is psnr minus the gray baseline's.</p>
 {_summary_table(evaluation.summary)}
-{_tradeoff_image(path.parent / "tradeoff.png")}
+{_plot_image(path.parent / "tradeoff.png", "tradeoff", "psnr_gain against colorfulness_ratio per model")}
+{_plot_image(path.parent / HINTS_PLOT, "hints", "psnr_gain against the number of hints per model")}
 <h2>The {len(order)} images with the lowest psnr for {html.escape(ranking_model)}, worst first</h2>
 <table id="images"><tr><th>image</th><th>gray input</th>{model_headers}<th>truth</th></tr>
 {"".join(rows)}

@@ -13,10 +13,12 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from colorizer.atomic import atomic_write_text
 from colorizer.color import rebuild_rgb
 from colorizer.data.base import ColorizationDataModule
+from colorizer.data.hints import fixed_hints
 from colorizer.data.transforms import lab_batch
 from colorizer.fid import FidFeatures, frechet_distance
 from colorizer.metrics import ColorizationMetrics
 from colorizer.models.base import ColorizationNet
+from colorizer.plots import HINTS_PLOT, hint_curves, plot_hint_curves, plot_tradeoff
 
 TABLE_COLUMNS = (
     "psnr",
@@ -74,10 +76,18 @@ def evaluate_models(
     device: torch.device,
     keep_worst: int = 0,
     fid: FidFeatures | None = None,
+    hint_counts: dict[str, int] | None = None,
+    hint_seed: int = 0,
 ) -> Evaluation:
     """Score every model on the same batches of `split`; with `keep_worst`, also keep that many
     images the first model does worst on (lowest psnr) with every model's prediction; with `fid`,
-    each model's Fréchet distance to the true images in those features (`fid.label`)."""
+    each model's Fréchet distance to the true images in those features (`fid.label`).
+
+    `hint_counts` gives some models that many hints per image, drawn from the truth with
+    `hint_seed` and each image's name (`colorizer.data.hints.fixed_hints`): every model with the
+    same count meets the same points. A net without hints ignores them."""
+    hint_counts = hint_counts or {}
+    names = datamodule.split_names(split)
     metrics = {name: ColorizationMetrics().to(device) for name in models}
     distances = {name: frechet_distance(fid.num_features).to(device) for name in models} if fid else {}
     if fid:
@@ -87,7 +97,9 @@ def evaluate_models(
     ranking_model, seen = next(iter(models)), 0
     for images in datamodule.loader(split):
         batch = lab_batch(images.to(device))
-        predictions = {name: net(batch["L"]) for name, net in models.items()}
+        batch_names = names[seen : seen + len(images)]
+        hints = {n: fixed_hints(batch["ab"], batch_names, n, hint_seed) for n in set(hint_counts.values()) if n}
+        predictions = {name: net(batch["L"], hints.get(hint_counts.get(name, 0))) for name, net in models.items()}
         if fid:
             _update_distances(distances, fid, batch, predictions)
         for name, pred_ab in predictions.items():
@@ -98,7 +110,7 @@ def evaluate_models(
             rows = torch.arange(seen, seen + len(images))
             worst.offer(rows, scores[ranking_model]["psnr"][-1], predictions)
         seen += len(images)
-    evaluation = Evaluation(split=split, names=datamodule.split_names(split), worst=worst)
+    evaluation = Evaluation(split=split, names=names, worst=worst)
     for name in models:
         evaluation.summary[name] = {k: float(v) for k, v in metrics[name].compute().items()}
         if fid:
@@ -139,32 +151,9 @@ def markdown_table(summary: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def plot_tradeoff(summary: dict[str, dict[str, float]], path: Path) -> Path:
-    """tradeoff.png: psnr_gain (right on average) against colorfulness_ratio (vivid), a labelled
-    point per model. The two pull apart: averaging colours scores psnr and loses colour."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(6.4, 4.4))
-    for name, values in summary.items():
-        x, y = values["colorfulness_ratio"], values["psnr_gain"]
-        axis.scatter([x], [y])
-        axis.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
-    axis.axhline(0, color="grey", lw=0.8)
-    axis.axvline(1, color="grey", lw=0.8, ls=":")
-    axis.set_xlabel("colorfulness_ratio (prediction / truth; 1 = as vivid as the truth)")
-    axis.set_ylabel("psnr_gain over gray (dB)")
-    axis.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
-
-
 def write_results(evaluation: Evaluation, directory: Path, extra: dict | None = None) -> None:
-    """metrics.json (everything), metrics.csv, metrics.md (the table) and tradeoff.png in `directory`."""
+    """metrics.json (everything), metrics.csv, metrics.md (the table), tradeoff.png and, with rows
+    at several hint counts, hints.png in `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     payload = {"split": evaluation.split, "num_images": len(evaluation.names), "models": evaluation.summary}
     payload.update(extra or {})
@@ -178,3 +167,5 @@ def write_results(evaluation: Evaluation, directory: Path, extra: dict | None = 
     (directory / "metrics.csv").write_text(buffer.getvalue())
     (directory / "metrics.md").write_text(markdown_table(evaluation.summary) + "\n")
     plot_tradeoff(evaluation.summary, directory / "tradeoff.png")
+    if hint_curves(evaluation.summary):
+        plot_hint_curves(evaluation.summary, directory / HINTS_PLOT)

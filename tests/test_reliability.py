@@ -27,7 +27,8 @@ STEPS_PER_EPOCH = 6  # 41 training images in batches of 8
 
 
 # Also with what the fast preset adds (a per-step one-cycle schedule and the half-size epochs), and
-# with a classification head and the adversarial term (two optimisers, stepped by the module), and
+# with a classification head, the adversarial term (two optimisers, stepped by the module) and
+# simulated hints (drawn from the restored RNG), and
 # with a pretrained-encoder net killed while its encoder is still frozen.
 @pytest.mark.parametrize(
     "extra",
@@ -35,13 +36,13 @@ STEPS_PER_EPOCH = 6  # 41 training images in batches of 8
         [],
         ["scheduler=onecycle", "optimizer.lr=3e-3", "data.half_size_epochs=2"],
         ["model/head=classification", "loss=classification", "loss/adversarial=patchgan",
-         "loss.adversarial.warmup_steps=4", "scheduler=onecycle"],
+         "loss.adversarial.warmup_steps=4", "scheduler=onecycle", "model.hints=true"],
         pytest.param(["model=encoder_unet", "model.encoder.weights=none", "model.encoder.freeze_epochs=2",
                       "data.image_size=64", "model.decoder_base_width=8", "optimizer.encoder_lr_mult=0.3",
                       "scheduler=onecycle"],
                      marks=pytest.mark.skipif(importlib.util.find_spec("timm") is None, reason="no encoders extra")),
     ],
-    ids=["default", "fast", "classification_adversarial", "encoder_unet_frozen_then_trained"],
+    ids=["default", "fast", "classification_adversarial_hints", "encoder_unet_frozen_then_trained"],
 )  # fmt: skip
 @pytest.mark.slow
 def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path, extra: list[str]) -> None:

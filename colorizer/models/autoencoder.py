@@ -24,8 +24,9 @@ class ConvAutoencoder(ColorizationNet):
         batch_norm: bool = True,
         image_size: int = 64,
         head: nn.Module | None = None,
+        hints: bool = False,
     ) -> None:
-        super().__init__(head)
+        super().__init__(head, hints)
         self.size_multiple = 2 ** len(widths)
         self.image_size = image_size
         self.grid = padded_size(image_size, self.size_multiple) // self.size_multiple
@@ -33,7 +34,7 @@ class ConvAutoencoder(ColorizationNet):
         def block(conv: nn.Module, channels: int) -> list[nn.Module]:
             return [conv, *([nn.BatchNorm2d(channels)] if batch_norm else []), nn.ReLU(inplace=True)]
 
-        encoder, c_in = [], 1
+        encoder, c_in = [], self.in_channels
         for width in widths:
             encoder += block(nn.Conv2d(c_in, width, 3, 2, 1), width)
             c_in = width
@@ -57,11 +58,12 @@ class ConvAutoencoder(ColorizationNet):
         self.decoder = nn.Sequential(*decoder)
         self.dense = latent_dim is not None
 
-    def colorize_padded(self, L: torch.Tensor) -> NetOutput:
+    def colorize_padded(self, inputs: torch.Tensor) -> NetOutput:
+        """Hints (with `hints=True`) join L as input channels of the first conv."""
         side = self.grid * self.size_multiple
-        if self.dense and tuple(L.shape[-2:]) != (side, side):
+        if self.dense and tuple(inputs.shape[-2:]) != (side, side):
             raise ValueError(
                 f"This autoencoder's dense bottleneck was built for image_size={self.image_size}; "
-                f"it cannot take {tuple(L.shape[-2:])}. Resize inputs, or use latent_dim=null."
+                f"it cannot take {tuple(inputs.shape[-2:])}. Resize inputs, or use latent_dim=null."
             )
-        return self.ab_head(self.decoder(self.bottleneck(self.encoder(L))))
+        return self.ab_head(self.decoder(self.bottleneck(self.encoder(inputs))))

@@ -35,24 +35,35 @@ class ColorizationNet(nn.Module):
     `head` turns the net's last layer into ab: a subclass builds that layer with
     `self.ab_head.channels` outputs and returns `self.ab_head(features, kl)`. The default is
     regression (2 channels, tanh); a `ClassificationHead` makes any net a bin classifier.
+
+    With `hints=True` the net also takes user hints ([B,3,H,W]: hint ab and mask, see
+    `colorizer.data.hints`): `colorize_padded` then gets L and the hints joined, [B,4,H,W]
+    (`self.in_channels`), and no hints (None) means an all-zero mask: the automatic colorizer.
+    A net without hints ignores any it is given.
     """
 
     size_multiple: int = 1
 
-    def __init__(self, head: nn.Module | None = None) -> None:
+    def __init__(self, head: nn.Module | None = None, hints: bool = False) -> None:
         super().__init__()
         self.ab_head = head if head is not None else RegressionHead()
+        self.hints = hints
+        self.in_channels = 4 if hints else 1
 
-    def forward(self, L: torch.Tensor) -> torch.Tensor:
-        return self.colorize(L).ab
+    def forward(self, L: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        return self.colorize(L, hints).ab
 
-    def colorize(self, L: torch.Tensor) -> NetOutput:
+    def colorize(self, L: torch.Tensor, hints: torch.Tensor | None = None) -> NetOutput:
         """Predict ab (and the KL term, for variational nets) for any input size."""
         height, width = L.shape[-2:]
-        return self.colorize_padded(pad_to_multiple(L, self.size_multiple)).crop(height, width)
+        inputs = L
+        if self.hints:
+            hints = L.new_zeros(L.shape[0], 3, height, width) if hints is None else hints.to(L.dtype)
+            inputs = torch.cat([L, hints], dim=1)
+        return self.colorize_padded(pad_to_multiple(inputs, self.size_multiple)).crop(height, width)
 
-    def colorize_padded(self, L: torch.Tensor) -> NetOutput:
-        """Predict for an input whose sides are multiples of `size_multiple`."""
+    def colorize_padded(self, inputs: torch.Tensor) -> NetOutput:
+        """Predict for an input [B,in_channels,H,W] whose sides are multiples of `size_multiple`."""
         raise NotImplementedError
 
     def pretrained_parameters(self) -> list[nn.Parameter]:

@@ -8,10 +8,18 @@ from colorizer.models.outputs import NetOutput
 
 
 class GrayBaseline(ColorizationNet):
-    """Predicts no colour at all (ab = 0): the image stays gray. Nothing to train."""
+    """Predicts no colour at all (ab = 0): the image stays gray. Nothing to train.
 
-    def colorize_padded(self, L: torch.Tensor) -> NetOutput:
-        return NetOutput(ab=torch.zeros_like(L).expand(-1, 2, -1, -1).contiguous())
+    With `hints=True` it pastes the hint patches' colours and nothing else: what hints are
+    worth without a net to spread them."""
+
+    def __init__(self, hints: bool = False) -> None:
+        super().__init__(hints=hints)
+
+    def colorize_padded(self, inputs: torch.Tensor) -> NetOutput:
+        if self.hints:
+            return NetOutput(ab=inputs[:, 1:3].contiguous())
+        return NetOutput(ab=torch.zeros_like(inputs).expand(-1, 2, -1, -1).contiguous())
 
 
 class MeanAbBaseline(ColorizationNet):
@@ -25,6 +33,6 @@ class MeanAbBaseline(ColorizationNet):
         super().__init__()
         self.mean_ab = nn.Parameter(torch.tensor(list(mean_ab), dtype=torch.float32))
 
-    def colorize_padded(self, L: torch.Tensor) -> NetOutput:
-        ab = self.mean_ab.view(1, 2, 1, 1).to(L.dtype).expand(L.shape[0], -1, *L.shape[-2:])
+    def colorize_padded(self, inputs: torch.Tensor) -> NetOutput:
+        ab = self.mean_ab.view(1, 2, 1, 1).to(inputs.dtype).expand(inputs.shape[0], -1, *inputs.shape[-2:])
         return NetOutput(ab=ab.clamp(-1.0, 1.0).contiguous())

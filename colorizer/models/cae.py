@@ -19,12 +19,15 @@ class SkipConnectionAutoencoder(ColorizationNet):
     size_multiple = 16
 
     def __init__(
-        self, widths: tuple[int, int, int, int] | list[int] = (64, 128, 256, 512), head: nn.Module | None = None
+        self,
+        widths: tuple[int, int, int, int] | list[int] = (64, 128, 256, 512),
+        head: nn.Module | None = None,
+        hints: bool = False,
     ) -> None:
-        super().__init__(head)
+        super().__init__(head, hints)
         w1, w2, w3, w4 = widths
         self.down = nn.ModuleList(
-            [nn.Conv2d(c_in, c_out, 3, 2, 1) for c_in, c_out in [(1, w1), (w1, w2), (w2, w3), (w3, w4)]]
+            [nn.Conv2d(c_in, c_out, 3, 2, 1) for c_in, c_out in [(self.in_channels, w1), (w1, w2), (w2, w3), (w3, w4)]]
         )
         self.up = nn.ModuleList(
             [
@@ -34,8 +37,9 @@ class SkipConnectionAutoencoder(ColorizationNet):
         )
         self.relu = nn.ReLU()
 
-    def colorize_padded(self, L: torch.Tensor) -> NetOutput:
-        d1 = self.relu(self.down[0](L))
+    def colorize_padded(self, inputs: torch.Tensor) -> NetOutput:
+        """Hints (with `hints=True`) join L as input channels of the first conv."""
+        d1 = self.relu(self.down[0](inputs))
         d2 = self.relu(self.down[1](d1))
         d3 = self.relu(self.down[2](d2))
         d4 = self.relu(self.down[3](d3))

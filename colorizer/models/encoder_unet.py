@@ -56,6 +56,11 @@ class EncoderUNet(ColorizationNet):
     `encoder`: the backbone's `name` and `weights` (see `colorizer.models.encoders`), and
     `freeze_epochs`: for that many epochs only the decoder trains (the encoder's weights and
     batch-norm statistics stay as loaded), then the whole net.
+
+    Hints (`hints=True`) enter the stem as three more input channels with zero initial weights
+    (Zhang et al. fed them to the first conv too): the pretrained features are unchanged until
+    training teaches the stem to use them, and they reach every scale of the encoder. They also
+    join L at full resolution, where a patch's colour is exact.
     """
 
     def __init__(
@@ -64,11 +69,12 @@ class EncoderUNet(ColorizationNet):
         decoder_base_width: int = 16,
         upsample: str = "bilinear",
         head: nn.Module | None = None,
+        hints: bool = False,
     ) -> None:
-        super().__init__(head)
+        super().__init__(head, hints)
         settings = {"name": PACKAGE_BACKBONE, "weights": "package", "freeze_epochs": 0, **(encoder or {})}
         self.freeze_epochs = int(settings["freeze_epochs"])
-        self.encoder = TimmEncoder(settings["name"], settings["weights"])
+        self.encoder = TimmEncoder(settings["name"], settings["weights"], self.in_channels - 1)
         channels, reductions = self.encoder.channels, self.encoder.reductions
         self.size_multiple = max(reductions)
         levels = len(channels)
@@ -79,7 +85,7 @@ class EncoderUNet(ColorizationNet):
             blocks.append(DecoderBlock(c_in, skip, widths[index], upsample))
             c_in = widths[index]
         self.decoder = nn.ModuleList(blocks)
-        self.full_resolution = DecoderBlock(c_in, 1, widths[-1], upsample)
+        self.full_resolution = DecoderBlock(c_in, self.in_channels, widths[-1], upsample)
         self.to_head = nn.Conv2d(widths[-1], self.ab_head.channels, 1)
 
     def pretrained_parameters(self) -> list[nn.Parameter]:
@@ -88,9 +94,9 @@ class EncoderUNet(ColorizationNet):
     def on_train_epoch_start(self, epoch: int) -> None:
         self.encoder.set_frozen(epoch < self.freeze_epochs)
 
-    def colorize_padded(self, L: torch.Tensor) -> NetOutput:
-        features = self.encoder(L)
+    def colorize_padded(self, inputs: torch.Tensor) -> NetOutput:
+        features = self.encoder(inputs)
         x = features[-1]
         for block, skip in zip(self.decoder, reversed(features[:-1]), strict=True):
             x = block(x, skip)
-        return self.ab_head(self.to_head(self.full_resolution(x, L)))
+        return self.ab_head(self.to_head(self.full_resolution(x, inputs)))

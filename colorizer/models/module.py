@@ -34,10 +34,10 @@ class ColorizationModule(LightningModule):
     Batches are dicts with "L" [B,1,H,W] and "ab" [B,2,H,W] (see `LabColorizationDataModule`).
     `optimizer` and `scheduler` are factories (Hydra `_partial_: true`). `config` is the run's
     resolved configuration, saved in every checkpoint so the model can be rebuilt from it alone.
-    `channels_last` stores activations NHWC, which oneDNN (CPU) and cuDNN (GPU) convolve faster.
-    `compile` compiles the net in place with torch.compile (its state_dict keys stay the same).
+    `channels_last`: NHWC activations (faster in oneDNN and cuDNN); `compile`: torch.compile in place.
     `encoder_lr_mult` scales the learning rate of the net's pretrained parameters (fastai's
     discriminative learning rates: a pretrained encoder is moved gently, the new decoder fast).
+    `hint_simulator` draws hints from the true ab of training batches for a net that takes them.
 
     A loss term that trains a network of its own (the adversarial term's discriminator) brings
     its own optimiser; the module then optimises manually: per batch, one step of each such
@@ -55,6 +55,7 @@ class ColorizationModule(LightningModule):
         channels_last: bool = True,
         compile: bool = False,
         encoder_lr_mult: float = 1.0,
+        hint_simulator: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
         super().__init__()
         self.net = net
@@ -64,6 +65,7 @@ class ColorizationModule(LightningModule):
         self.scheduler_monitor = scheduler_monitor
         self.config = config
         self.encoder_lr_mult = encoder_lr_mult
+        self.hint_simulator = hint_simulator
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.net.to(memory_format=self.memory_format)
         if compile:
@@ -108,9 +110,15 @@ class ColorizationModule(LightningModule):
             "gradient clipping (trainer.gradient_clip_val=1.0) or trainer.precision=32-true."
         )
 
+    def colorize(self, batch: dict[str, torch.Tensor]) -> NetOutput:
+        """The net's output for a batch, with its "hints" or, in training, simulated ones."""
+        hints, simulate = batch.get("hints"), self.training and self.net.hints and self.hint_simulator is not None
+        hints = self.hint_simulator(batch["ab"]) if hints is None and simulate else hints
+        return self.net.colorize(batch["L"].contiguous(memory_format=self.memory_format), hints)
+
     def score(self, batch: dict[str, torch.Tensor]) -> tuple[LossResult, torch.Tensor]:
         """The loss of the net's prediction for a batch, and the predicted ab [B,2,H,W]."""
-        output = self.net.colorize(batch["L"].contiguous(memory_format=self.memory_format))
+        output = self.colorize(batch)
         inputs = self.loss_inputs(batch, output)
         with torch.autocast(self.device.type, enabled=False):
             return self.loss(inputs, step=self.global_step), output.ab
@@ -147,7 +155,7 @@ class ColorizationModule(LightningModule):
         loss against the updated adversaries."""
         net_optimizer, *adversary_optimizers = self.optimizers()
         batch_size = batch["L"].shape[0]
-        output = self.net.colorize(batch["L"].contiguous(memory_format=self.memory_format))
+        output = self.colorize(batch)
         inputs = self.loss_inputs(batch, output)
         adversaries = self.loss.adversaries()
         for (name, term), optimizer in zip(adversaries.items(), adversary_optimizers, strict=True):

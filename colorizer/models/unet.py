@@ -48,8 +48,9 @@ class UNet(ColorizationNet):
         norm_from_level: int = 0,
         concat_input: bool = False,
         head: nn.Module | None = None,
+        hints: bool = False,
     ) -> None:
-        super().__init__(head)
+        super().__init__(head, hints)
         if depth < 2:
             raise ValueError(f"UNet depth must be at least 2, got {depth}.")
         self.size_multiple = 2 ** (depth - 1)
@@ -58,7 +59,7 @@ class UNet(ColorizationNet):
         low, high = encoder_dropout
         rates = [low + (high - low) * i / (depth - 1) for i in range(depth)]
         self.encoder = nn.ModuleList()
-        c_in = 1
+        c_in = self.in_channels
         for level, (width, rate) in enumerate(zip(widths, rates, strict=True)):
             first = first_negative_slope if level == 0 else negative_slope
             self.encoder.append(conv_block(c_in, width, first, negative_slope, level >= norm_from_level, rate))
@@ -74,16 +75,18 @@ class UNet(ColorizationNet):
                 for i in levels
             ]
         )
-        self.head = nn.Conv2d(widths[0] + int(concat_input), self.ab_head.channels, 1)
+        self.head = nn.Conv2d(widths[0] + concat_input * self.in_channels, self.ab_head.channels, 1)
 
-    def colorize_padded(self, L: torch.Tensor) -> NetOutput:
+    def colorize_padded(self, inputs: torch.Tensor) -> NetOutput:
+        """Hints (with `hints=True`) join L as input channels of the first level (and of the
+        input skip, with `concat_input`)."""
         skips = []
-        x = L
+        x = inputs
         for level, block in enumerate(self.encoder):
             x = block(x if level == 0 else self.pool(x))
             skips.append(x)
         for upsample, block, skip in zip(self.upsample, self.decoder, reversed(skips[:-1]), strict=True):
             x = block(torch.cat([upsample(x), skip], dim=1))
         if self.concat_input:
-            x = torch.cat([x, L], dim=1)
+            x = torch.cat([x, inputs], dim=1)
         return self.ab_head(self.head(x))

@@ -30,14 +30,15 @@ class ConvVAE(ColorizationNet):
         dropout: float = 0.2,
         negative_slope: float = 0.2,
         head: nn.Module | None = None,
+        hints: bool = False,
     ) -> None:
-        super().__init__(head)
+        super().__init__(head, hints)
         s = negative_slope
         self.grid = padded_size(image_size, self.size_multiple) // 8
         self.image_size = image_size
         self.latent_dim = latent_dim
         self.encoder = nn.Sequential(
-            *_conv(1, 64, 2, s),
+            *_conv(self.in_channels, 64, 2, s),
             *_conv(64, 128, 1, s),
             nn.Dropout2d(dropout),
             *_conv(128, 128, 2, s),
@@ -65,13 +66,15 @@ class ConvVAE(ColorizationNet):
             nn.ConvTranspose2d(16, self.ab_head.channels, 3, 2, 1, output_padding=1),
         )
 
-    def colorize_padded(self, L: torch.Tensor) -> NetOutput:
-        if L.shape[-2] != self.grid * 8 or L.shape[-1] != self.grid * 8:
+    def colorize_padded(self, inputs: torch.Tensor) -> NetOutput:
+        """Hints (with `hints=True`) join L as input channels of the first conv, so they reach the
+        decoder only through the global latent."""
+        if inputs.shape[-2] != self.grid * 8 or inputs.shape[-1] != self.grid * 8:
             raise ValueError(
                 f"This VAE was built for image_size={self.image_size}; its dense decoder cannot take "
-                f"{tuple(L.shape[-2:])}. Resize inputs to {self.image_size}x{self.image_size}."
+                f"{tuple(inputs.shape[-2:])}. Resize inputs to {self.image_size}x{self.image_size}."
             )
-        mean, log_var = self.encoder(L).flatten(1).chunk(2, dim=1)
+        mean, log_var = self.encoder(inputs).flatten(1).chunk(2, dim=1)
         latent = mean + torch.randn_like(mean) * (0.5 * log_var).exp() if self.training else mean
         kl = -0.5 * (1 + log_var - mean.pow(2) - log_var.exp()).sum(dim=1).mean()
         features = self.project(latent).view(-1, 256, self.grid, self.grid)

@@ -1,0 +1,187 @@
+"""User-guided hints: simulated points, nets that take them (every net, both heads), the gray
+baseline that only pastes them, and training with them."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hydra.utils import instantiate
+
+from colorizer.color import rebuild_rgb
+from colorizer.data import SyntheticLandscapeDataModule, lab_batch
+from colorizer.data.hints import HintSimulator, box_means, fixed_hints, geometric_counts, hint_channels, sample_boxes
+from colorizer.evaluate import run_evaluation
+from colorizer.inference import checkpoint_label, load_colorizer
+from colorizer.metrics import image_scores
+from colorizer.models import ClassificationHead, GrayBaseline
+from colorizer.train import train
+from tests.conftest import compose_config
+
+HAS_TIMM = importlib.util.find_spec("timm") is not None
+NETS = {
+    "unet": {"_target_": "colorizer.models.UNet", "base_width": 8, "concat_input": True},
+    "cae": {"_target_": "colorizer.models.SkipConnectionAutoencoder", "widths": [8, 8, 16, 16]},
+    "ae": {"_target_": "colorizer.models.ConvAutoencoder", "widths": [8, 16], "image_size": 32},
+    "vae": {"_target_": "colorizer.models.ConvVAE", "image_size": 32, "latent_dim": 16},
+    "encoder_unet": {
+        "_target_": "colorizer.models.EncoderUNet",
+        "encoder": {"weights": "none"},
+        "decoder_base_width": 8,
+    },
+}
+
+
+def test_counts_are_geometric_with_p_one_eighth() -> None:
+    torch.manual_seed(0)
+    counts = np.array(geometric_counts(20_000, 0.125, max_points=10_000))
+    assert abs(counts.mean() - 7.0) < 0.25, "mean (1 - p) / p"
+    assert abs((counts == 0).mean() - 0.125) < 0.01, "often none"
+    assert counts.max() > 30, "sometimes many"
+    assert max(geometric_counts(1000, 0.125, max_points=5)) == 5
+    with pytest.raises(ValueError, match="p=0"):
+        geometric_counts(1, 0.0, 5)
+
+
+def test_boxes_fit_the_image_and_nest_and_gaussian_ones_gather_at_the_centre() -> None:
+    first = sample_boxes(40, 20, 30, generator=torch.Generator().manual_seed(1))
+    assert all(0 <= top <= 20 - side and 0 <= left <= 30 - side and 1 <= side <= 9 for top, left, side in first)
+    assert len({side for _, _, side in first}) > 4
+    assert sample_boxes(10, 20, 30, generator=torch.Generator().manual_seed(1)) == first[:10], "the first n of 2n"
+    uniform = sample_boxes(400, 100, 100, max_side=1, generator=torch.Generator().manual_seed(2))
+    gaussian = sample_boxes(400, 100, 100, max_side=1, placement="gaussian", generator=torch.Generator().manual_seed(2))
+
+    def spread(boxes):
+        return np.mean([abs(top - 50) + abs(left - 50) for top, left, _ in boxes])
+
+    assert spread(gaussian) < 0.9 * spread(uniform), "sd a quarter of the side: mean distance 40 against 50"
+    with pytest.raises(ValueError, match="placement='middle'"):
+        sample_boxes(1, 8, 8, placement="middle")
+
+
+def test_a_hint_is_the_mean_true_colour_under_its_patch_and_the_mask_marks_it() -> None:
+    ab = torch.rand(2, 16, 16) * 2 - 1
+    boxes = [(3, 4, 5)]
+    hints = hint_channels((1, 16, 16), [boxes], [box_means(ab, boxes)])
+    assert hints.shape == (1, 3, 16, 16)
+    assert hints[0, 2].sum() == 25 and hints[0, 2, 3:8, 4:9].eq(1).all()
+    assert torch.allclose(hints[0, :2, 5, 6], ab[:, 3:8, 4:9].mean(dim=(1, 2)))
+    assert hints[0, :2][:, hints[0, 2] == 0].abs().sum() == 0, "no colour outside the patches"
+
+
+def test_simulated_hints_follow_the_global_rng_and_fixed_ones_follow_the_image_name() -> None:
+    ab = torch.rand(64, 2, 24, 24) * 2 - 1
+    simulator = HintSimulator()
+    torch.manual_seed(3)
+    first = simulator(ab)
+    torch.manual_seed(3)
+    assert torch.equal(simulator(ab), first), "a resumed run (RNG restored) draws the same hints"
+    assert first[:, 2].flatten(1).sum(1).gt(0).any() and first[:, 2].flatten(1).sum(1).eq(0).any()
+    names = [f"photo{i}.jpg" for i in range(64)]
+    ten = fixed_hints(ab, names, 10)
+    assert torch.equal(fixed_hints(ab, names, 10), ten)
+    assert torch.equal(fixed_hints(ab[:1], names[:1], 10), ten[:1]), "per image, whatever the batch"
+    assert not torch.equal(ten[0], ten[1])
+    assert (fixed_hints(ab, names, 5)[:, 2] <= ten[:, 2]).all(), "five hints are the first five of ten"
+    with pytest.raises(ValueError, match="p=2"):
+        HintSimulator(p=2)
+
+
+@pytest.mark.parametrize("head", ["regression", "classification"])
+@pytest.mark.parametrize("name", [n for n in NETS if HAS_TIMM or n != "encoder_unet"])
+def test_every_net_takes_hints_and_without_them_is_automatic(name: str, head: str) -> None:
+    torch.manual_seed(0)
+    settings = {**NETS[name], "hints": True}
+    if head == "classification":
+        settings["head"] = ClassificationHead()
+    net = instantiate(settings).eval()
+    assert net.in_channels == 4
+    L = torch.rand(2, 1, 32, 32)
+    ab = torch.rand(2, 2, 32, 32) * 2 - 1
+    hints = fixed_hints(ab, ["a", "b"], 20)
+    with torch.no_grad():
+        automatic, given = net(L), net(L, hints)
+        assert torch.equal(net(L, torch.zeros_like(hints)), automatic), "no hints: an all-zero mask"
+    assert given.shape == automatic.shape == (2, 2, 32, 32)
+    assert not torch.equal(given, automatic), "the hints reach the output"
+    plain = instantiate(NETS[name]).eval()
+    with torch.no_grad():
+        assert torch.equal(plain(L, hints), plain(L)), "a net without hints ignores them"
+
+
+@pytest.mark.skipif(not HAS_TIMM, reason="the optional encoders extra (timm) is not installed")
+def test_the_widened_stem_starts_out_computing_what_it_did_on_l() -> None:
+    from colorizer.models.encoders import TimmEncoder
+
+    torch.manual_seed(0)
+    plain = TimmEncoder("efficientnet_lite0", "none").eval()
+    hinted = TimmEncoder("efficientnet_lite0", "none", extra_channels=3).eval()
+    own = hinted.state_dict()
+    (stem,) = [key for key, value in plain.state_dict().items() if own[key].shape != value.shape]
+    assert own[stem][:, 1:].abs().sum() == 0, "the hint channels' weights start at zero"
+    hinted.load_state_dict({**plain.state_dict(), stem: torch.cat([plain.state_dict()[stem], own[stem][:, 1:]], 1)})
+    L = torch.rand(1, 1, 64, 64)
+    hints = fixed_hints(torch.rand(1, 2, 64, 64), ["x"], 30)
+    with torch.no_grad():
+        for a, b in zip(plain(L), hinted(torch.cat([L, hints], 1)), strict=True):
+            assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_the_gray_baseline_with_hints_pastes_them_and_nothing_else() -> None:
+    ab = torch.rand(1, 2, 16, 16) * 2 - 1
+    hints = fixed_hints(ab, ["x"], 3)
+    pasted = GrayBaseline(hints=True)(torch.rand(1, 1, 16, 16), hints)
+    assert torch.equal(pasted, hints[:, :2])
+    assert GrayBaseline()(torch.rand(1, 1, 16, 16), hints).abs().sum() == 0
+
+
+@pytest.fixture(scope="module")
+def hints_checkpoint(tmp_path_factory) -> Path:
+    """A U-Net trained with simulated hints on synthetic landscapes (about 15 s)."""
+    folder = tmp_path_factory.mktemp("hints")
+    cfg = compose_config(["model.hints=true", "loss=mse", "data.num_images=400", "data.image_size=32",
+                          "data.batch_size=16", "trainer.max_epochs=8", "model.base_width=16", "optimizer.lr=3e-3",
+                          "trainer.enable_progress_bar=false"], folder / "run")  # fmt: skip
+    train(cfg)
+    return next((folder / "run" / "checkpoints").glob("best-*.ckpt"))
+
+
+@pytest.mark.slow
+def test_a_net_trained_with_hints_uses_them(hints_checkpoint) -> None:
+    """With ten true hints the test psnr beats the automatic one (training only simulates them)."""
+    net = load_colorizer(hints_checkpoint).net.eval()
+    datamodule = SyntheticLandscapeDataModule(num_images=400, image_size=32)
+    datamodule.setup()
+    batch = lab_batch(datamodule.split_images("test"))
+    hints = fixed_hints(batch["ab"], datamodule.split_names("test"), 10)
+    true_rgb = rebuild_rgb(batch["L"], batch["ab"])
+    with torch.no_grad():
+        automatic = image_scores(rebuild_rgb(batch["L"], net(batch["L"])), true_rgb)["psnr"].mean()
+        hinted = image_scores(rebuild_rgb(batch["L"], net(batch["L"], hints)), true_rgb)["psnr"].mean()
+    assert hinted > automatic + 0.5, (hinted, automatic)
+
+
+@pytest.mark.slow
+def test_evaluate_scores_each_hint_count_on_the_same_points(hints_checkpoint, trained_checkpoints, tmp_path) -> None:
+    counts = [0, 2, 10]
+    checkpoints = f"ckpt_paths=[{hints_checkpoint},{trained_checkpoints['unet']}]"
+    overrides = ["data.num_images=400", checkpoints, f"hint_counts=[{','.join(map(str, counts))}]", "report=true"]
+    cfg = compose_config(overrides, tmp_path / "eval", "evaluate")
+    evaluation, _ = run_evaluation(cfg)
+    summary = evaluation.summary
+    hinted, plain = (checkpoint_label(Path(p), set()) for p in (hints_checkpoint, trained_checkpoints["unet"]))
+    assert {f"{hinted}@hints={n}" for n in counts} | {f"{plain}@hints={n}" for n in counts} <= set(summary)
+    assert {"gray", "gray@hints=2", "gray@hints=10", "mean_ab"} <= set(summary) and "gray@hints=0" not in summary
+    gains = [summary[f"{hinted}@hints={n}"]["psnr_gain"] for n in counts]
+    assert gains[0] < gains[1] < gains[2], f"more hints, better: {gains}"
+    for n in (2, 10):
+        assert summary[f"{hinted}@hints={n}"]["psnr"] > summary[f"gray@hints={n}"]["psnr"], "beats pasting the hints"
+        assert summary[f"{plain}@hints={n}"] == summary[f"{plain}@hints=0"], "a net without hints ignores them"
+    assert summary["gray@hints=10"]["psnr_gain"] > summary["gray@hints=2"]["psnr_gain"] > 0
+    output = Path(cfg.paths.output_dir)
+    assert json.loads((output / "metrics.json").read_text())["hints"] == {"counts": counts, "seed": 0}
+    assert f"{hinted}@hints=10" in (output / "metrics.csv").read_text()
+    assert (output / "hints.png").stat().st_size > 1000
+    assert 'id="hints"' in (output / "report.html").read_text()
