@@ -1,7 +1,9 @@
 """`python -m colorizer.export`: a file that maps L to ab without Lightning, Hydra or this package.
 
 The exported model takes normalised L (Lab L / 100) as [B,1,S,S] at the size it was trained
-at and returns normalised ab (Lab ab / 110) as [B,2,S,S] in [-1, 1].
+at and returns normalised ab (Lab ab / 110) as [B,2,S,S] in [-1, 1]. A hints model
+(model.hints=true) takes the hint channels as its second input, [B,3,S,S]: hint ab / 110 and
+the mask (all zero: no hints, the automatic result).
 """
 
 import logging
@@ -32,7 +34,9 @@ def export_checkpoint(
     ckpt_path = Path(ckpt_path)
     target = Path(output) if output else ckpt_path.with_name(ckpt_path.stem + SUFFIXES[export_format])
     target.parent.mkdir(parents=True, exist_ok=True)
-    example = torch.rand(2, 1, model.image_size, model.image_size)
+    size = model.image_size
+    example = (torch.rand(2, 1, size, size),) + ((torch.rand(2, 3, size, size).round(),) if model.net.hints else ())
+    names = ["L", "hints"][: len(example)]
     if export_format == "torchscript":
         traced = torch.jit.trace(model.net, example)
         traced.save(str(target))
@@ -44,15 +48,15 @@ def export_checkpoint(
         batch = torch.export.Dim("batch")
         torch.onnx.export(
             model.net,
-            (example,),
+            example,
             str(target),
-            input_names=["L"],
+            input_names=names,
             output_names=["ab"],
-            dynamic_shapes={"L": {0: batch}},
+            dynamic_shapes={name: {0: batch} for name in names},
             dynamo=True,
             external_data=False,
         )
-    log.info("Exported %s to %s (input L [B,1,%d,%d])", ckpt_path, target, model.image_size, model.image_size)
+    log.info("Exported %s to %s (inputs %s at %dx%d)", ckpt_path, target, " and ".join(names), size, size)
     return target
 
 

@@ -8,11 +8,34 @@ import hydra
 from omegaconf import DictConfig
 from rich.progress import Progress
 
+from colorizer.data.hint_points import HintError, read_hint_file
 from colorizer.inference import load_colorizer, resolve_device
 from colorizer.precision import use_bf16
 from colorizer.predict_pipeline import OutputSettings, PredictPipeline, PredictSummary, find_inputs, plan_jobs
 
 log = logging.getLogger(__name__)
+
+
+def checked_hints(
+    hints_file: str | None, takes_hints: bool, ckpt_path: str, base: Path, files: list[Path]
+) -> dict[str, list]:
+    """The hints file's points by input (none without a file). Raises HintError when the
+    checkpoint takes no hints or the file names an input that is not there."""
+    if not hints_file:
+        return {}
+    hints = read_hint_file(hints_file)
+    if not takes_hints:
+        raise HintError(
+            f"hints={hints_file}: {ckpt_path} was trained without hints. Use a checkpoint trained with "
+            "model.hints=true (e.g. experiment=landscape_hints), or leave hints out."
+        )
+    unknown = sorted(set(hints) - {f.relative_to(base).as_posix() for f in files})
+    if unknown:
+        raise HintError(
+            f"hints={hints_file} names {', '.join(unknown[:3])}, not among the inputs under {base} "
+            "(keys are paths relative to input=, or the file name for a single file)."
+        )
+    return hints
 
 
 def run_predict(cfg: DictConfig) -> PredictSummary:
@@ -24,8 +47,9 @@ def run_predict(cfg: DictConfig) -> PredictSummary:
     summary = PredictSummary()
     jobs = plan_jobs(base, files, output, cfg.overwrite, summary)
     settings = OutputSettings(
-        output / "compare" if cfg.compare else None, cfg.jpeg_quality, Path(cfg.paths.cache_dir).expanduser()
-    )
+        output / "compare" if cfg.compare else None, cfg.jpeg_quality, Path(cfg.paths.cache_dir).expanduser(),
+        checked_hints(cfg.hints, model.net.hints, cfg.ckpt_path, base, files), cfg.hint_side,
+    )  # fmt: skip
     pipeline = PredictPipeline(model, device, cfg.batch_size, use_bf16(cfg.precision, device), settings)
     with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
         pipeline.run(jobs, summary, progress)

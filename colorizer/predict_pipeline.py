@@ -19,6 +19,7 @@ from PIL import Image
 from rich.progress import Progress
 
 from colorizer.atomic import atomic_write
+from colorizer.data.hint_points import HintError, user_hints
 from colorizer.data.images import ImageDecodeError, has_colour, list_image_files, open_photo, with_alpha
 from colorizer.inference import TrainedColorizer, full_resolution_image, model_input
 from colorizer.srgb_table import lightness, srgb_table
@@ -89,16 +90,21 @@ class Decoded:
     alpha: Image.Image | None  # 'L': the input's transparency, given back to the output
     level: torch.Tensor  # [H,W] uint8: the original L's level in the colour table
     model_input: torch.Tensor  # [1,1,S,S]: L/100 resized to the model's size
+    hints: torch.Tensor | None = None  # [1,3,S,S]: the user's hint channels, if any
 
 
 @dataclass
 class OutputSettings:
-    """Where comparison panels go (none when None), the JPEG / WebP quality, and the folder of the
-    colour table (`srgb_table`; None: the default cache folder)."""
+    """Where comparison panels go (none when None), the JPEG / WebP quality, the folder of the
+    colour table (`srgb_table`; None: the default cache folder), and the user's hints: points
+    per input path relative to the input folder (`colorizer.data.hint_points`), each a patch of
+    `hint_side` pixels at the model's size."""
 
     compare_dir: Path | None = None
     jpeg_quality: int = 95
     table_dir: Path | None = None
+    hints: dict[str, list] = field(default_factory=dict)
+    hint_side: int = 3
 
 
 class PredictPipeline:
@@ -151,15 +157,24 @@ class PredictPipeline:
         except ImageDecodeError as error:
             return job, str(error)
         L, level = lightness(np.asarray(image))
-        return Decoded(job, image, alpha, level, model_input(L, self.model.image_size))
+        points = self.output.hints.get(job.relative.as_posix())
+        try:
+            hints = user_hints(points, image.size, self.model.image_size, self.output.hint_side) if points else None
+        except HintError as error:
+            return job, f"hints: {error}"
+        return Decoded(job, image, alpha, level, model_input(L, self.model.image_size), hints)
 
     def _predict(self, items: list[Decoded]) -> list[tuple[Decoded, torch.Tensor]]:
         """Each item with its predicted ab [1,2,S,S] at the model's size."""
         if not items:
             return []
         inputs = torch.cat([item.model_input for item in items]).to(self.device)
+        hints = None
+        if any(item.hints is not None for item in items):
+            none = torch.zeros(1, 3, *inputs.shape[-2:])
+            hints = torch.cat([none if item.hints is None else item.hints for item in items]).to(self.device)
         with torch.no_grad(), torch.autocast(self.device.type, torch.bfloat16, enabled=self.bf16):
-            ab_small = self.net(inputs.contiguous(memory_format=torch.channels_last)).float()
+            ab_small = self.net(inputs.contiguous(memory_format=torch.channels_last), hints).float()
         return [(item, ab_small[row : row + 1]) for row, item in enumerate(items)]
 
     def _colour_and_write(self, item: Decoded, ab_small: torch.Tensor) -> tuple[Job, str | None]:

@@ -9,14 +9,18 @@ import numpy as np
 import pytest
 import torch
 from hydra.utils import instantiate
+from PIL import Image
 
-from colorizer.color import rebuild_rgb
+from colorizer.color import rebuild_rgb, rgb_to_normalized_lab
 from colorizer.data import SyntheticLandscapeDataModule, lab_batch
+from colorizer.data.hint_points import HintError, read_hint_file, user_hints
 from colorizer.data.hints import HintSimulator, box_means, fixed_hints, geometric_counts, hint_channels, sample_boxes
 from colorizer.evaluate import run_evaluation
+from colorizer.export import export_checkpoint
 from colorizer.inference import checkpoint_label, load_colorizer
 from colorizer.metrics import image_scores
 from colorizer.models import ClassificationHead, GrayBaseline
+from colorizer.predict import run_predict
 from colorizer.train import train
 from tests.conftest import compose_config
 
@@ -185,3 +189,85 @@ def test_evaluate_scores_each_hint_count_on_the_same_points(hints_checkpoint, tr
     assert f"{hinted}@hints=10" in (output / "metrics.csv").read_text()
     assert (output / "hints.png").stat().st_size > 1000
     assert 'id="hints"' in (output / "report.html").read_text()
+
+
+def test_a_persons_points_are_checked_and_mapped_to_the_models_size() -> None:
+    red = {"x": 799, "y": 0, "color": "#ff0000"}
+    hints = user_hints([red, {"x": 400, "y": 300, "ab": [20, -40]}], (800, 600), 64, side=3)
+    assert hints.shape == (1, 3, 64, 64) and hints[0, 2].sum() == 18
+    assert hints[0, 2, 0:3, 61:64].eq(1).all(), "the top right corner, kept inside the image"
+    expected = rgb_to_normalized_lab(torch.tensor([1.0, 0.0, 0.0]).view(1, 3, 1, 1))[1].view(2)
+    assert torch.allclose(hints[0, :2, 1, 62], expected, atol=1e-5)
+    assert torch.allclose(hints[0, :2, 32, 32], torch.tensor([20 / 110, -40 / 110]))
+    for point, message in [
+        ({"x": 800, "y": 5, "color": "#ff0000"}, r"point 1 .*outside the 800x600 image"),
+        ({"x": 5, "y": 5, "color": "red"}, "not a #rrggbb colour"),
+        ({"x": 5, "y": 5}, 'neither "color"'),
+        ({"x": 5, "y": 5, "ab": [300, 0]}, "outside CIELAB"),
+        ({"x": "5", "y": 5, "color": "#ff0000"}, 'numbers "x" and "y"'),
+        ([5, 5], "not an object"),
+    ]:
+        with pytest.raises(HintError, match=message):
+            user_hints([point], (800, 600), 64)
+
+
+def test_a_hints_file_that_is_not_json_or_not_an_object_is_refused(tmp_path) -> None:
+    (tmp_path / "bad.json").write_text("{not json")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    for name, message in [("bad.json", "is not JSON"), ("list.json", "JSON object"), ("none.json", "cannot be read")]:
+        with pytest.raises(HintError, match=message):
+            read_hint_file(tmp_path / name)
+
+
+@pytest.mark.slow
+def test_predict_colours_where_the_hints_say_and_names_a_bad_point(hints_checkpoint, trained_checkpoints, tmp_path):
+    photos = tmp_path / "in"
+    (photos / "sub").mkdir(parents=True)
+    gray = Image.fromarray(np.full((90, 120, 3), 128, np.uint8))
+    gray.save(photos / "a.png")
+    gray.save(photos / "sub" / "b.png")
+    gray.save(photos / "c.png")
+    points = {"a.png": [{"x": 30, "y": 45, "color": "#d02020"}], "sub/b.png": [{"x": 500, "y": 1, "color": "#d02020"}]}
+    (tmp_path / "hints.json").write_text(json.dumps(points))
+
+    def predict(checkpoint, output, hints=str(tmp_path / "hints.json")):
+        overrides = [f"ckpt_path={checkpoint}", f"input={photos}", f"output={tmp_path / output}", f"hints={hints}"]
+        return run_predict(compose_config(overrides, tmp_path / output / "run", "predict"))
+
+    summary = predict(hints_checkpoint, "hinted")
+    assert sorted(p.name for p in summary.written) == ["a.png", "c.png"]
+    ((failed, reason),) = summary.failed
+    assert failed.name == "b.png" and "point 1" in reason and "outside the 120x90 image" in reason
+    automatic = predict(hints_checkpoint, "automatic", hints="null")
+    assert len(automatic.written) == 3
+
+    def rgb(output, name):
+        return np.asarray(Image.open(tmp_path / output / name).convert("RGB")).astype(float)
+
+    hinted, plain = rgb("hinted", "a.png"), rgb("automatic", "a.png")
+    assert hinted[45, 30, 0] - hinted[45, 30, 2] > plain[45, 30, 0] - plain[45, 30, 2] + 10, "redder at the point"
+    assert np.array_equal(rgb("hinted", "c.png"), rgb("automatic", "c.png")), "no entry: automatic"
+    with pytest.raises(HintError, match="trained without hints"):
+        run_predict(compose_config([f"ckpt_path={trained_checkpoints['unet']}", f"input={photos}",
+                                    f"output={tmp_path / 'x'}", f"hints={tmp_path / 'hints.json'}"], tmp_path / "x",
+                                   "predict"))  # fmt: skip
+    (tmp_path / "typo.json").write_text(json.dumps({"A.png": []}))
+    with pytest.raises(HintError, match="names A.png, not among the inputs"):
+        predict(hints_checkpoint, "typo", hints=str(tmp_path / "typo.json"))
+
+
+@pytest.mark.slow
+def test_a_hints_model_exports_with_its_hint_input(hints_checkpoint, tmp_path) -> None:
+    reference = load_colorizer(hints_checkpoint)
+    size = reference.image_size
+    L = torch.rand(3, 1, size, size)
+    hints = fixed_hints(torch.rand(3, 2, size, size) * 2 - 1, ["a", "b", "c"], 10)
+    with torch.no_grad():
+        expected = reference.net(L, hints)
+        scripted = torch.jit.load(str(export_checkpoint(hints_checkpoint, "torchscript", tmp_path / "h.pt")))
+        assert (scripted(L, hints) - expected).abs().max() < 1e-4
+        assert (scripted(L, torch.zeros_like(hints)) - reference.net(L)).abs().max() < 1e-4, "zeros: automatic"
+    onnxruntime = pytest.importorskip("onnxruntime", reason="the optional onnx extra is not installed")
+    session = onnxruntime.InferenceSession(str(export_checkpoint(hints_checkpoint, "onnx", tmp_path / "h.onnx")))
+    (ab,) = session.run(None, {"L": L.numpy(), "hints": hints.numpy()})
+    assert np.abs(ab - expected.numpy()).max() < 1e-4
