@@ -94,12 +94,14 @@ def full_resolution_image(level: torch.Tensor, ab_small: torch.Tensor, table: to
 
 @torch.no_grad()
 def colorize_photo(
-    model: TrainedColorizer, photo: Image.Image, table: torch.Tensor, device: torch.device, bf16: bool = False
-) -> Image.Image:
+    model: TrainedColorizer, photo: Image.Image, table: torch.Tensor, device: torch.device, bf16: bool = False,
+    hints: torch.Tensor | None = None,
+) -> Image.Image:  # fmt: skip
     """One 'RGB' photo at its full resolution, its L kept: the pipeline of `colorizer.predict`
-    for a single image. `table` is `srgb_table()` on `device`."""
+    for a single image. `table` is `srgb_table()` on `device`; `hints` [1,3,S,S] at the model's
+    size (`colorizer.data.hint_points.user_hints`), for a net that takes them."""
     L, level = lightness(np.asarray(photo))
     inputs = model_input(L, model.image_size).to(device)
     with torch.autocast(device.type, torch.bfloat16, enabled=bf16):
-        ab_small = model.net(inputs).float()
+        ab_small = model.net(inputs, None if hints is None else hints.to(device)).float()
     return full_resolution_image(level.to(device), ab_small, table)

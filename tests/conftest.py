@@ -103,6 +103,26 @@ def trained_checkpoints(tmp_path_factory) -> dict[str, Path]:
     return checkpoints
 
 
+@pytest.fixture(scope="session")
+def hints_checkpoints(tmp_path_factory) -> dict[str, Path]:
+    """U-Nets trained with simulated hints on synthetic landscapes: a regression one that has
+    learnt to follow them (about 15 s) and a tiny classification one."""
+    from colorizer.train import train
+
+    settings = {
+        "regression": ["loss=mse", "data.num_images=400", "data.image_size=32", "data.batch_size=16",
+                       "trainer.max_epochs=8", "model.base_width=16", "optimizer.lr=3e-3",
+                       "trainer.enable_progress_bar=false"],
+        "classification": [*TINY, "model/head=classification", "loss=classification"],
+    }  # fmt: skip
+    checkpoints = {}
+    for head, overrides in settings.items():
+        folder = tmp_path_factory.mktemp(f"hints_{head}")
+        train(compose_config(["model.hints=true", *overrides], folder / "run"))
+        checkpoints[head] = next((folder / "run" / "checkpoints").glob("best-*.ckpt"))
+    return checkpoints
+
+
 def evaluate_cfg(tmp_path: Path, *overrides: str) -> DictConfig:
     """The `evaluate` config, on 30 synthetic images unless `overrides` choose other data."""
     synthetic = not any(o.startswith("data=") for o in overrides)

@@ -1,14 +1,19 @@
 """The page as a user meets it: served by `python -m colorizer.app`, driven in headless Chromium.
 The pipeline behind it (colours, scores, alpha) is checked without a browser first."""
 
+import io
 import os
 import subprocess
 import sys
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from kornia.color import rgb_to_lab
 from PIL import Image
 
 from colorizer.inference import load_colorizer
@@ -16,6 +21,11 @@ from tests.conftest import TINY, compose_config, write_images
 from tests.servers import CHROMIUM_FLAGS, chromium_path, free_port, stop, wait_for_http
 
 pytest.importorskip("gradio", reason="the app's extra is not installed: pip install -e '.[app]' (.ci/run does).")
+
+
+def pixel_ab(rgb: np.ndarray) -> torch.Tensor:
+    """CIELAB a, b of one 8-bit RGB pixel."""
+    return rgb_to_lab(torch.tensor(rgb, dtype=torch.float32).view(1, 3, 1, 1) / 255)[0, 1:, 0, 0]
 
 
 def photo_with_alpha(path: Path, size: tuple[int, int] = (96, 64)) -> Image.Image:
@@ -80,15 +90,15 @@ def test_app_says_what_is_missing(tmp_path) -> None:
         assert result.returncode != 0 and expected in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.fixture
-def app_server(trained_checkpoints, tmp_path):
-    """`python -m colorizer.app` with two tiny checkpoints on a free loopback port."""
+@contextmanager
+def serving(checkpoints: list[Path], folder: Path) -> Iterator[str]:
+    """`python -m colorizer.app` with `checkpoints` on a free loopback port: its URL."""
     port = free_port()
-    log = tmp_path / "app.log"
-    checkpoints = f"ckpt_paths=[{trained_checkpoints['unet']},{trained_checkpoints['cae']}]"
+    log = folder / "app.log"
+    paths = f"ckpt_paths=[{','.join(map(str, checkpoints))}]"
     with log.open("w") as handle:
         process = subprocess.Popen(
-            [sys.executable, "-m", "colorizer.app", checkpoints, f"port={port}", f"hydra.run.dir={tmp_path / 'run'}"],
+            [sys.executable, "-m", "colorizer.app", paths, f"port={port}", f"hydra.run.dir={folder / 'run'}"],
             stdout=handle,
             stderr=subprocess.STDOUT,
             env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"},
@@ -99,6 +109,13 @@ def app_server(trained_checkpoints, tmp_path):
         yield url
     finally:
         stop(process)
+
+
+@pytest.fixture
+def app_server(trained_checkpoints, tmp_path):
+    """The page with two tiny checkpoints."""
+    with serving([trained_checkpoints["unet"], trained_checkpoints["cae"]], tmp_path) as url:
+        yield url
 
 
 @pytest.mark.slow
@@ -145,4 +162,76 @@ def test_page_in_a_real_browser(app_server, tmp_path) -> None:
         message = uploaded(broken, "Could not read")
         assert "broken.png" in message and "Traceback" not in page.content()
         assert "colorized and scored" in uploaded(photo, "colorized and scored"), "the page still works"
+        browser.close()
+
+
+@pytest.fixture
+def hints_app_server(hints_checkpoints, tmp_path):
+    """The page with a regression and a classification hints checkpoint."""
+    with serving([hints_checkpoints["regression"], hints_checkpoints["classification"]], tmp_path) as url:
+        yield url
+
+
+@pytest.mark.slow
+def test_hints_on_the_page_in_a_real_browser(hints_app_server, tmp_path) -> None:
+    """Pick a colour, click the gray image at a known pixel: the hints model's result there moves
+    towards that colour, the page lists the point and the scores with and without it; the
+    classifier's likely colours appear as swatches and picking one recolours the point; clear
+    returns to the automatic result."""
+    playwright = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is part of the app extra"
+    ).sync_playwright
+    chromium = chromium_path()
+    photo = write_images(tmp_path / "photos", 1, size=(120, 80))[0]
+    target, x, y = np.array([32, 96, 224]), 30, 40
+
+    with playwright() as driver:
+        browser = driver.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS[1:])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(hints_app_server)
+
+        def status_says(text: str) -> str:
+            page.wait_for_function(
+                "text => document.querySelector('#status').innerText.includes(text)", arg=text, timeout=60_000
+            )
+            return page.locator("#status").inner_text()
+
+        def result_pixel() -> np.ndarray:
+            source = page.locator("#result-0 img").first.get_attribute("src")
+            with urllib.request.urlopen(source, timeout=30) as response:
+                return np.asarray(Image.open(io.BytesIO(response.read())).convert("RGB")).astype(int)[y, x]
+
+        page.locator("#upload input[type=file]").set_input_files(str(photo))
+        status_says("colorized and scored")
+        assert "No hints" in page.locator("#hint-list").inner_text()
+        automatic = result_pixel()
+        page.locator("#hint-colour button.dialog-button").click()
+        page.locator("#hint-colour input[type=text]").fill("#2060e0")
+        page.locator("#hint-colour input[type=text]").press("Enter")
+        page.locator("#status").click()  # closes the colour dialog
+        image = page.locator("#gray img").first
+        box = image.bounding_box()
+        width, height = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+        image.click(position={"x": (x + 0.5) * box["width"] / width, "y": (y + 0.5) * box["height"] / height})
+        assert "colorized with 1 hint" in status_says("with 1 hint")
+        assert f"({x}, {y}) #2060e0" in page.locator("#hint-list").inner_text()
+        assert "without the hints: psnr" in page.locator("#scores-0").inner_text()
+        hinted = result_pixel()
+        # Lightness stays the photo's: the hint moves the colour (ab), measured in Lab units.
+        distance = {name: float((pixel_ab(rgb) - pixel_ab(target)).norm()) for name, rgb in
+                    (("automatic", automatic), ("hinted", hinted))}  # fmt: skip
+        assert distance["hinted"] < distance["automatic"] - 5, distance
+
+        swatches = page.locator("#swatches label")
+        swatches.first.wait_for(timeout=30_000)
+        assert swatches.count() == 5 and page.locator("#swatch-strip .swatch").count() == 5
+        chosen = swatches.first.inner_text().split()[0]
+        swatches.first.click()
+        page.wait_for_function(
+            "text => document.querySelector('#hint-list').innerText.includes(text)", arg=chosen, timeout=60_000
+        )
+        page.locator("#hint-clear").click()
+        page.wait_for_function("document.querySelector('#hint-list').innerText.includes('No hints')", timeout=60_000)
+        status_says("colorized and scored")
+        assert np.array_equal(result_pixel(), automatic), "clear: the automatic result again"
         browser.close()

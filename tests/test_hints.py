@@ -21,7 +21,6 @@ from colorizer.inference import checkpoint_label, load_colorizer
 from colorizer.metrics import image_scores
 from colorizer.models import ClassificationHead, GrayBaseline
 from colorizer.predict import run_predict
-from colorizer.train import train
 from tests.conftest import compose_config
 
 HAS_TIMM = importlib.util.find_spec("timm") is not None
@@ -141,15 +140,9 @@ def test_the_gray_baseline_with_hints_pastes_them_and_nothing_else() -> None:
     assert GrayBaseline()(torch.rand(1, 1, 16, 16), hints).abs().sum() == 0
 
 
-@pytest.fixture(scope="module")
-def hints_checkpoint(tmp_path_factory) -> Path:
-    """A U-Net trained with simulated hints on synthetic landscapes (about 15 s)."""
-    folder = tmp_path_factory.mktemp("hints")
-    cfg = compose_config(["model.hints=true", "loss=mse", "data.num_images=400", "data.image_size=32",
-                          "data.batch_size=16", "trainer.max_epochs=8", "model.base_width=16", "optimizer.lr=3e-3",
-                          "trainer.enable_progress_bar=false"], folder / "run")  # fmt: skip
-    train(cfg)
-    return next((folder / "run" / "checkpoints").glob("best-*.ckpt"))
+@pytest.fixture
+def hints_checkpoint(hints_checkpoints) -> Path:
+    return hints_checkpoints["regression"]
 
 
 @pytest.mark.slow

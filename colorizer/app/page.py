@@ -8,6 +8,7 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
+from colorizer.app.hint_panel import HintPanel, mark_points
 from colorizer.app.session import GRAY, ColorizedPhoto, PhotoColorizer, score_line
 from colorizer.data.images import ImageDecodeError
 from colorizer.data.synthetic import render_landscape
@@ -32,7 +33,9 @@ def write_examples(directory: Path, count: int = 3, size: int = 512) -> list[Pat
 def _caption(photo: ColorizedPhoto, label: str) -> str:
     if not photo.scores:
         return "*(the upload had no colour: nothing to score against)*"
-    return score_line(photo.scores[label])
+    line = score_line(photo.scores[label])
+    automatic = photo.automatic_scores.get(label)
+    return line if automatic is None else f"{line} (without the hints: psnr {automatic['psnr']:.2f} dB)"
 
 
 def build_page(colorizer: PhotoColorizer, examples: list[Path]) -> gr.Blocks:
@@ -42,7 +45,9 @@ def build_page(colorizer: PhotoColorizer, examples: list[Path]) -> gr.Blocks:
             "# colorizer\nUpload a photo (" + ACCEPTED + ") or pick an example. Each model colours it at full "
             "resolution, keeping its lightness; when the photo had colour, its scores against the original "
             "stand under each result beside the **gray baseline's** (predicting no colour at all)."
-        )
+            + ("\n\n**Hints**: click the gray image to put a point of the chosen colour there; the models "
+               "trained with hints follow it." if colorizer.takes_hints else "")
+        )  # fmt: skip
         with gr.Row():
             upload = gr.File(label="Photo", file_types=["image"], elem_id="upload")
             temperature = gr.Slider(
@@ -51,6 +56,7 @@ def build_page(colorizer: PhotoColorizer, examples: list[Path]) -> gr.Blocks:
                 visible=colorizer.default_temperature is not None, elem_id="temperature",
             )  # fmt: skip
         gr.Examples([[str(path)] for path in examples], inputs=[upload], label="Examples")
+        panel = HintPanel(colorizer) if colorizer.takes_hints else None
         status = gr.Markdown(elem_id="status")
         with gr.Row():
             with gr.Column(min_width=160):
@@ -67,13 +73,13 @@ def build_page(colorizer: PhotoColorizer, examples: list[Path]) -> gr.Blocks:
         def cleared(message: str) -> list:
             return [message, None, "", *[None, ""] * len(labels), None]
 
-        def run(path: str | None, temperature_value: float) -> list:
+        def render(path: str | None, temperature_value: float, points: list[dict] | None = None) -> list:
             if not path:
                 return cleared("")
             name = Path(path).name
             try:
                 chosen = temperature_value if colorizer.default_temperature is not None else None
-                photo = colorizer.colorize(path, chosen)
+                photo = colorizer.colorize(path, chosen, points)
             except ImageDecodeError as error:
                 return cleared(f"**Could not read {name}**: {error}. Upload a {ACCEPTED}.")
             except Exception as error:  # the page must keep serving whatever one request hits
@@ -83,11 +89,16 @@ def build_page(colorizer: PhotoColorizer, examples: list[Path]) -> gr.Blocks:
             for label in labels:
                 results += [photo.results[label], _caption(photo, label)]
             width, height = photo.gray.size
-            done = f"{name}: {width}x{height}, colorized and scored in {photo.seconds:.2f} s."
+            given = f" with {len(points)} hint{'s' * (len(points) != 1)}" if points else ""
+            done = f"{name}: {width}x{height}, colorized{given} and scored in {photo.seconds:.2f} s."
             gray_caption = f"gray baseline: {score_line(photo.scores[GRAY])}" if photo.scores else ""
-            return [done, photo.gray, gray_caption, *results, photo.original]
+            gray = mark_points(photo.gray, points or [])
+            return [done, gray, gray_caption, *results, photo.original]
 
         targets = [status, gray_image, gray_scores, *outputs, original]
-        upload.change(run, inputs=[upload, temperature], outputs=targets, api_name="colorize")
-        temperature.release(run, inputs=[upload, temperature], outputs=targets, api_visibility="private")
+        if panel is None:
+            upload.change(render, inputs=[upload, temperature], outputs=targets, api_name="colorize")
+            temperature.release(render, inputs=[upload, temperature], outputs=targets, api_visibility="private")
+        else:
+            panel.connect(render, upload, temperature, gray_image, targets)
     return page

@@ -11,8 +11,10 @@ import numpy as np
 import torch
 from PIL import Image
 
+from colorizer.color import AB_SCALE, rebuild_rgb
+from colorizer.data.hint_points import user_hints
 from colorizer.data.images import has_colour, open_photo, with_alpha
-from colorizer.inference import TrainedColorizer, colorize_photo, full_resolution_image
+from colorizer.inference import TrainedColorizer, colorize_photo, full_resolution_image, model_input
 from colorizer.metrics import image_scores
 from colorizer.models.heads import set_temperature
 from colorizer.srgb_table import lightness, srgb_table
@@ -23,13 +25,23 @@ GRAY = "gray"
 @dataclass
 class ColorizedPhoto:
     """One photo through every model. `scores` (label or "gray" -> psnr, ssim, delta_e,
-    colorfulness) is empty when the photo had no colour to compare with."""
+    colorfulness) is empty when the photo had no colour to compare with; `automatic_scores`
+    holds, for each model that took the hints, its scores without them."""
 
     gray: Image.Image
     results: dict[str, Image.Image]
     original: Image.Image | None
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    automatic_scores: dict[str, dict[str, float]] = field(default_factory=dict)
     seconds: float = 0.0
+
+
+@dataclass
+class LikelyColour:
+    """One of the most likely colours a classification model sees at a pixel."""
+
+    hex: str
+    probability: float
 
 
 def _as_batch(image: Image.Image) -> torch.Tensor:
@@ -53,36 +65,83 @@ class PhotoColorizer:
         self._lock = threading.Lock()
 
     @property
+    def takes_hints(self) -> bool:
+        return any(model.net.hints for model in self.models.values())
+
+    @property
+    def classifier(self) -> str | None:
+        """The label of the first classification model (whose colour distribution the page offers)."""
+        return next((label for label, t in self.trained_temperatures.items() if t is not None), None)
+
+    @property
     def default_temperature(self) -> float | None:
         """The trained temperature of the first classification model, None when all regress."""
         return next((t for t in self.trained_temperatures.values() if t is not None), None)
 
-    def colorize(self, path: str | Path, temperature: float | None = None) -> ColorizedPhoto:
-        """Raises ImageDecodeError when `path` is not a readable image."""
+    def colorize(
+        self, path: str | Path, temperature: float | None = None, points: list[dict] | None = None
+    ) -> ColorizedPhoto:
+        """Colour the photo with every model, the models that take hints with `points` (in the
+        photo's pixels: `colorizer.data.hint_points`). Raises ImageDecodeError when `path` is not
+        a readable image and HintError for a bad point."""
         started = time.perf_counter()
         photo, alpha = open_photo(path)
         _, level = lightness(np.asarray(photo))
         gray = full_resolution_image(level.to(self.device), torch.zeros(1, 2, 1, 1, device=self.device), self.table)
-        results = {}
+        results, automatic = {}, {}
         with self._lock:
             for label, model in self.models.items():
                 trained = self.trained_temperatures[label]
                 if trained is not None:
                     set_temperature(model.net, trained if temperature is None else temperature)
-                results[label] = colorize_photo(model, photo, self.table, self.device, self.bf16)
+                hints = user_hints(points, photo.size, model.image_size) if points and model.net.hints else None
+                results[label] = colorize_photo(model, photo, self.table, self.device, self.bf16, hints)
+                if hints is not None:
+                    automatic[label] = colorize_photo(model, photo, self.table, self.device, self.bf16)
         colourful = has_colour(np.asarray(photo))
-        scores = {}
+        scores, automatic_scores = {}, {}
         if colourful:
             truth = _as_batch(photo)
-            for label, image in {GRAY: gray, **results}.items():
-                scores[label] = {k: float(v[0]) for k, v in image_scores(_as_batch(image), truth).items()}
+
+            def scored(image: Image.Image) -> dict[str, float]:
+                return {k: float(v[0]) for k, v in image_scores(_as_batch(image), truth).items()}
+
+            scores = {label: scored(image) for label, image in {GRAY: gray, **results}.items()}
+            automatic_scores = {label: scored(image) for label, image in automatic.items()}
         return ColorizedPhoto(
             gray=with_alpha(gray, alpha),
             results={label: with_alpha(image, alpha) for label, image in results.items()},
             original=with_alpha(photo, alpha) if colourful else None,
             scores=scores,
+            automatic_scores=automatic_scores,
             seconds=time.perf_counter() - started,
         )
+
+    @torch.no_grad()
+    def likely_colours(self, path: str | Path, x: float, y: float, points: list[dict] | None = None,
+                       count: int = 5) -> list[LikelyColour]:  # fmt: skip
+        """The `count` most likely colours at pixel (x, y) of the photo for the first
+        classification model (Zhang et al.'s data-driven palette: the top bins of its predicted
+        distribution there, at the pixel's lightness), given the hints so far; none without one."""
+        if self.classifier is None:
+            return []
+        model = self.models[self.classifier]
+        photo, _ = open_photo(path)
+        L, _ = lightness(np.asarray(photo))
+        size = model.image_size
+        inputs = model_input(L, size).to(self.device)
+        hints = user_hints(points, photo.size, size).to(self.device) if points and model.net.hints else None
+        with self._lock:
+            output = model.net.colorize(inputs, hints)
+        width, height = photo.size
+        row, column = min(int(y * size / height), size - 1), min(int(x * size / width), size - 1)
+        probabilities = output.classes.logits[0, :, row, column].float().softmax(0)
+        top = probabilities.topk(min(count, len(probabilities)))
+        ab = output.classes.centres[top.indices].T.reshape(1, 2, -1, 1) / AB_SCALE
+        rgb = rebuild_rgb(inputs[:, :, row : row + 1, column : column + 1].expand(1, 1, ab.shape[2], 1), ab)
+        channels = (rgb[0, :, :, 0].T * 255).round().to(torch.uint8).tolist()
+        hexes = ["#" + "".join(f"{v:02x}" for v in channel) for channel in channels]
+        return [LikelyColour(h, float(p)) for h, p in zip(hexes, top.values, strict=True)]
 
 
 def score_line(scores: dict[str, float]) -> str:
