@@ -56,10 +56,13 @@ def plot_hint_curves(summary: dict[str, dict[str, float]], path: Path) -> Path:
     al. 2017, figure 6); the gray baseline's line only pastes the hints."""
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(6.4, 4.4))
-    for label, points in hint_curves(summary).items():
+    curves = hint_curves(summary)
+    for label, points in curves.items():
         counts, gains = zip(*points, strict=True)
         axis.plot(counts, gains, marker="o", label=label, ls="--" if label == "gray" else "-")
     axis.set_xscale("symlog", linthresh=1)
+    ticks = sorted({count for points in curves.values() for count, _ in points})
+    axis.set_xticks(ticks, [str(t) for t in ticks])
     axis.axhline(0, color="grey", lw=0.8)
     axis.set_xlabel("hints per image (true colours of random patches)")
     axis.set_ylabel("psnr_gain over gray (dB)")
