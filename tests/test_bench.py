@@ -1,5 +1,6 @@
 """The benchmark in its smallest form: every figure is produced (how fast is for the README)."""
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -7,6 +8,7 @@ import time
 
 import pytest
 
+from colorizer.bench.gpu import GPU_NETS
 from colorizer.train import train
 from tests.conftest import REPO
 
@@ -73,3 +75,26 @@ def test_first_step_timer_reports_when_training_started(make_cfg, tmp_path) -> N
     train(cfg)
     figures = json.loads(report.read_text())
     assert 0 < figures["first_step_start_s"] <= figures["first_step_end_s"] <= time.time() - launched
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("timm") is None, reason="the encoder U-Net needs the encoders extra")
+def test_the_gpu_check_runs_in_its_reduced_form_on_the_cpu(tmp_path) -> None:
+    """`--sections gpu` is what a session lent a GPU runs once: every part must work here first."""
+    output = tmp_path / "gpu.json"
+    command = [sys.executable, "-m", "colorizer.bench", "--smoke", "--sections", "gpu", "--json", str(output)]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    gpu = json.loads(output.read_text())["gpu"]
+    assert gpu["errors"] == {}, gpu["errors"]
+    assert set(gpu["nets"]) == {f"{name}@32" for name in GPU_NETS}
+    for runs in gpu["nets"].values():
+        for precision in ("32-true", "bf16-mixed"):
+            assert runs[precision]["img_s"] > 0 and runs[precision]["losses_finite"] and runs[precision]["psnr"] > 5
+        assert runs["psnr_difference"] < 1.0, "bf16 trains the same net as fp32"
+    assert all(entry["ratio"] > 0 for entry in gpu["lightning"].values())
+    assert 0 <= gpu["busy"]["data_wait_share"] < 1 and gpu["busy"]["busy_percent"] is None, "no GPU to read here"
+    assert gpu["compile"]["compile_first_step_s"] > 0 and gpu["compile"]["speed_up"] > 0
+    assert gpu["predict"]["device"]["models"]["unet"]["predict_img_s"] > 0
+    table = output.with_suffix(".md").read_text()
+    assert "| encoder_unet/mse@32 |" in table and "torch.compile: first step" in table

@@ -28,6 +28,7 @@ from colorizer.bench.common import (
     photo_folder,
     synthetic_folder,
 )
+from colorizer.bench.gpu import bench_gpu, format_gpu
 from colorizer.bench.loader import bench_loader, format_loader
 from colorizer.bench.prediction import bench_prediction, format_prediction
 from colorizer.bench.scale import bench_scale, format_scale
@@ -86,6 +87,7 @@ FORMATTERS: dict[str, Callable[[Any], list[str]]] = {
     "scale": format_scale,
     "time_to_quality": format_time_to_quality,
     "app": format_app,
+    "gpu": format_gpu,
 }
 SECTIONS = list(FORMATTERS)
 
@@ -142,6 +144,7 @@ def run_bench(mode: str, workdir: Path, sections: list[str] | None = None, lands
             quality_data, QUALITY_TARGETS[mode], workdir, general_data=general_data
         ),
         "app": lambda: bench_app(settings["app"], workdir, device),
+        "gpu": lambda: bench_gpu("smoke" if mode == "smoke" else "full", workdir, device),
     }
     for name in chosen:
         if name == "time_to_quality" and mode != "smoke" and not landscapes.is_dir():
@@ -175,7 +178,8 @@ def main() -> None:
         type=lambda text: text.split(","),
         default=None,
         help=f"comma-separated sections to run (default: the mode's own): {','.join(SECTIONS)}. "
-        "time_to_quality trains two models on the landscape photos: about 25 minutes on 2 CPU cores",
+        "time_to_quality trains two models on the landscape photos: about 25 minutes on 2 CPU cores; "
+        "gpu is the check for a lent GPU (not in any mode's default; --smoke runs its reduced form)",
     )
     parser.add_argument(
         "--landscapes",
@@ -194,5 +198,7 @@ def main() -> None:
     path = args.json or REPO / "outputs" / "bench" / f"bench-{mode}-{time.strftime('%Y-%m-%d_%H-%M-%S')}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(figures, indent=2))
+    if "gpu" in figures:
+        path.with_suffix(".md").write_text("\n".join(format_gpu(figures["gpu"])) + "\n")
     print(format_report(figures))
     print(f"Figures written to {path}")

@@ -37,28 +37,34 @@ def build_setup(overrides: list[str], size: int) -> tuple[torch.nn.Module, Compo
 
 class PlainLoop:
     """A hand-written training loop with the same data, Lab hook, net, loss and optimizer as
-    `ColorizationModule` under Lightning, advanced one step at a time."""
+    `ColorizationModule` under Lightning, advanced one step at a time; with `bf16`, the net runs
+    under bfloat16 autocast and the loss in fp32, as under `trainer.precision=bf16-mixed`."""
 
     def __init__(
-        self, net: torch.nn.Module, loss: CompositeLoss, datamodule, device: torch.device, optimizer: Callable
-    ) -> None:
+        self, net: torch.nn.Module, loss: CompositeLoss, datamodule, device: torch.device, optimizer: Callable,
+        bf16: bool = False,
+    ) -> None:  # fmt: skip
         self.net = net.to(device).to(memory_format=torch.channels_last).train()
-        self.loss, self.device = loss, device
+        self.loss, self.device, self.bf16 = loss, device, bf16
         self.optimizer = optimizer(self.net.parameters())
         self.batches = iter(datamodule.train_dataloader())
         self.steps = 0
+        self.finite: list[bool] = []  # per step: was the loss finite
 
     def step(self) -> float:
         """One step, from fetching the batch to the optimizer update; returns its seconds."""
         start = time.perf_counter()
         batch = lab_batch(next(self.batches).to(self.device, non_blocking=True), flip=True)
-        output = self.net.colorize(batch["L"].contiguous(memory_format=torch.channels_last))
-        result = self.loss(LossInputs(batch["L"], output.ab, batch["ab"], output.kl), step=self.steps)
+        with torch.autocast(self.device.type, torch.bfloat16, enabled=self.bf16):
+            output = self.net.colorize(batch["L"].contiguous(memory_format=torch.channels_last))
+        kl = None if output.kl is None else output.kl.float()
+        result = self.loss(LossInputs(batch["L"], output.ab.float(), batch["ab"], kl), step=self.steps)
         self.optimizer.zero_grad(set_to_none=True)
         result.total.backward()
         self.optimizer.step()
         if self.device.type == "cuda":
             torch.cuda.synchronize()
+        self.finite.append(bool(torch.isfinite(result.total.detach())))
         self.steps += 1
         return time.perf_counter() - start
 

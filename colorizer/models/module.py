@@ -34,7 +34,8 @@ class ColorizationModule(LightningModule):
     Batches are dicts with "L" [B,1,H,W] and "ab" [B,2,H,W] (see `LabColorizationDataModule`).
     `optimizer` and `scheduler` are factories (Hydra `_partial_: true`). `config` is the run's
     resolved configuration, saved in every checkpoint so the model can be rebuilt from it alone.
-    `channels_last`: NHWC activations (faster in oneDNN and cuDNN); `compile`: torch.compile in place.
+    `channels_last`: NHWC activations (faster in oneDNN and cuDNN); `compile`: torch.compile the
+    net's `colorize`, the call training makes (`nn.Module.compile` would compile only `forward`).
     `encoder_lr_mult` scales the learning rate of the net's pretrained parameters (fastai's
     discriminative learning rates: a pretrained encoder is moved gently, the new decoder fast).
     `hint_simulator` draws hints from the true ab of training batches for a net that takes them.
@@ -68,8 +69,7 @@ class ColorizationModule(LightningModule):
         self.hint_simulator = hint_simulator
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.net.to(memory_format=self.memory_format)
-        if compile:
-            self.net.compile()
+        self.net_colorize = torch.compile(self.net.colorize) if compile else self.net.colorize
         # The training set's mean normalised ab, set at fit start: the `mean_ab` baseline of `evaluate`.
         self.register_buffer("train_mean_ab", torch.zeros(2))
         self.val_metrics = ColorizationMetrics()
@@ -114,7 +114,7 @@ class ColorizationModule(LightningModule):
         """The net's output for a batch, with its "hints" or, in training, simulated ones."""
         hints, simulate = batch.get("hints"), self.training and self.net.hints and self.hint_simulator is not None
         hints = self.hint_simulator(batch["ab"]) if hints is None and simulate else hints
-        return self.net.colorize(batch["L"].contiguous(memory_format=self.memory_format), hints)
+        return self.net_colorize(batch["L"].contiguous(memory_format=self.memory_format), hints)
 
     def score(self, batch: dict[str, torch.Tensor]) -> tuple[LossResult, torch.Tensor]:
         """The loss of the net's prediction for a batch, and the predicted ab [B,2,H,W]."""
