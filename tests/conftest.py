@@ -1,11 +1,9 @@
 """Shared fixtures: composing the Hydra config the way the entry point does."""
 
 import json
-import signal
 import struct
 import subprocess
 import sys
-import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -144,20 +142,11 @@ def start_train_cli(*args: str) -> subprocess.Popen:
 
 
 def kill_at_step(run: list[str], run_dir: Path, step: int) -> None:
-    """Start the training `run` in `run_dir`, stall it at global step `step` (`helpers.StallAtStep`)
-    and SIGKILL it there, as a power cut would."""
-    marker = run_dir.parent / f"{run_dir.name}.stalled"
-    stall = ["+callbacks.stall._target_=tests.helpers.StallAtStep", f"+callbacks.stall.step={step}",
-             f"+callbacks.stall.marker={marker}"]  # fmt: skip
-    killed = start_train_cli(*run, f"hydra.run.dir={run_dir}", *stall)
-    deadline = time.monotonic() + 300
-    while not marker.exists() and killed.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert marker.exists(), (
-        f"the run never reached step {step}: {killed.stderr.read()[-2000:] if killed.poll() else ''}"
-    )
-    killed.send_signal(signal.SIGKILL)
-    killed.wait(timeout=60)
+    """Start the training `run` in `run_dir`, pause it at global step `step` and SIGKILL it
+    there, as a power cut would (the drill of `colorizer.bench.resume`)."""
+    from colorizer.bench.resume import kill_at_step as drill
+
+    drill(run, run_dir, step)
     assert not (run_dir / "metrics.json").exists()
 
 

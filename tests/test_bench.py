@@ -96,5 +96,8 @@ def test_the_gpu_check_runs_in_its_reduced_form_on_the_cpu(tmp_path) -> None:
     assert 0 <= gpu["busy"]["data_wait_share"] < 1 and gpu["busy"]["busy_percent"] is None, "no GPU to read here"
     assert gpu["compile"]["compile_first_step_s"] > 0 and gpu["compile"]["speed_up"] > 0
     assert gpu["predict"]["device"]["models"]["unet"]["predict_img_s"] > 0
+    assert gpu["resume"]["max_test_difference"] < 1e-4 and gpu["resume"]["test_metrics"] > 10
+    best = gpu["quality"]["runs"]["best"]
+    assert best["overrides"][0] == "experiment=landscape_best" and set(best["reached"]) == {"-40.0", "-30.0"}
     table = output.with_suffix(".md").read_text()
-    assert "| encoder_unet/mse@32 |" in table and "torch.compile: first step" in table
+    assert "| encoder_unet/mse@32 |" in table and "torch.compile: first step" in table and "and resume" in table

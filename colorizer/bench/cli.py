@@ -144,7 +144,9 @@ def run_bench(mode: str, workdir: Path, sections: list[str] | None = None, lands
             quality_data, QUALITY_TARGETS[mode], workdir, general_data=general_data
         ),
         "app": lambda: bench_app(settings["app"], workdir, device),
-        "gpu": lambda: bench_gpu("smoke" if mode == "smoke" else "full", workdir, device),
+        "gpu": lambda: bench_gpu(
+            "smoke" if mode == "smoke" else "full", workdir, device, landscapes.parent, quality_data
+        ),
     }
     for name in chosen:
         if name == "time_to_quality" and mode != "smoke" and not landscapes.is_dir():

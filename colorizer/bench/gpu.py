@@ -9,7 +9,9 @@ since a GPU lease is short and may come once):
 - `busy`: the GPU's busy share while Lightning trains from the cached data module, and the share
   of each step spent waiting for data;
 - `compile`: torch.compile's first-step time and its steady speed-up on the plain loop;
-- `predict`: 768x512 photos per second on the device against the CPU.
+- `predict`: 768x512 photos per second on the device against the CPU;
+- `resume`: a run killed mid-epoch and resumed against the uninterrupted one (`bench.resume`);
+- `quality`: `experiment=landscape_best` from launch to tested, on the landscapes given.
 """
 
 import copy
@@ -27,6 +29,8 @@ from lightning.pytorch import Callback
 
 from colorizer.bench.common import build_datamodule
 from colorizer.bench.prediction import bench_prediction
+from colorizer.bench.resume import bench_resume
+from colorizer.bench.time_to_quality import bench_time_to_quality, format_time_to_quality
 from colorizer.bench.training import PlainLoop, bench_training, build_setup, garbage_collector_paused
 from colorizer.color import rebuild_rgb
 from colorizer.data import lab_batch
@@ -163,7 +167,20 @@ def bench_compile(size: int, batch: int, steps: int, device: torch.device) -> di
             "speed_up": plain / compiled}  # fmt: skip
 
 
-def bench_gpu(mode: str, workdir: Path, device: torch.device) -> dict:
+def bench_quality(mode: str, workdir: Path, landscapes: Path | None, smoke_data: list[str]) -> dict:
+    """landscape_best from launch until +2.0 dB (then tested), on `landscapes` (the folder that
+    holds color/); the smoke form trains one epoch on synthetic images."""
+    if mode == "smoke":
+        return bench_time_to_quality(smoke_data, [-40.0, -30.0], workdir, {"best": ["experiment=landscape_best"]})
+    if landscapes is None or not (landscapes / "color").is_dir():
+        raise FileNotFoundError(f"no landscapes at {landscapes}: pass --landscapes <folder with color/>")
+    data = ["data=landscape", f"data.root={landscapes}", f"data.cache_dir={workdir / 'quality-cache'}"]
+    return bench_time_to_quality(data, [1.0, 2.0], workdir, {"best": ["experiment=landscape_best"]})
+
+
+def bench_gpu(
+    mode: str, workdir: Path, device: torch.device, landscapes: Path | None = None, smoke_data: list[str] = ()
+) -> dict:
     """Every part of the check on `device` (see the module docstring); a part that fails records why."""
     settings = GPU_MODES[mode]
     parts: dict[str, Callable[[], Any]] = {
@@ -175,6 +192,8 @@ def bench_gpu(mode: str, workdir: Path, device: torch.device) -> dict:
             "device": bench_prediction(settings["predict"], 1, workdir / "predict-device", device),
             "cpu": bench_prediction(max(2, settings["predict"] // 8), 1, workdir / "predict-cpu", torch.device("cpu")),
         },
+        "resume": lambda: bench_resume(workdir, device),
+        "quality": lambda: bench_quality(mode, workdir, landscapes, list(smoke_data)),
     }
     results: dict[str, Any] = {"device": str(device), "errors": {}, "seconds": {}}
     for name, part in parts.items():
@@ -211,5 +230,11 @@ def format_gpu(figures: dict[str, Any]) -> list[str]:
     if "predict" in figures:
         on, cpu = (figures["predict"][k]["models"]["unet"]["predict_img_s"] for k in ("device", "cpu"))
         lines.append(f"predict, 768x512 photos/s with the U-Net: {on:.1f} on {figures['device']}, {cpu:.1f} on the CPU")
+    if "resume" in figures:
+        r = figures["resume"]
+        lines.append(f"kill at step {r['killed_at_step']} and resume: the {r['test_metrics']} test metrics differ by "
+                     f"at most {r['max_test_difference']:.2e} from the uninterrupted run")  # fmt: skip
+    if "quality" in figures:
+        lines.extend(format_time_to_quality(figures["quality"]))
     lines += [f"{name}: FAILED {error.splitlines()[0]}" for name, error in figures.get("errors", {}).items()]
     return lines
