@@ -74,7 +74,7 @@ def geometric_counts(batch: int, p: float, max_points: int, generator: torch.Gen
 class HintSimulator:
     """Hints drawn from the true ab of a training batch (see the module docstring)."""
 
-    def __init__(self, p: float = 0.125, max_side: int = 9, placement: str = "uniform", max_points: int = 64) -> None:
+    def __init__(self, p: float = 0.125, max_side: int = 9, placement: str = "gaussian", max_points: int = 64) -> None:
         geometric_counts(0, p, max_points)
         sample_boxes(0, 1, 1, max_side, placement)
         self.p, self.max_side, self.placement, self.max_points = p, max_side, placement, max_points
