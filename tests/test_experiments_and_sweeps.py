@@ -24,7 +24,11 @@ def test_every_source_report_has_a_preset() -> None:
 @pytest.mark.slow
 def test_preset_runs_with_the_debug_trainer(make_cfg, tmp_path, preset: str) -> None:
     data = ["data.num_images=8"]
-    if make_cfg(f"experiment={preset}", tiny=False).data._target_.endswith("ImageFolderDataModule"):
+    target = make_cfg(f"experiment={preset}", tiny=False).data._target_
+    if target.endswith("KaggleLandscapeDataModule"):
+        write_images(tmp_path / "landscape" / "color", 12)
+        data = [f"data.root={tmp_path / 'landscape'}"]
+    elif target.endswith("ImageFolderDataModule"):
         write_images(tmp_path / "a", 6), write_images(tmp_path / "b", 6, seed=1)
         data = [f"data.root=[{tmp_path / 'a'},{tmp_path / 'b'}]"]
     cfg = make_cfg(f"experiment={preset}", "trainer=debug", "trainer.accelerator=cpu", *data, tiny=False)
