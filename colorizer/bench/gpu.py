@@ -45,17 +45,19 @@ GPU_NETS = {
     "ae/mse": ["model=ae", "loss=mse"],
     "encoder_unet/mse": ["model=encoder_unet", "model.encoder.weights=none", "loss=mse"],
 }
-# sizes, batch, steps per run, Lightning setups, predict photos, busy-share steps
+# sizes, batch, steps per run, Lightning setups (size, batch, runs), predict photos, busy-share
+# size and steps. Full: planned to fit about 8 minutes of one H200 with landscape_best (estimated).
 GPU_MODES = {
     "smoke": dict(sizes=[32], batch=4, steps=3, lightning=[(32, 4, 1)], predict=2, busy_size=32, busy_steps=4),
-    "full": dict(sizes=[64, 224], batch=32, steps=200, lightning=[(64, 64, 2), (224, 16, 2)], predict=96,
+    "full": dict(sizes=[64, 224], batch=32, steps=100, lightning=[(64, 64, 2), (224, 16, 2)], predict=96,
                  busy_size=224, busy_steps=300),
 }  # fmt: skip
 
 
-def datamodule_for(size: int, batch: int, steps: int, cache: Path | None = None):
-    """Synthetic images enough for `steps` training batches (and a held-out batch) at `size`."""
-    count = int(batch * (steps + 2) / 0.64) + 8
+def datamodule_for(size: int, batch: int, cache: Path | None = None, batches: int = 16):
+    """Synthetic images for `batches` training batches (the loops go round them epoch after
+    epoch) and a held-out batch at `size`: rendering takes 15 ms an image at 224², one core."""
+    count = int(batch * (batches + 2) / 0.64) + 8
     data = [f"data.num_images={count}", f"data.image_size={size}", f"data.batch_size={batch}"]
     datamodule = build_datamodule([*data, f"data.cache_dir={cache if cache else 'null'}"])
     datamodule.setup()
@@ -82,7 +84,7 @@ def train_plain(overrides: list[str], size: int, datamodule, steps: int, device:
 def bench_nets(sizes: list[int], batch: int, steps: int, device: torch.device) -> dict:
     results = {}
     for size in sizes:
-        datamodule = datamodule_for(size, batch, 2 * steps)
+        datamodule = datamodule_for(size, batch)
         for name, overrides in GPU_NETS.items():
             runs = {p: train_plain(overrides, size, datamodule, steps, device, p == "bf16-mixed")
                     for p in ("32-true", "bf16-mixed")}  # fmt: skip
@@ -137,7 +139,7 @@ def gpu_utilisation() -> float | None:
 
 def bench_busy(size: int, steps: int, device: torch.device, workdir: Path) -> dict:
     """GPU busy share during a Lightning fit of the default U-Net from the cached data module."""
-    datamodule = datamodule_for(size, 32, steps, workdir / "busy-cache")
+    datamodule = datamodule_for(size, 32, workdir / "busy-cache")
     net, loss, optimizer = build_setup(["model=unet", "loss=ssim"], size)
     sampler = BusySampler(gpu_utilisation if device.type == "cuda" else lambda: None)
     trainer = lightning.Trainer(accelerator=device.type, devices=1, max_steps=steps, limit_val_batches=0,
@@ -153,7 +155,7 @@ def bench_busy(size: int, steps: int, device: torch.device, workdir: Path) -> di
 
 def bench_compile(size: int, batch: int, steps: int, device: torch.device) -> dict:
     """The U-Net's plain loop with and without torch.compile: first step (compile) and steady img/s."""
-    datamodule = datamodule_for(size, batch, 2 * steps + 2)
+    datamodule = datamodule_for(size, batch)
     times = {}
     for compiled in (False, True):
         torch.manual_seed(0)

@@ -47,14 +47,19 @@ class PlainLoop:
         self.net = net.to(device).to(memory_format=torch.channels_last).train()
         self.loss, self.device, self.bf16 = loss, device, bf16
         self.optimizer = optimizer(self.net.parameters())
-        self.batches = iter(datamodule.train_dataloader())
+        self.loader = datamodule.train_dataloader()
+        self.batches = iter(self.loader)
         self.steps = 0
         self.finite: list[bool] = []  # per step: was the loss finite
 
     def step(self) -> float:
         """One step, from fetching the batch to the optimizer update; returns its seconds."""
         start = time.perf_counter()
-        batch = lab_batch(next(self.batches).to(self.device, non_blocking=True), flip=True)
+        images = next(self.batches, None)
+        if images is None:  # the next epoch, as Lightning would start it
+            self.batches = iter(self.loader)
+            images = next(self.batches)
+        batch = lab_batch(images.to(self.device, non_blocking=True), flip=True)
         with torch.autocast(self.device.type, torch.bfloat16, enabled=self.bf16):
             output = self.net.colorize(batch["L"].contiguous(memory_format=torch.channels_last))
         kl = None if output.kl is None else output.kl.float()
