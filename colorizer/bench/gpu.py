@@ -34,6 +34,7 @@ from colorizer.bench.time_to_quality import bench_time_to_quality, format_time_t
 from colorizer.bench.training import PlainLoop, bench_training, build_setup, garbage_collector_paused
 from colorizer.color import rebuild_rgb
 from colorizer.data import lab_batch
+from colorizer.defaults import SPLIT_FRACTIONS
 from colorizer.metrics import image_scores
 from colorizer.models import ColorizationModule
 
@@ -57,7 +58,7 @@ GPU_MODES = {
 def datamodule_for(size: int, batch: int, cache: Path | None = None, batches: int = 16):
     """Synthetic images for `batches` training batches (the loops go round them epoch after
     epoch) and a held-out batch at `size`: rendering takes 15 ms an image at 224², one core."""
-    count = int(batch * (batches + 2) / 0.64) + 8
+    count = int(batch * (batches + 2) / SPLIT_FRACTIONS["train"]) + 8
     data = [f"data.num_images={count}", f"data.image_size={size}", f"data.batch_size={batch}"]
     datamodule = build_datamodule([*data, f"data.cache_dir={cache if cache else 'null'}"])
     datamodule.setup()
