@@ -79,6 +79,24 @@ def load_colorizer(
     )
 
 
+def checkpoint_paths(ckpt_path: str | None, ckpt_paths: list[str] | None) -> list[str]:
+    """The checkpoints a command was given as `ckpt_path=<file>` and / or `ckpt_paths=[a,b]`."""
+    paths = ([ckpt_path] if ckpt_path else []) + list(ckpt_paths or [])
+    if not paths:
+        raise CheckpointError("No model given: pass ckpt_path=<file> or ckpt_paths=[<file>,<file>].")
+    return paths
+
+
+def load_colorizers(
+    paths: list[str], device: str | torch.device = "cpu", temperature: float | None = None
+) -> dict[str, TrainedColorizer]:
+    """Each checkpoint loaded under a short unique label (`checkpoint_label`), in order."""
+    models: dict[str, TrainedColorizer] = {}
+    for path in paths:
+        models[checkpoint_label(Path(path), set(models))] = load_colorizer(path, device, temperature)
+    return models
+
+
 def model_input(L_full: torch.Tensor, image_size: int) -> torch.Tensor:
     """The model's input for one image: L/100 [1,1,H,W] resized to [1,1,S,S] with antialiasing."""
     return F.interpolate(L_full / L_SCALE, size=(image_size, image_size), mode="bilinear", antialias=True)

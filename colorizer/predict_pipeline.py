@@ -63,12 +63,17 @@ def plan_jobs(base: Path, files: list[Path], output: Path, overwrite: bool, summ
     return jobs
 
 
+def save_options(image_format: str, jpeg_quality: int) -> dict[str, int]:
+    """Pillow's save options for `image_format`: the quality of the lossy ones."""
+    return {"quality": jpeg_quality} if image_format in ("JPEG", "WEBP") else {}
+
+
 def save_image(image: Image.Image, target: Path, jpeg_quality: int) -> None:
     """Save in the format Pillow registers for the target's extension (PNG when it has none it
     can write), never half-written."""
     image_format = Image.registered_extensions().get(target.suffix.lower())
     image_format = image_format if image_format in Image.SAVE else "PNG"
-    options = {"quality": jpeg_quality} if image_format in ("JPEG", "WEBP") else {}
+    options = save_options(image_format, jpeg_quality)
     atomic_write(target, lambda handle: image.save(handle, format=image_format, **options))
 
 

@@ -1,10 +1,8 @@
 """Shared fixtures: composing the Hydra config the way the entry point does."""
 
 import json
-import struct
 import subprocess
 import sys
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -152,15 +150,9 @@ def kill_at_step(run: list[str], run_dir: Path, step: int) -> None:
 
 def bomb_png(path: Path, side: int = 200_000) -> None:
     """A tiny PNG whose header declares side x side pixels."""
-    raw = b"\x00\x00\x00\x00"
-    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    from colorizer.bench.serve import bomb_png_bytes
 
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
-    )
+    path.write_bytes(bomb_png_bytes(side))
 
 
 def assert_same_test_metrics(expected_run: Path, actual_run: Path) -> None:

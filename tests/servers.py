@@ -2,7 +2,6 @@
 and headless Chromium (Debian's package) to look at it."""
 
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -27,12 +26,6 @@ def chromium_path() -> str:
     if chromium is None:
         pytest.skip("Chromium is not installed (apt-get install chromium); .ci/run installs it.")
     return chromium
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 180.0) -> None:

@@ -16,9 +16,10 @@ import torch
 from kornia.color import rgb_to_lab
 from PIL import Image
 
+from colorizer.bench.serve_process import free_port
 from colorizer.inference import load_colorizer
 from tests.conftest import TINY, compose_config, write_images
-from tests.servers import CHROMIUM_FLAGS, chromium_path, free_port, stop, wait_for_http
+from tests.servers import CHROMIUM_FLAGS, chromium_path, stop, wait_for_http
 
 pytest.importorskip("gradio", reason="the app's extra is not installed: pip install -e '.[app]' (.ci/run does).")
 
@@ -84,7 +85,7 @@ def test_session_temperature_recolours_classification_models(tmp_path) -> None:
 
 @pytest.mark.slow
 def test_app_says_what_is_missing(tmp_path) -> None:
-    for args, expected in (([], "No model to show"), (["ckpt_path=/nonexistent.ckpt"], "does not exist")):
+    for args, expected in (([], "No model given"), (["ckpt_path=/nonexistent.ckpt"], "does not exist")):
         command = [sys.executable, "-m", "colorizer.app", *args, f"hydra.run.dir={tmp_path}"]
         result = subprocess.run(command, capture_output=True, text=True, timeout=120)
         assert result.returncode != 0 and expected in result.stderr and "Traceback" not in result.stderr

@@ -102,3 +102,20 @@ def test_the_gpu_check_runs_in_its_reduced_form_on_the_cpu(tmp_path) -> None:
     assert best["overrides"][0] == "experiment=landscape_best" and set(best["reached"]) == {"-40.0", "-30.0"}
     table = output.with_suffix(".md").read_text()
     assert "| encoder_unet/mse@32 |" in table and "torch.compile: first step" in table and "and resume" in table
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("litserve") is None, reason="the serve extra is not installed")
+def test_the_serve_load_test_and_soak_run_in_their_reduced_form(tmp_path) -> None:
+    output = tmp_path / "serve.json"
+    command = [sys.executable, "-m", "colorizer.bench", "--smoke", "--sections", "serve", "--json", str(output)]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    serve = json.loads(output.read_text())["serve"]
+    for level in serve["levels"].values():
+        for mode in ("batched", "unbatched"):
+            assert level[mode]["errors"] == 0 and level[mode]["images_per_s"] > 0
+            assert level[mode]["p50_ms"] <= level[mode]["p99_ms"]
+    soak = serve["soak"]
+    assert soak["good"] > 0 and soak["bad"] > 0 and soak["wrong"] == 0 and soak["errors"] == 0 and soak["healthy"]
+    assert serve["predict_images_per_s"] > 0 and "Soak:" in result.stdout

@@ -9,10 +9,11 @@ import urllib.request
 
 import pytest
 
+from colorizer.bench.serve_process import free_port
 from colorizer.loggers import CUSTOM_SCALARS, HEADLINE_METRICS, VERDICT
 from colorizer.train import train
 from tests.conftest import TINY, compose_config
-from tests.servers import free_port, stop, wait_for_http
+from tests.servers import stop, wait_for_http
 
 STATUSES = ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"]
 

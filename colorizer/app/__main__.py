@@ -9,17 +9,10 @@ from omegaconf import DictConfig
 
 from colorizer.app.session import PhotoColorizer
 from colorizer.checkpointing import CheckpointError
-from colorizer.inference import checkpoint_label, load_colorizer, resolve_device
+from colorizer.inference import checkpoint_paths, load_colorizers, resolve_device
 from colorizer.precision import use_bf16
 
 log = logging.getLogger(__name__)
-
-
-def checkpoint_paths(cfg: DictConfig) -> list[str]:
-    paths = ([cfg.ckpt_path] if cfg.ckpt_path else []) + list(cfg.ckpt_paths)
-    if not paths:
-        raise ValueError("No model to show: give ckpt_path=<file> or ckpt_paths=[<file>,<file>].")
-    return paths
 
 
 @hydra.main(version_base="1.3", config_path="../../conf", config_name="app")
@@ -30,12 +23,8 @@ def main(cfg: DictConfig) -> None:
         sys.exit(f"The app needs the optional extra: pip install -e '.[app]' ({error}).")
 
     device = resolve_device(cfg.device)
-    models, taken = {}, set()
     try:
-        for path in checkpoint_paths(cfg):
-            label = checkpoint_label(Path(path), taken)
-            taken.add(label)
-            models[label] = load_colorizer(path, device, cfg.temperature)
+        models = load_colorizers(checkpoint_paths(cfg.ckpt_path, cfg.ckpt_paths), device, cfg.temperature)
     except (CheckpointError, ValueError) as error:
         sys.exit(f"colorizer.app: {error}")
     colorizer = PhotoColorizer(models, device, use_bf16(cfg.precision, device), Path(cfg.paths.cache_dir).expanduser())

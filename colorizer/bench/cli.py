@@ -32,6 +32,7 @@ from colorizer.bench.gpu import bench_gpu, format_gpu
 from colorizer.bench.loader import bench_loader, format_loader
 from colorizer.bench.prediction import bench_prediction, format_prediction
 from colorizer.bench.scale import bench_scale, format_scale
+from colorizer.bench.serve import bench_serve, format_serve
 from colorizer.bench.start import bench_cache_start, format_cache_start
 from colorizer.bench.time_to_quality import bench_time_to_quality, format_time_to_quality
 from colorizer.bench.training import bench_training, format_training
@@ -42,13 +43,15 @@ MODES = {
     # Quick keeps the pixels per batch about constant.
     "smoke": dict(loader_sizes=[32], loader_runs=1, naive=32, train=[(32, 4, 1)], steps=4,
                   predict=2, predict_runs=1, scale=[2000], stream=2000, files=64, app=2,
+                  serve=dict(per_level=6, levels=[1, 4], soak_s=3),
                   sections=["loader", "training", "prediction", "scale", "time_to_quality", "app"]),
     "quick": dict(loader_sizes=[64, 150], loader_runs=3, naive=300, train=[(64, 16, 2), (150, 4, 1), (224, 2, 1)],
                   steps=12, predict=48, predict_runs=3, scale=[7129, 100_000], stream=100_000, files=600, app=10,
+                  serve=dict(per_level=96, levels=[1, 8, 32], soak_s=60),
                   sections=["loader", "training", "prediction", "cache_start", "scale", "app"]),
     "full": dict(loader_sizes=[64, 150], loader_runs=5, naive=1000, train=[(64, 32, 3), (150, 32, 3), (224, 32, 3)],
                  steps=16, predict=96, predict_runs=3, scale=[7129, 100_000, 1_000_000], stream=100_000, files=2000,
-                 app=20,
+                 app=20, serve=dict(per_level=256, levels=[1, 8, 32], soak_s=180),
                  sections=["loader", "training", "prediction", "cache_start", "scale", "time_to_quality", "app"]),
 }  # fmt: skip
 # The smoke form of time to quality: a few steps on synthetic images, targets any model reaches.
@@ -87,6 +90,7 @@ FORMATTERS: dict[str, Callable[[Any], list[str]]] = {
     "scale": format_scale,
     "time_to_quality": format_time_to_quality,
     "app": format_app,
+    "serve": format_serve,
     "gpu": format_gpu,
 }
 SECTIONS = list(FORMATTERS)
@@ -144,6 +148,7 @@ def run_bench(mode: str, workdir: Path, sections: list[str] | None = None, lands
             quality_data, QUALITY_TARGETS[mode], workdir, general_data=general_data
         ),
         "app": lambda: bench_app(settings["app"], workdir, device),
+        "serve": lambda: bench_serve(workdir, device, **settings["serve"]),
         "gpu": lambda: bench_gpu(
             "smoke" if mode == "smoke" else "full", workdir, device, landscapes.parent, quality_data
         ),
@@ -154,6 +159,9 @@ def run_bench(mode: str, workdir: Path, sections: list[str] | None = None, lands
             continue
         if name == "app" and importlib.util.find_spec("gradio") is None:
             figures["not_run"][name] = "the app extra is not installed: pip install -e '.[app]'"
+            continue
+        if name == "serve" and importlib.util.find_spec("litserve") is None:
+            figures["not_run"][name] = "the serve extra is not installed: pip install -e '.[serve]'"
             continue
         start = time.perf_counter()
         figures[name] = measures[name]()
@@ -181,7 +189,8 @@ def main() -> None:
         default=None,
         help=f"comma-separated sections to run (default: the mode's own): {','.join(SECTIONS)}. "
         "time_to_quality trains two models on the landscape photos: about 25 minutes on 2 CPU cores; "
-        "gpu is the check for a lent GPU (not in any mode's default; --smoke runs its reduced form)",
+        "gpu is the check for a lent GPU, serve the HTTP load test and soak (neither in any mode's default; "
+        "--smoke runs their reduced forms)",
     )
     parser.add_argument(
         "--landscapes",

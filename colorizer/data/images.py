@@ -2,9 +2,10 @@
 
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -24,6 +25,10 @@ def list_image_files(root: Path, recursive: bool = True, extensions: tuple[str, 
 
 class ImageDecodeError(ValueError):
     """A file could not be turned into an RGB image; the message says why."""
+
+
+class ImageTooLargeError(ImageDecodeError):
+    """An image with more pixels than allowed, told from its header before it is decoded."""
 
 
 def _high_bit_depth_to_l(image: Image.Image) -> Image.Image:
@@ -74,18 +79,27 @@ def with_alpha(image: Image.Image, alpha: Image.Image | None) -> Image.Image:
     return image if alpha is None else Image.merge("RGBA", (*image.split(), alpha))
 
 
-def _open_upright(path: str | Path, draft_size: int | None) -> Image.Image:
+def _open_upright(source: str | Path | BinaryIO, draft_size: int | None, max_pixels: int | None = None) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            with Image.open(source) as image:
+                width, height = image.size
+                if max_pixels is not None and width * height > max_pixels:
+                    raise ImageTooLargeError(
+                        f"{width}x{height} is {width * height:,} pixels, over the limit of {max_pixels:,}"
+                    )
                 if draft_size is not None and image.format == "JPEG":
                     image.draft("RGB", (draft_size, draft_size))
                 image = ImageOps.exif_transpose(image)
                 image.load()
                 return image
+    except ImageTooLargeError:
+        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageDecodeError(f"refused as a possible decompression bomb: {error}") from error
+        raise ImageTooLargeError(f"refused as a possible decompression bomb: {error}") from error
+    except UnidentifiedImageError:
+        raise ImageDecodeError("not an image file in a format Pillow reads") from None
     except Exception as error:  # Pillow raises OSError, SyntaxError, ValueError, struct.error, ...
         raise ImageDecodeError(f"{type(error).__name__}: {error}") from error
 
@@ -100,10 +114,11 @@ def open_rgb(path: str | Path, draft_size: int | None = None) -> Image.Image:
     return to_rgb(_open_upright(path, draft_size))
 
 
-def open_photo(path: str | Path) -> tuple[Image.Image, Image.Image | None]:
-    """Open a file as upright ('RGB' colour channels, 'L' alpha or None), for outputs that keep the
-    transparency of their input. Raises ImageDecodeError like `open_rgb`."""
-    return split_alpha(_open_upright(path, None))
+def open_photo(source: str | Path | BinaryIO, max_pixels: int | None = None) -> tuple[Image.Image, Image.Image | None]:
+    """Open a file (or a file object) as upright ('RGB' colour channels, 'L' alpha or None), for
+    outputs that keep the transparency of their input. Raises ImageDecodeError like `open_rgb`,
+    ImageTooLargeError for more than `max_pixels` pixels or a decompression bomb."""
+    return split_alpha(_open_upright(source, None, max_pixels))
 
 
 def fit_square(image: Image.Image, size: int) -> np.ndarray:

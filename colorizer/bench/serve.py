@@ -1,0 +1,180 @@
+"""Serve section: `colorizer.serve` under load on loopback, with dynamic batching on and off side
+by side, against `colorizer.predict`'s pipeline on the same photos; then a soak with bad inputs
+mixed in. The net is the default U-Net at its initial weights (the time does not depend on them)."""
+
+import asyncio
+import io
+import struct
+import time
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from colorizer.bench.prediction import prediction_photos
+from colorizer.bench.serve_process import default_unet_checkpoint, running_server, tree_rss_mb
+
+
+def bomb_png_bytes(side: int = 200_000) -> bytes:
+    """A valid PNG of a few bytes whose header declares side x side pixels."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    idat = zlib.compress(b"\x00\x00\x00\x00")
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def bad_inputs(workdir: Path) -> list[tuple[str, bytes, dict[str, str], int]]:
+    """(what, body, query, the status it must get): one of each kind the soak mixes in."""
+    good = prediction_photos(1, workdir / "serve_bad")[0].read_bytes()
+    return [
+        ("not an image", b"hello, not a photo", {}, 400),
+        ("truncated", good[: len(good) // 3], {}, 400),
+        ("decompression bomb", bomb_png_bytes(), {}, 413),
+        ("bad format", good, {"format": "gif"}, 422),
+        ("bad temperature", good, {"temperature": "hot"}, 422),
+    ]
+
+
+async def send(client: Any, url: str, body: bytes, query: dict[str, str]) -> tuple[int, bytes, float]:
+    start = time.perf_counter()
+    response = await client.post(f"{url}/predict", content=body, params=query, headers={"Content-Type": "image/jpeg"})
+    return response.status_code, response.content, time.perf_counter() - start
+
+
+async def load_level(url: str, bodies: list[bytes], concurrency: int, count: int) -> dict[str, float]:
+    """`count` requests of `bodies` in turn, `concurrency` at a time: throughput and latency."""
+    import httpx
+
+    latencies: list[float] = []
+    errors = 0
+    queue = iter(range(count))
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+
+        async def worker() -> None:
+            nonlocal errors
+            for index in queue:
+                status, _, seconds = await send(client, url, bodies[index % len(bodies)], {"format": "jpeg"})
+                latencies.append(seconds)
+                errors += status != 200
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    p50, p95, p99 = (np.percentile(latencies, q) for q in (50, 95, 99))
+    return {"requests": count, "images_per_s": count / elapsed, "p50_ms": p50 * 1000, "p95_ms": p95 * 1000,
+            "p99_ms": p99 * 1000, "errors": errors}  # fmt: skip
+
+
+def decoded(body: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(body)) as image:
+        return np.asarray(image.convert("RGB"), dtype=np.int16)
+
+
+async def soak(url: str, pid: int, photos: list[bytes], bad: list, concurrency: int, seconds: float) -> dict:
+    """Good requests (each answer checked against the same photo's answer alone) with every
+    tenth request a bad one, for `seconds`: wrong answers, statuses, memory before and after."""
+    import httpx
+
+    async with httpx.AsyncClient(timeout=120) as client:
+        expected = [decoded((await send(client, url, body, {}))[1]) for body in photos]
+        for _ in range(3):  # warm-up: every code path once, memory settled
+            for body in photos:
+                await send(client, url, body, {})
+        rss_start = tree_rss_mb(pid)
+        counts = {"good": 0, "bad": 0, "wrong": 0, "errors": 0}
+        deadline = time.monotonic() + seconds
+        number = iter(range(10**9))
+
+        async def worker() -> None:
+            while time.monotonic() < deadline:
+                index = next(number)
+                if index % 10 == 9:
+                    _, body, query, status_wanted = bad[index // 10 % len(bad)]
+                    status, _, _ = await send(client, url, body, query)
+                    counts["bad"] += 1
+                    counts["errors"] += status != status_wanted
+                    continue
+                photo = index % len(photos)
+                status, answer, _ = await send(client, url, photos[photo], {})
+                counts["good"] += 1
+                if status != 200:
+                    counts["errors"] += 1
+                elif np.abs(decoded(answer) - expected[photo]).max() > 4:  # batch order moves floats, not colours
+                    counts["wrong"] += 1
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        healthy = (await client.get(f"{url}/health")).status_code == 200
+    rss_end = tree_rss_mb(pid)
+    return counts | {"seconds": seconds, "rss_start_mb": rss_start, "rss_end_mb": rss_end, "healthy": healthy}
+
+
+def predict_job(files: list[Path], workdir: Path, device: torch.device) -> float:
+    """Images/s of `colorizer.predict`'s pipeline on `files` (after one warm-up pass), JPEG out."""
+    from colorizer.inference import load_colorizer
+    from colorizer.predict_pipeline import Job, PredictPipeline, PredictSummary
+
+    model = load_colorizer(workdir / "serve_unet.ckpt", device)
+    pipeline = PredictPipeline(model, device, batch_size=16)
+    rates = []
+    for run in range(2):
+        jobs = [Job(f, workdir / f"predict_out{run}" / f.name, Path(f.name)) for f in files]
+        start = time.perf_counter()
+        pipeline.run(jobs, PredictSummary())
+        rates.append(len(files) / (time.perf_counter() - start))
+    return rates[-1]
+
+
+def bench_serve(workdir: Path, device: torch.device, per_level: int, levels: list[int], soak_s: float) -> dict:
+    """The serve section's figures (see the module's docstring)."""
+    files = prediction_photos(32, workdir / "serve_in")
+    bodies = [f.read_bytes() for f in files]
+    checkpoint = default_unet_checkpoint(workdir / "serve_unet.ckpt")
+    common = [f"ckpt_path={checkpoint}", f"device={device.type}", "batch_timeout=0.01"]
+    figures: dict[str, Any] = {"size": "768x512", "levels": {}}
+    with (
+        running_server([*common, "max_batch_size=16"], workdir / "serve_batched" / "log") as (batched, pid),
+        running_server([*common, "max_batch_size=1"], workdir / "serve_single" / "log") as (single, _),
+    ):
+        for concurrency in levels:  # both servers at each level in turn, so drift hits both alike
+            figures["levels"][str(concurrency)] = {
+                name: asyncio.run(load_level(url, bodies, concurrency, per_level))
+                for name, url in (("batched", batched), ("unbatched", single))
+            }
+        figures["predict_images_per_s"] = predict_job(files, workdir, device)
+        figures["soak"] = asyncio.run(soak(batched, pid, bodies[:8], bad_inputs(workdir), 16, soak_s))
+    return figures
+
+
+def format_serve(figures: dict) -> list[str]:
+    lines = [f"Serve: {figures['size']} JPEGs, POST /predict on loopback, answers as JPEG (default U-Net):"]
+    lines.append("| concurrency | batching | images/s | p50 ms | p95 ms | p99 ms | errors |")
+    lines.append("|---|---|---|---|---|---|---|")
+    for concurrency, modes in figures["levels"].items():
+        for name, level in modes.items():
+            lines.append(
+                f"| {concurrency} | {name} | {level['images_per_s']:.1f} | {level['p50_ms']:.0f} | "
+                f"{level['p95_ms']:.0f} | {level['p99_ms']:.0f} | {level['errors']} |"
+            )
+    top = figures["levels"][max(figures["levels"], key=int)]
+    predict = figures["predict_images_per_s"]
+    lines.append(
+        f"colorizer.predict's pipeline on the same photos: {predict:.1f} images/s; at the top concurrency the "
+        f"batched server reaches {top['batched']['images_per_s'] / top['unbatched']['images_per_s']:.2f}x "
+        f"unbatched and {top['batched']['images_per_s'] / predict:.2f}x predict"
+    )
+    soak_figures = figures["soak"]
+    lines.append(
+        f"Soak: {soak_figures['seconds']:.0f} s at concurrency 16, {soak_figures['good']} good and "
+        f"{soak_figures['bad']} bad requests: {soak_figures['wrong']} wrong answers, {soak_figures['errors']} "
+        f"unexpected statuses; RSS {soak_figures['rss_start_mb']:.0f} -> {soak_figures['rss_end_mb']:.0f} MB; "
+        f"/health {'ok' if soak_figures['healthy'] else 'FAILED'}"
+    )
+    lines.append("")
+    return lines

@@ -1,0 +1,81 @@
+"""The inference worker's side of `colorizer.serve`: the loaded nets, run once per batch of
+concurrent requests that LitServe's dynamic batching gathers.
+
+Requests arrive already decoded (the HTTP side, `colorizer.serve.endpoint`, turns each photo
+into the model's input in its own threads), so the worker only stacks inputs and runs nets:
+decoding and encoding never wait for the network, nor the network for them."""
+
+import time
+from itertools import groupby
+from typing import Any
+
+import litserve as ls
+import numpy as np
+import torch
+
+from colorizer.inference import TrainedColorizer, load_colorizer
+from colorizer.models.heads import set_temperature
+from colorizer.precision import use_bf16
+
+
+class ColorizerAPI(ls.LitAPI):
+    """Runs the nets of `checkpoints` (label -> path). A request is a dict with `model` (a label),
+    `temperature` (None: as trained), `input` [1,1,S,S] and `hints` ([1,3,S,S] or None), as numpy
+    arrays, which pickle by value between processes; the answer is {"ab": [1,2,S,S], "network_ms",
+    "batch_size"}. Rows of one batch that ask for different models or temperatures run as one
+    sub-batch each."""
+
+    def __init__(self, checkpoints: dict[str, str], precision: str = "auto", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.checkpoints, self.precision = checkpoints, precision
+
+    def setup(self, device: str) -> None:
+        self.torch_device = torch.device(device)
+        self.models: dict[str, TrainedColorizer] = {
+            label: load_colorizer(path, self.torch_device) for label, path in self.checkpoints.items()
+        }
+        self.trained_temperature = {label: set_temperature(model.net, None) for label, model in self.models.items()}
+        self.bf16 = use_bf16(self.precision, self.torch_device)
+
+    def decode_request(self, request: dict[str, Any]) -> dict[str, Any]:
+        return request
+
+    def predict(self, requests: list[dict[str, Any]] | dict[str, Any]) -> list[dict[str, Any]] | dict[str, Any]:
+        """A batch (a list: LitAPI.batch keeps dicts as one) or, with max_batch_size=1, one request."""
+        if isinstance(requests, dict):
+            return self._run([requests])[0]
+        return self._run(requests)
+
+    def encode_response(self, output: dict[str, Any]) -> dict[str, Any]:
+        return output
+
+    @torch.no_grad()
+    def _run(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        start = time.perf_counter()
+        answers: list[dict[str, Any]] = [{} for _ in requests]
+
+        def setting(row: int) -> tuple[str, float]:
+            request = requests[row]
+            temperature = request["temperature"]
+            trained = self.trained_temperature[request["model"]]
+            return request["model"], trained if temperature is None else temperature
+
+        for (label, temperature), rows in groupby(sorted(range(len(requests)), key=setting), key=setting):
+            rows = list(rows)
+            model = self.models[label]
+            if temperature is not None:
+                set_temperature(model.net, temperature)
+            inputs = torch.from_numpy(np.concatenate([requests[row]["input"] for row in rows])).to(self.torch_device)
+            hints = None
+            if any(requests[row]["hints"] is not None for row in rows):
+                none = np.zeros((1, 3, *inputs.shape[-2:]), np.float32)
+                stacked = [none if requests[row]["hints"] is None else requests[row]["hints"] for row in rows]
+                hints = torch.from_numpy(np.concatenate(stacked)).to(self.torch_device)
+            with torch.autocast(self.torch_device.type, torch.bfloat16, enabled=self.bf16):
+                ab = model.net(inputs, hints).float().cpu().numpy()
+            for index, row in enumerate(rows):
+                answers[row]["ab"] = ab[index : index + 1]
+        network_ms = (time.perf_counter() - start) * 1000
+        for answer in answers:
+            answer.update(network_ms=network_ms, batch_size=len(requests))
+        return answers

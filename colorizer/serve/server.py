@@ -1,0 +1,53 @@
+"""Building the LitServer of `colorizer.serve` from its config."""
+
+from pathlib import Path
+from typing import Any
+
+import litserve as ls
+from omegaconf import DictConfig
+
+from colorizer.inference import TrainedColorizer, checkpoint_paths, load_colorizers, resolve_device
+from colorizer.models.heads import set_temperature
+from colorizer.serve.endpoint import ColorizeSpec, Limits
+from colorizer.serve.network import ColorizerAPI
+from colorizer.serve.requests import ModelCard
+
+
+def model_card(label: str, model: TrainedColorizer) -> ModelCard:
+    return ModelCard(label, model.image_size, bool(model.net.hints), set_temperature(model.net, None))
+
+
+def model_summary(card: ModelCard, model: TrainedColorizer) -> dict[str, Any]:
+    """What `GET /info` tells of one model."""
+    config = model.config
+    losses = {name: term.get("_target_") for name, term in (config.get("loss") or {}).items() if isinstance(term, dict)}
+    return {
+        "label": card.label,
+        "checkpoint": str(model.path),
+        "net": config["model"].get("_target_"),
+        "image_size": card.image_size,
+        "hints": card.takes_hints,
+        "head": "regression" if card.temperature is None else "classification",
+        "temperature": card.temperature,
+        "loss": losses,
+        "max_epochs": (config.get("trainer") or {}).get("max_epochs"),
+    }
+
+
+def build_server(cfg: DictConfig) -> ls.LitServer:
+    """The server for `cfg` (conf/serve.yaml). Every checkpoint is loaded here once, so a missing
+    or broken one is a CheckpointError before any worker starts; the workers load them again."""
+    models = load_colorizers(checkpoint_paths(cfg.ckpt_path, cfg.ckpt_paths), "cpu")
+    cards = {label: model_card(label, model) for label, model in models.items()}
+    limits = Limits(int(cfg.max_bytes), int(cfg.max_pixels), int(cfg.hint_side), int(cfg.jpeg_quality))
+    spec = ColorizeSpec(cards, limits, Path(cfg.paths.cache_dir).expanduser())
+    spec.table()  # read or built now, not on the first request
+    api = ColorizerAPI(
+        {label: str(model.path) for label, model in models.items()}, str(cfg.precision),
+        max_batch_size=int(cfg.max_batch_size), batch_timeout=float(cfg.batch_timeout), spec=spec,
+    )  # fmt: skip
+    metadata = {"models": [model_summary(cards[label], model) for label, model in models.items()]}
+    return ls.LitServer(
+        api, accelerator=resolve_device(cfg.device).type, devices=cfg.devices, workers_per_device=int(cfg.workers),
+        timeout=float(cfg.timeout), model_metadata=metadata,
+    )  # fmt: skip
