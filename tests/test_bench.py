@@ -115,7 +115,9 @@ def test_the_serve_load_test_and_soak_run_in_their_reduced_form(tmp_path) -> Non
     for level in serve["levels"].values():
         for mode in ("batched", "unbatched"):
             assert level[mode]["errors"] == 0 and level[mode]["images_per_s"] > 0
-            assert level[mode]["p50_ms"] <= level[mode]["p99_ms"]
+            assert level[mode]["p50_ms"] <= level[mode]["p99_ms"] and level[mode]["network_ms_per_image"] > 0
+            assert 0 < level[mode]["client_cpu_share"] < 1
     soak = serve["soak"]
     assert soak["good"] > 0 and soak["bad"] > 0 and soak["wrong"] == 0 and soak["errors"] == 0 and soak["healthy"]
+    assert len(soak["rss_mb"]) >= 2 and soak["rss_start_mb"] > 100, "the server's processes were measured"
     assert serve["predict_images_per_s"] > 0 and "Soak:" in result.stdout

@@ -4,6 +4,7 @@ mixed in. The net is the default U-Net at its initial weights (the time does not
 
 import asyncio
 import io
+import os
 import struct
 import time
 import zlib
@@ -16,6 +17,8 @@ from PIL import Image
 
 from colorizer.bench.prediction import prediction_photos
 from colorizer.bench.serve_process import default_unet_checkpoint, running_server, tree_rss_mb
+
+CORES = os.cpu_count() or 1
 
 
 def bomb_png_bytes(side: int = 200_000) -> bytes:
@@ -41,10 +44,11 @@ def bad_inputs(workdir: Path) -> list[tuple[str, bytes, dict[str, str], int]]:
     ]
 
 
-async def send(client: Any, url: str, body: bytes, query: dict[str, str]) -> tuple[int, bytes, float]:
+async def send(client: Any, url: str, body: bytes, query: dict[str, str]) -> tuple[Any, float]:
+    """(httpx's response, seconds to the whole answer)."""
     start = time.perf_counter()
     response = await client.post(f"{url}/predict", content=body, params=query, headers={"Content-Type": "image/jpeg"})
-    return response.status_code, response.content, time.perf_counter() - start
+    return response, time.perf_counter() - start
 
 
 async def load_level(url: str, bodies: list[bytes], concurrency: int, count: int) -> dict[str, float]:
@@ -52,6 +56,7 @@ async def load_level(url: str, bodies: list[bytes], concurrency: int, count: int
     import httpx
 
     latencies: list[float] = []
+    network_ms: list[float] = []  # the worker's time per image: its batch's network time / the batch's size
     errors = 0
     queue = iter(range(count))
     limits = httpx.Limits(max_connections=concurrency)
@@ -60,16 +65,21 @@ async def load_level(url: str, bodies: list[bytes], concurrency: int, count: int
         async def worker() -> None:
             nonlocal errors
             for index in queue:
-                status, _, seconds = await send(client, url, bodies[index % len(bodies)], {"format": "jpeg"})
+                response, seconds = await send(client, url, bodies[index % len(bodies)], {"format": "jpeg"})
                 latencies.append(seconds)
-                errors += status != 200
+                errors += response.status_code != 200
+                if response.status_code == 200:
+                    batch = int(response.headers["x-colorizer-batch-size"])
+                    network_ms.append(float(response.headers["x-colorizer-network-ms"]) / batch)
 
-        start = time.perf_counter()
+        start, client_cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - start
+        elapsed, client_cpu = time.perf_counter() - start, time.process_time() - client_cpu
     p50, p95, p99 = (np.percentile(latencies, q) for q in (50, 95, 99))
+    # The client shares the cores with the server: its CPU time says how much of them it took.
     return {"requests": count, "images_per_s": count / elapsed, "p50_ms": p50 * 1000, "p95_ms": p95 * 1000,
-            "p99_ms": p99 * 1000, "errors": errors}  # fmt: skip
+            "p99_ms": p99 * 1000, "errors": errors, "client_cpu_share": client_cpu / (elapsed * CORES),
+            "network_ms_per_image": float(np.mean(network_ms)) if network_ms else None}  # fmt: skip
 
 
 def decoded(body: bytes) -> np.ndarray:
@@ -83,36 +93,47 @@ async def soak(url: str, pid: int, photos: list[bytes], bad: list, concurrency: 
     import httpx
 
     async with httpx.AsyncClient(timeout=120) as client:
-        expected = [decoded((await send(client, url, body, {}))[1]) for body in photos]
-        for _ in range(3):  # warm-up: every code path once, memory settled
-            for body in photos:
-                await send(client, url, body, {})
-        rss_start = tree_rss_mb(pid)
+        expected = [decoded((await send(client, url, body, {}))[0].content) for body in photos]
         counts = {"good": 0, "bad": 0, "wrong": 0, "errors": 0}
-        deadline = time.monotonic() + seconds
         number = iter(range(10**9))
+        deadline = 0.0
 
         async def worker() -> None:
             while time.monotonic() < deadline:
                 index = next(number)
                 if index % 10 == 9:
                     _, body, query, status_wanted = bad[index // 10 % len(bad)]
-                    status, _, _ = await send(client, url, body, query)
+                    response, _ = await send(client, url, body, query)
                     counts["bad"] += 1
-                    counts["errors"] += status != status_wanted
+                    counts["errors"] += response.status_code != status_wanted
                     continue
                 photo = index % len(photos)
-                status, answer, _ = await send(client, url, photos[photo], {})
+                response, _ = await send(client, url, photos[photo], {})
                 counts["good"] += 1
-                if status != 200:
+                if response.status_code != 200:
                     counts["errors"] += 1
-                elif np.abs(decoded(answer) - expected[photo]).max() > 4:  # batch order moves floats, not colours
+                elif (
+                    np.abs(decoded(response.content) - expected[photo]).max() > 4
+                ):  # batch order moves floats, not colours
                     counts["wrong"] += 1
 
+        async def sample_memory() -> None:
+            while time.monotonic() < deadline:
+                await asyncio.sleep(seconds / 10)
+                rss.append(round(tree_rss_mb(pid)))
+
+        # Warm-up: a tenth of the soak under the same load, so the thread pools and the
+        # allocator have grown to what that load needs before memory is read.
+        deadline = time.monotonic() + seconds / 10
         await asyncio.gather(*(worker() for _ in range(concurrency)))
+        counts.update(good=0, bad=0)
+        rss = [round(tree_rss_mb(pid))]
+        deadline = time.monotonic() + seconds
+        await asyncio.gather(sample_memory(), *(worker() for _ in range(concurrency)))
         healthy = (await client.get(f"{url}/health")).status_code == 200
-    rss_end = tree_rss_mb(pid)
-    return counts | {"seconds": seconds, "rss_start_mb": rss_start, "rss_end_mb": rss_end, "healthy": healthy}
+    rss.append(round(tree_rss_mb(pid)))
+    return counts | {"seconds": seconds, "rss_start_mb": rss[0], "rss_end_mb": rss[-1], "rss_mb": rss,
+                     "healthy": healthy}  # fmt: skip
 
 
 def predict_job(files: list[Path], workdir: Path, device: torch.device) -> float:
@@ -154,13 +175,17 @@ def bench_serve(workdir: Path, device: torch.device, per_level: int, levels: lis
 
 def format_serve(figures: dict) -> list[str]:
     lines = [f"Serve: {figures['size']} JPEGs, POST /predict on loopback, answers as JPEG (default U-Net):"]
-    lines.append("| concurrency | batching | images/s | p50 ms | p95 ms | p99 ms | errors |")
-    lines.append("|---|---|---|---|---|---|---|")
+    lines.append(
+        "| concurrency | batching | images/s | p50 ms | p95 ms | p99 ms | errors | network ms per image "
+        "| client's share of the CPU |"
+    )
+    lines.append("|---|---|---|---|---|---|---|---|---|")
     for concurrency, modes in figures["levels"].items():
         for name, level in modes.items():
             lines.append(
                 f"| {concurrency} | {name} | {level['images_per_s']:.1f} | {level['p50_ms']:.0f} | "
-                f"{level['p95_ms']:.0f} | {level['p99_ms']:.0f} | {level['errors']} |"
+                f"{level['p95_ms']:.0f} | {level['p99_ms']:.0f} | {level['errors']} | "
+                f"{level['network_ms_per_image'] or 0:.1f} | {level['client_cpu_share']:.0%} |"
             )
     top = figures["levels"][max(figures["levels"], key=int)]
     predict = figures["predict_images_per_s"]
@@ -173,7 +198,8 @@ def format_serve(figures: dict) -> list[str]:
     lines.append(
         f"Soak: {soak_figures['seconds']:.0f} s at concurrency 16, {soak_figures['good']} good and "
         f"{soak_figures['bad']} bad requests: {soak_figures['wrong']} wrong answers, {soak_figures['errors']} "
-        f"unexpected statuses; RSS {soak_figures['rss_start_mb']:.0f} -> {soak_figures['rss_end_mb']:.0f} MB; "
+        f"unexpected statuses; RSS after a warm-up under the same load {soak_figures['rss_start_mb']:.0f} MB, "
+        f"every tenth of the soak {soak_figures['rss_mb'][1:-1]}, at the end {soak_figures['rss_end_mb']:.0f} MB; "
         f"/health {'ok' if soak_figures['healthy'] else 'FAILED'}"
     )
     lines.append("")

@@ -4,6 +4,7 @@ import logging
 import sys
 
 import hydra
+import torch
 from omegaconf import DictConfig
 
 from colorizer.checkpointing import CheckpointError
@@ -17,18 +18,17 @@ def main(cfg: DictConfig) -> None:
         from colorizer.serve.server import build_server
     except ImportError as error:
         sys.exit(f"colorizer.serve needs the optional extra: pip install -e '.[serve]' ({error}).")
+    # Each of the API server's threads decodes or encodes one request: one torch thread each, so
+    # that they do not fight each other and the worker (its own process) for the cores.
+    torch.set_num_threads(1)
     try:
         server = build_server(cfg)
-    except (CheckpointError, ValueError) as error:
+        log.info("Serving on http://%s:%d (POST /predict, GET /health, GET /info)", cfg.host, cfg.port)
+        # A thread, not LitServe's default forked process: forked, it hung in torch's thread pool.
+        server.run(host=cfg.host, port=int(cfg.port), generate_client_file=False, log_level=cfg.log_level,
+                   api_server_worker_type="thread")  # fmt: skip
+    except (CheckpointError, ValueError) as error:  # a bad checkpoint; LitServe's checks of host and port
         sys.exit(f"colorizer.serve: {error}")
-    log.info("Serving on http://%s:%d (POST /predict, GET /health, GET /info)", cfg.host, cfg.port)
-    server.run(
-        host=cfg.host,
-        port=int(cfg.port),
-        generate_client_file=False,
-        log_level=cfg.log_level,
-        api_server_worker_type="thread",
-    )
 
 
 if __name__ == "__main__":

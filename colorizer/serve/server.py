@@ -49,5 +49,5 @@ def build_server(cfg: DictConfig) -> ls.LitServer:
     metadata = {"models": [model_summary(cards[label], model) for label, model in models.items()]}
     return ls.LitServer(
         api, accelerator=resolve_device(cfg.device).type, devices=cfg.devices, workers_per_device=int(cfg.workers),
-        timeout=float(cfg.timeout), model_metadata=metadata,
+        timeout=float(cfg.timeout), model_metadata=metadata, fast_queue=bool(cfg.fast_queue),
     )  # fmt: skip
