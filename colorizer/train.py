@@ -22,7 +22,6 @@ from omegaconf import DictConfig, OmegaConf
 from colorizer.atomic import atomic_write_text
 from colorizer.checkpointing import AtomicCheckpointIO, RNGStateCheckpoint, resolve_resume
 from colorizer.config_checks import ConfigError, check_types
-from colorizer.loggers import ColorizerTensorBoardLogger
 from colorizer.models import ColorizationModule
 from colorizer.models.base import ColorizationNet
 from colorizer.models.encoders import without_pretrained_loading
@@ -149,6 +148,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                 "Or set data.half_size_epochs=0 for this model."
             ) from error
     trainer = build_trainer(cfg)
+    run_config = OmegaConf.to_container(cfg, resolve=True)
+    for logger in trainer.loggers:  # W&B's config, MLflow's params; TensorBoard has its HPARAMS verdict
+        if hasattr(logger, "log_run_config"):
+            logger.log_run_config(run_config)
 
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     if trainer.is_global_zero:
@@ -164,8 +167,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if trainer.is_global_zero:
         test_only = {k: v for k, v in metrics.items() if k.startswith("test/")}
         for logger in trainer.loggers:
-            if isinstance(logger, ColorizerTensorBoardLogger):
+            if hasattr(logger, "log_verdict"):
                 logger.log_verdict(hparams_of(cfg, module), test_only)
+            if hasattr(logger, "finish"):  # W&B: the next job of a sweep in this process gets a run of its own
+                logger.finish()
         # Whole or absent: summarize takes a run with metrics.json as finished.
         atomic_write_text(output_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True))
         log.info(

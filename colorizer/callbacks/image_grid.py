@@ -1,8 +1,9 @@
 """Logs one image grid per validation epoch: gray input | prediction | truth. A classification
 model's prediction is shown at each of a few decoding temperatures, its own first.
 
-Lightning has no image logging of its own; this feeds TensorBoard's IMAGES tab and, for
-loggers without images (CSV), writes a PNG into the run folder instead.
+Lightning has no image logging of its own; this hands the grid to every logger with a
+`log_grid` (TensorBoard's IMAGES, W&B's images, MLflow's artifacts) and, when none has one
+(CSV only), writes a PNG into the run folder instead.
 """
 
 from pathlib import Path
@@ -36,7 +37,6 @@ class ImageGridLogger(Callback):
         self.num_images = num_images
         self.tag = tag
         self.temperatures = [float(t) for t in temperatures]
-        self.columns_written = False
 
     def _predictions(self, net: torch.nn.Module, L: torch.Tensor) -> tuple[list[torch.Tensor], list[str]]:
         own = set_temperature(net, None)
@@ -64,15 +64,12 @@ class ImageGridLogger(Callback):
         with torch.no_grad():
             predictions, names = self._predictions(pl_module.net, batch["L"])
         grid = colorization_grid(batch["L"], predictions, batch["ab"]).cpu()
+        columns = ["gray input", *names, "truth"]
         written = False
         for logger in trainer.loggers:
-            experiment = getattr(logger, "experiment", None)
-            if hasattr(experiment, "add_image"):
-                experiment.add_image(self.tag, grid, global_step=trainer.global_step)
-                if not self.columns_written:
-                    experiment.add_text(f"{self.tag}/columns", " | ".join(["gray input", *names, "truth"]))
+            if hasattr(logger, "log_grid"):
+                logger.log_grid(self.tag, grid, trainer.global_step, columns)
                 written = True
-        self.columns_written = self.columns_written or written
         if not written and trainer.log_dir:
             folder = Path(trainer.log_dir) / "images"
             folder.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 from lightning.pytorch.utilities import rank_zero_only
@@ -65,6 +66,10 @@ def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 class ColorizerTensorBoardLogger(TensorBoardLogger):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._columns_written = False
+
     @property
     @rank_zero_experiment
     def experiment(self) -> SummaryWriter:
@@ -73,6 +78,14 @@ class ColorizerTensorBoardLogger(TensorBoardLogger):
         if first:
             writer.add_custom_scalars(CUSTOM_SCALARS)
         return writer
+
+    @rank_zero_only
+    def log_grid(self, tag: str, grid: torch.Tensor, step: int, columns: list[str]) -> None:
+        """The validation grid [3,H,W] in [0,1] into IMAGES, its column names once as TEXT."""
+        self.experiment.add_image(tag, grid, global_step=step)
+        if not self._columns_written:
+            self.experiment.add_text(f"{tag}/columns", " | ".join(columns))
+            self._columns_written = True
 
     @rank_zero_only
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
