@@ -13,6 +13,7 @@ import pytest
 
 from colorizer.bench.serve_process import free_port
 from colorizer.loggers import HEADLINE_METRICS
+from colorizer.summarize import summarize
 from colorizer.train import train
 from tests.conftest import REPO, TINY
 from tests.servers import stop, wait_for_http
@@ -112,6 +113,8 @@ def test_an_mlflow_sweep_is_one_experiment_that_mlflow_server_answers_for(tmp_pa
     environment = os.environ | {"PYTHONPATH": str(REPO)}
     run = subprocess.run(sweep, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
+    table = summarize(tmp_path / "sweep")
+    assert "0.001" in table and "0.003" in table, "colorizer.summarize works whatever the logger"
 
     port = free_port()
     log = tmp_path / "mlflow-server.log"
