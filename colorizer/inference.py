@@ -4,7 +4,7 @@ photos at full resolution."""
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import torch
@@ -14,6 +14,8 @@ from PIL import Image
 
 from colorizer.checkpointing import CheckpointError, read_checkpoint
 from colorizer.color import AB_SCALE, L_SCALE
+from colorizer.data.hint_points import user_hints
+from colorizer.data.images import open_photo
 from colorizer.models.base import ColorizationNet
 from colorizer.models.encoders import without_pretrained_loading
 from colorizer.models.heads import set_temperature
@@ -100,6 +102,30 @@ def load_colorizers(
 def model_input(L_full: torch.Tensor, image_size: int) -> torch.Tensor:
     """The model's input for one image: L/100 [1,1,H,W] resized to [1,1,S,S] with antialiasing."""
     return F.interpolate(L_full / L_SCALE, size=(image_size, image_size), mode="bilinear", antialias=True)
+
+
+@dataclass
+class PreparedPhoto:
+    """One photo made ready for the network, with what colouring it at full size needs."""
+
+    image: Image.Image  # 'RGB': the colour channels as they are
+    alpha: Image.Image | None  # 'L': the input's transparency, given back to the output
+    level: torch.Tensor  # [H,W] uint8: the original L's level in the colour table
+    model_input: torch.Tensor  # [1,1,S,S]: L/100 resized to the model's size
+    hints: torch.Tensor | None  # [1,3,S,S]: the user's hint channels, if any
+
+
+def prepare_photo(
+    source: str | Path | BinaryIO, model_size: int, points: list[dict[str, Any]] | None = None, hint_side: int = 3,
+    max_pixels: int | None = None,
+) -> PreparedPhoto:  # fmt: skip
+    """Open a file (or file object) and make the network's input at `model_size`, and the hint
+    channels of `points` (photo pixels). Raises ImageDecodeError (ImageTooLargeError past
+    `max_pixels`) for the file, HintError for a point."""
+    image, alpha = open_photo(source, max_pixels)
+    L, level = lightness(np.asarray(image))
+    hints = user_hints(points, image.size, model_size, hint_side) if points else None
+    return PreparedPhoto(image, alpha, level, model_input(L, model_size), hints)
 
 
 def full_resolution_image(level: torch.Tensor, ab_small: torch.Tensor, table: torch.Tensor) -> Image.Image:

@@ -19,10 +19,10 @@ from PIL import Image
 from rich.progress import Progress
 
 from colorizer.atomic import atomic_write
-from colorizer.data.hint_points import HintError, user_hints
-from colorizer.data.images import ImageDecodeError, has_colour, list_image_files, open_photo, with_alpha
-from colorizer.inference import TrainedColorizer, full_resolution_image, model_input
-from colorizer.srgb_table import lightness, srgb_table
+from colorizer.data.hint_points import HintError
+from colorizer.data.images import ImageDecodeError, has_colour, list_image_files, with_alpha
+from colorizer.inference import PreparedPhoto, TrainedColorizer, full_resolution_image, prepare_photo
+from colorizer.srgb_table import srgb_table
 
 
 @dataclass
@@ -91,11 +91,7 @@ def comparison_panel(original: Image.Image, colorized: Image.Image) -> Image.Ima
 @dataclass
 class Decoded:
     job: Job
-    image: Image.Image  # 'RGB': the colour channels as they are
-    alpha: Image.Image | None  # 'L': the input's transparency, given back to the output
-    level: torch.Tensor  # [H,W] uint8: the original L's level in the colour table
-    model_input: torch.Tensor  # [1,1,S,S]: L/100 resized to the model's size
-    hints: torch.Tensor | None = None  # [1,3,S,S]: the user's hint channels, if any
+    photo: PreparedPhoto
 
 
 @dataclass
@@ -157,38 +153,36 @@ class PredictPipeline:
                 record(*future.result())
 
     def _decode(self, job: Job) -> Decoded | tuple[Job, str]:
-        try:
-            image, alpha = open_photo(job.source)
-        except ImageDecodeError as error:
-            return job, str(error)
-        L, level = lightness(np.asarray(image))
         points = self.output.hints.get(job.relative.as_posix())
         try:
-            hints = user_hints(points, image.size, self.model.image_size, self.output.hint_side) if points else None
+            return Decoded(job, prepare_photo(job.source, self.model.image_size, points, self.output.hint_side))
+        except ImageDecodeError as error:
+            return job, str(error)
         except HintError as error:
             return job, f"hints: {error}"
-        return Decoded(job, image, alpha, level, model_input(L, self.model.image_size), hints)
 
     def _predict(self, items: list[Decoded]) -> list[tuple[Decoded, torch.Tensor]]:
         """Each item with its predicted ab [1,2,S,S] at the model's size."""
         if not items:
             return []
-        inputs = torch.cat([item.model_input for item in items]).to(self.device)
+        inputs = torch.cat([item.photo.model_input for item in items]).to(self.device)
         hints = None
-        if any(item.hints is not None for item in items):
+        if any(item.photo.hints is not None for item in items):
             none = torch.zeros(1, 3, *inputs.shape[-2:])
-            hints = torch.cat([none if item.hints is None else item.hints for item in items]).to(self.device)
+            hints = torch.cat([none if item.photo.hints is None else item.photo.hints for item in items])
+            hints = hints.to(self.device)
         with torch.no_grad(), torch.autocast(self.device.type, torch.bfloat16, enabled=self.bf16):
             ab_small = self.net(inputs.contiguous(memory_format=torch.channels_last), hints).float()
         return [(item, ab_small[row : row + 1]) for row, item in enumerate(items)]
 
     def _colour_and_write(self, item: Decoded, ab_small: torch.Tensor) -> tuple[Job, str | None]:
-        colorized = full_resolution_image(item.level.to(self.device), ab_small, self.table)
+        photo = item.photo
+        colorized = full_resolution_image(photo.level.to(self.device), ab_small, self.table)
         quality, compare_dir = self.output.jpeg_quality, self.output.compare_dir
         try:
-            save_image(with_alpha(colorized, item.alpha), item.job.target, quality)
+            save_image(with_alpha(colorized, photo.alpha), item.job.target, quality)
             if compare_dir is not None:
-                save_image(comparison_panel(item.image, colorized), compare_dir / item.job.relative, quality)
+                save_image(comparison_panel(photo.image, colorized), compare_dir / item.job.relative, quality)
             return item.job, None
         except OSError as error:
             return item.job, f"cannot write {item.job.target}: {error}"

@@ -3,11 +3,11 @@ and headless Chromium (Debian's package) to look at it."""
 
 import shutil
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from colorizer.bench import serve_process
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -29,18 +29,11 @@ def chromium_path() -> str:
 
 
 def wait_for_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 180.0) -> None:
-    """Poll `url` until it answers 200; fail with the server's log if it exits or never answers."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"The server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"{url} did not answer within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+    """Poll `url` until it answers 200; fail the test with the server's log if it never does."""
+    try:
+        serve_process.wait_for_http(url, process, log, timeout)
+    except serve_process.ServerStartError as error:
+        pytest.fail(str(error))
 
 
 def stop(process: subprocess.Popen) -> None:

@@ -67,24 +67,26 @@ def running_server(overrides: list[str], log: Path, timeout: float = 180.0) -> I
         process = subprocess.Popen(args, cwd=REPO, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_healthy(url, process, log, timeout)
+        wait_for_http(f"{url}/health", process, log, timeout)
         yield url, process.pid
     finally:
         stop_process_group(process)
 
 
-def wait_until_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
+def wait_for_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 180.0) -> None:
+    """Poll `url` until it answers 200. Raises ServerStartError with the log's end when the
+    process exits first or `url` never answers."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise ServerStartError(f"colorizer.serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+            raise ServerStartError(f"The server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
         try:
-            with urllib.request.urlopen(f"{url}/health", timeout=5) as response:
+            with urllib.request.urlopen(url, timeout=5) as response:
                 if response.status == 200:
                     return
         except OSError:
             time.sleep(0.5)
-    raise ServerStartError(f"colorizer.serve did not answer /health within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+    raise ServerStartError(f"{url} did not answer within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
 
 
 def stop_process_group(process: subprocess.Popen) -> None:

@@ -72,10 +72,10 @@ def worker_error(response: Any) -> JSONResponse:
 def encode_answer(photo: Photo, ab: np.ndarray, table: torch.Tensor, jpeg_quality: int) -> bytes:
     """The colorized photo at its own size (its original L, its alpha) as the requested format;
     with `compare`, the panel gray | colorized | truth instead."""
-    colorized = full_resolution_image(photo.level, torch.from_numpy(ab), table)
-    options = photo.options
+    prepared, options = photo.prepared, photo.options
+    colorized = full_resolution_image(prepared.level, torch.from_numpy(ab), table)
     image: Image.Image = (
-        comparison_panel(photo.image, colorized) if options.compare else with_alpha(colorized, photo.alpha)
+        comparison_panel(prepared.image, colorized) if options.compare else with_alpha(colorized, prepared.alpha)
     )
     image_format = OUTPUT_FORMATS[options.output_format][0]
     buffer = io.BytesIO()
@@ -137,10 +137,11 @@ class ColorizeSpec(LitSpec):
         uid = uuid.uuid4()
         event = asyncio.Event()
         self.response_buffer[uid] = ResponseBufferItem(event=event)
-        options = photo.options
+        options, prepared = photo.options, photo.prepared
+        # numpy, not tensors: they pickle by value to the worker, with no shared-memory handles
         payload = {
-            "model": options.model.label, "temperature": options.temperature,
-            "input": photo.model_input, "hints": photo.hints,
+            "model": options.model.label, "temperature": options.temperature, "input": prepared.model_input.numpy(),
+            "hints": None if prepared.hints is None else prepared.hints.numpy(),
         }  # fmt: skip
         self.request_queue.put((self.response_queue_id, uid, time.monotonic(), payload))
         await event.wait()

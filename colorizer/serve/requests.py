@@ -7,15 +7,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import torch
-from PIL import Image
 from starlette.requests import ClientDisconnect, Request
 
-from colorizer.data.hint_points import HintError, user_hints
-from colorizer.data.images import ImageDecodeError, ImageTooLargeError, open_photo
-from colorizer.inference import model_input
-from colorizer.srgb_table import lightness
+from colorizer.data.hint_points import HintError
+from colorizer.data.images import ImageDecodeError, ImageTooLargeError
+from colorizer.inference import PreparedPhoto, prepare_photo
 
 # format= -> (Pillow's format, the response's media type)
 OUTPUT_FORMATS = {
@@ -57,14 +53,10 @@ class Options:
 
 @dataclass
 class Photo:
-    """A decoded request: the photo at its own size and the network's input at the model's."""
+    """A decoded request: its options and the photo made ready for the network."""
 
     options: Options
-    image: Image.Image  # 'RGB': the colour channels as sent
-    alpha: Image.Image | None  # 'L': the input's transparency, given back to the answer
-    level: torch.Tensor  # [H,W] uint8: the original L's level in the colour table
-    model_input: np.ndarray  # [1,1,S,S] float32: L/100 at the model's size
-    hints: np.ndarray | None  # [1,3,S,S] float32: the hint channels, when the request has hints
+    prepared: PreparedPhoto
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
@@ -161,19 +153,13 @@ def decode_photo(data: bytes, options: Options, max_pixels: int, hint_side: int)
     if not data:
         raise RequestError(400, "the request has no image: the body (or the field image) is empty")
     try:
-        image, alpha = open_photo(io.BytesIO(data), max_pixels)
+        prepared = prepare_photo(io.BytesIO(data), options.model.image_size, options.hints, hint_side, max_pixels)
     except ImageTooLargeError as error:
         raise RequestError(413, f"the image is too large: {error} (max_pixels)") from None
     except ImageDecodeError as error:
         raise RequestError(400, f"the body is not a readable image: {error}") from None
-    if alpha is not None and OUTPUT_FORMATS[options.output_format][0] == "JPEG" and not options.compare:
+    except HintError as error:
+        raise RequestError(422, f"hints: {error}") from None
+    if prepared.alpha is not None and OUTPUT_FORMATS[options.output_format][0] == "JPEG" and not options.compare:
         raise RequestError(422, "format=jpeg cannot keep the image's transparency: ask for png or webp")
-    L, level = lightness(np.asarray(image))
-    size = options.model.image_size
-    hints = None
-    if options.hints:
-        try:
-            hints = user_hints(options.hints, image.size, size, hint_side).numpy()
-        except HintError as error:
-            raise RequestError(422, f"hints: {error}") from None
-    return Photo(options, image, alpha, level, model_input(L, size).numpy(), hints)
+    return Photo(options, prepared)
