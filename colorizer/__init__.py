@@ -2,7 +2,7 @@
 
 from omegaconf import OmegaConf
 
-from colorizer.defaults import register_config_defaults
+from colorizer.data.defaults import register_config_defaults
 
 __version__ = "0.1.0"
 

@@ -9,14 +9,15 @@ import hydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 
-from colorizer.fid import FidFeatures, fid_features
-from colorizer.inference import checkpoint_label, load_colorizer, resolve_device
+from colorizer.device import resolve_device
+from colorizer.evaluation.fid import FidFeatures, fid_features
+from colorizer.evaluation.report import write_html_report
+from colorizer.evaluation.scoring import Evaluation, evaluate_models, markdown_table, write_results
+from colorizer.inference import checkpoint_label, load_colorizer
 from colorizer.models import GrayBaseline, MeanAbBaseline
 from colorizer.models.base import ColorizationNet
 from colorizer.models.encoders import EncoderWeightsError
-from colorizer.models.heads import set_temperature
-from colorizer.report import write_html_report
-from colorizer.scoring import Evaluation, evaluate_models, markdown_table, write_results
+from colorizer.models.heads import set_temperature, temperature_of
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 def at_temperatures(label: str, net: ColorizationNet, temperatures: list[float]) -> dict[str, ColorizationNet]:
     """The net under `label`, or for a classification net with `temperatures`, one copy per
     temperature labelled `label@T=<t>` (regression nets have no temperature: kept as they are)."""
-    if not temperatures or set_temperature(net, None) is None:
+    if not temperatures or temperature_of(net) is None:
         return {label: net}
     copies = {}
     for temperature in temperatures:
@@ -80,7 +81,7 @@ def run_evaluation(cfg: DictConfig) -> tuple[Evaluation, dict[str, Any]]:
         for name, net in at_temperatures(label, model.net, list(cfg.temperatures)).items():
             for row, count in at_hint_counts(name, counts).items():
                 models[row], checkpoints[row], hint_counts[row] = net, str(model.path), count
-    if cfg.temperatures and not any(set_temperature(net, None) is not None for net in models.values()):
+    if cfg.temperatures and not any(temperature_of(net) is not None for net in models.values()):
         raise ValueError(f"temperatures={list(cfg.temperatures)} apply to classification heads; no checkpoint has one.")
     if "gray" in cfg.baselines:
         models["gray"] = GrayBaseline().to(device)

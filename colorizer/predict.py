@@ -9,9 +9,9 @@ from omegaconf import DictConfig
 from rich.progress import Progress
 
 from colorizer.data.hint_points import HintError, read_hint_file
-from colorizer.inference import load_colorizer, resolve_device
-from colorizer.precision import use_bf16
-from colorizer.predict_pipeline import OutputSettings, PredictPipeline, PredictSummary, find_inputs, plan_jobs
+from colorizer.device import resolve_device, use_bf16
+from colorizer.inference import load_colorizer
+from colorizer.inference.pipeline import OutputSettings, PredictPipeline, PredictSummary, find_inputs, plan_jobs
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from litdata import optimize
 from omegaconf import DictConfig, OmegaConf
 
 from colorizer.atomic import atomic_write
-from colorizer.data.datamodule import LabColorizationDataModule
+from colorizer.data.datamodule import CachedDataModule
 from colorizer.data.streaming import PREPARED_INFO, SPLITS, is_remote
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def prepare(cfg: DictConfig) -> dict[str, Any]:
     if "ram_budget_gb" not in cfg.data:  # only the data modules that decode into the local cache have one
         raise ValueError(f"prepare reads images (data=folder, landscape or synthetic), not {cfg.data._target_}.")
     # A RAM budget of 0 maps the cache file: the writers read the rows from it, nothing needs them in RAM here.
-    datamodule: LabColorizationDataModule = instantiate(cfg.data, ram_budget_gb=0.0)
+    datamodule: CachedDataModule = instantiate(cfg.data, ram_budget_gb=0.0)
     if datamodule.num_folds > 1:
         raise ValueError("prepare writes one fixed split: set data.num_folds=1 (K-fold needs the local cache).")
     if datamodule.cache_dir is None:

@@ -20,12 +20,12 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from colorizer.atomic import atomic_write_text
-from colorizer.checkpointing import AtomicCheckpointIO, RNGStateCheckpoint, resolve_resume
-from colorizer.config_checks import ConfigError, check_types
-from colorizer.models import ColorizationModule
+from colorizer.device import training_precision
 from colorizer.models.base import ColorizationNet
 from colorizer.models.encoders import without_pretrained_loading
-from colorizer.precision import training_precision
+from colorizer.training.checkpointing import AtomicCheckpointIO, RNGStateCheckpoint, resolve_resume
+from colorizer.training.config_checks import ConfigError, check_types
+from colorizer.training.module import ColorizationModule
 
 log = logging.getLogger(__name__)
 

@@ -69,7 +69,7 @@ def test_first_step_timer_reports_when_training_started(make_cfg, tmp_path) -> N
     report = tmp_path / "first_step.json"
     launched = time.time()
     cfg = make_cfg(
-        "+callbacks.first_step._target_=colorizer.callbacks.FirstStepTimer",
+        "+callbacks.first_step._target_=colorizer.training.callbacks.FirstStepTimer",
         f"+callbacks.first_step.launched_at={launched}",
         f"+callbacks.first_step.report={report}",
     )

@@ -9,12 +9,12 @@ from hydra.utils import instantiate
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from colorizer.color_bins import rebalancing_weights
+from colorizer.color.bins import rebalancing_weights
 from colorizer.evaluate import run_evaluation
 from colorizer.export import export_checkpoint
 from colorizer.inference import load_colorizer
 from colorizer.models import ClassificationHead
-from colorizer.models.heads import set_temperature
+from colorizer.models.heads import temperature_of
 from colorizer.predict import run_predict
 from colorizer.train import train
 from tests.conftest import TINY, compose_config, evaluate_cfg
@@ -93,7 +93,7 @@ def test_one_checkpoint_is_scored_at_several_temperatures_without_its_data(class
     assert "@T=0.1" in page and 'id="tradeoff"' in page
 
     loaded = load_colorizer(classification_checkpoint, temperature=0.0)
-    assert set_temperature(loaded.net, None) == 0.0
+    assert temperature_of(loaded.net) == 0.0
     head = next(m for m in loaded.net.modules() if isinstance(m, ClassificationHead))
     assert head.prior.max() > 5 / len(head.prior)
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from colorizer.color import AB_SCALE, gray_rgb, rebuild_rgb, rgb_to_normalized_lab
-from colorizer.metrics import MAX_PSNR, ColorizationMetrics, colorfulness_per_image, delta_e76_per_image
+from colorizer.evaluation.metrics import MAX_PSNR, ColorizationMetrics, colorfulness_per_image, delta_e76_per_image
 
 
 def test_lab_round_trip_and_ranges() -> None:

@@ -4,7 +4,7 @@ import pytest
 import torch
 from kornia.color import lab_to_rgb, rgb_to_lab
 
-from colorizer.color_bins import (
+from colorizer.color.bins import (
     ab_bin_centres,
     annealed_mean,
     bin_histograms,
@@ -16,7 +16,7 @@ from colorizer.color_bins import (
     soft_encode,
 )
 from colorizer.models import ClassificationHead, UNet
-from colorizer.models.heads import set_temperature
+from colorizer.models.heads import set_temperature, temperature_of
 
 
 def random_true_ab(count: int = 4, size: int = 16, seed: int = 0) -> torch.Tensor:
@@ -117,7 +117,8 @@ def test_classification_head_decodes_logits_and_crops_with_the_net() -> None:
     assert torch.allclose(output.ab, expected, atol=1e-6)
     assert {"ab_head.centres", "ab_head.prior"} <= set(net.state_dict())
     # The decoding temperature is a setting of the loaded model, not of its weights.
-    assert set_temperature(net, 0.0) == 0.0
+    set_temperature(net, 0.0)
+    assert temperature_of(net) == 0.0
     mode = net.colorize(torch.rand(1, 1, 16, 16)).ab * 110
     assert (torch.cdist(mode.permute(0, 2, 3, 1).reshape(-1, 2), head.centres).min(dim=1).values < 1e-3).all()
     with pytest.raises(ValueError, match="classification heads only"):

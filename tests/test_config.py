@@ -8,10 +8,11 @@ from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.loggers import Logger
 
-from colorizer.data import LabColorizationDataModule
+from colorizer.data.datamodule import CachedDataModule
 from colorizer.losses import CompositeLoss
-from colorizer.models import ColorizationModule, ColorizationNet
+from colorizer.models.base import ColorizationNet
 from colorizer.train import build_module, build_trainer
+from colorizer.training.module import ColorizationModule
 from tests.conftest import CONF_DIR, REPO, write_images
 
 README = REPO / "README.md"
@@ -58,7 +59,7 @@ def test_data_options(make_cfg, tmp_path, option: str) -> None:
     write_images(root / "color", 6)
     extra = [] if option == "synthetic" else [f"data.root={root}"]
     datamodule = instantiate(make_cfg(f"data={option}", *extra).data)
-    assert isinstance(datamodule, LabColorizationDataModule)
+    assert isinstance(datamodule, CachedDataModule)
     datamodule.setup()
     assert len(datamodule.loaded.names) == (24 if option == "synthetic" else 6)
 

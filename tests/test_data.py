@@ -6,13 +6,13 @@ import pytest
 import torch
 from PIL import Image
 
-from colorizer.data import ImageFolderDataModule, KaggleLandscapeDataModule, SyntheticLandscapeDataModule, lab_batch
 from colorizer.data.cache import load_cached
+from colorizer.data.datamodule import ImageFolderDataModule, KaggleLandscapeDataModule, SyntheticLandscapeDataModule
 from colorizer.data.images import open_rgb
 from colorizer.data.sources import FolderSource, SyntheticSource
 from colorizer.data.splits import split_indices
 from colorizer.data.synthetic import synthetic_landscapes
-from colorizer.data.transforms import half_size
+from colorizer.data.transforms import half_size, lab_batch
 from tests.conftest import write_images
 
 SPLITS = {"train": 0.64, "val": 0.16, "test": 0.20}

@@ -6,9 +6,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from colorizer.checkpointing import CheckpointError
 from colorizer.evaluate import run_evaluation
-from colorizer.inference import load_colorizer
+from colorizer.inference import CheckpointError, load_colorizer
 from colorizer.models import UNet
 from tests.conftest import REPO, evaluate_cfg, write_images
 
@@ -75,7 +74,7 @@ def test_evaluate_command_line(trained_checkpoints, tmp_path) -> None:
 
 
 def test_frechet_distance_is_zero_for_the_same_features_and_grows_with_a_shift() -> None:
-    from colorizer.fid import frechet_distance
+    from colorizer.evaluation.fid import frechet_distance
 
     features = torch.randn(400, 8, generator=torch.Generator().manual_seed(0))
     distances = []

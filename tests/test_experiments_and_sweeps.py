@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from colorizer.data.transforms import lab_batch
+from colorizer.evaluation.metrics import ColorizationMetrics
 from colorizer.inference import load_colorizer
-from colorizer.metrics import ColorizationMetrics
 from colorizer.summarize import summarize
 from colorizer.train import check_multirun_strategy, train
 from tests.conftest import CONF_DIR, TINY, run_train_cli, write_images

@@ -44,7 +44,7 @@ def test_vae_rejects_a_size_it_was_not_built_for() -> None:
 def test_unet_depth_and_input_concatenation() -> None:
     net = UNet(base_width=8, depth=5, concat_input=True).eval()
     assert net.size_multiple == 16
-    assert net.head.in_channels == 9
+    assert net.to_ab_features.in_channels == 9
     assert net(torch.rand(1, 1, 50, 70)).shape == (1, 2, 50, 70)
 
 

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from colorizer.data import lab_batch
 from colorizer.data.synthetic import synthetic_landscapes
+from colorizer.data.transforms import lab_batch
+from colorizer.device import native_bf16, training_precision, use_bf16
 from colorizer.losses import LossInputs
-from colorizer.precision import native_bf16, training_precision, use_bf16
 from colorizer.train import build_module, build_trainer, train
 
 

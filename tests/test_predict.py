@@ -8,10 +8,10 @@ import torch
 from kornia.color import rgb_to_lab
 from PIL import Image
 
+from colorizer.color.srgb_table import TABLE_FILE
 from colorizer.data.images import open_photo
 from colorizer.data.synthetic import synthetic_landscapes
-from colorizer.precision import use_bf16
-from colorizer.srgb_table import TABLE_FILE
+from colorizer.device import use_bf16
 from tests.conftest import REPO, bomb_png
 
 

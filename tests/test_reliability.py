@@ -14,9 +14,9 @@ import torch
 from hydra.errors import InstantiationException
 from PIL import Image
 
-from colorizer.checkpointing import AtomicCheckpointIO, resolve_resume
-from colorizer.models.module import NonFiniteLossError
 from colorizer.train import ConfigError, train
+from colorizer.training.checkpointing import AtomicCheckpointIO, resolve_resume
+from colorizer.training.module import NonFiniteLossError
 from tests.conftest import REPO, assert_same_test_metrics, bomb_png, kill_at_step, start_train_cli
 
 RUN = [
@@ -143,7 +143,7 @@ def make_damaged_files(folder: Path, rng: random.Random) -> tuple[set[str], set[
 
 FUZZ_LOAD = """
 import json, sys
-from colorizer.data import ImageFolderDataModule
+from colorizer.data.datamodule import ImageFolderDataModule
 datamodule = ImageFolderDataModule(root=sys.argv[1], image_size=32, cache_dir=None)
 datamodule.setup()
 loaded = datamodule.loaded

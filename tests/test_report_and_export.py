@@ -6,7 +6,7 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from colorizer.data import lab_batch
+from colorizer.data.transforms import lab_batch
 from colorizer.evaluate import run_evaluation
 from colorizer.export import export_checkpoint
 from colorizer.inference import load_colorizer

@@ -16,8 +16,8 @@ import torch
 from PIL import Image
 
 from colorizer.bench.serve import bomb_png_bytes
+from colorizer.color.srgb_table import srgb_table
 from colorizer.inference import colorize_photo, load_colorizer
-from colorizer.srgb_table import srgb_table
 from tests.conftest import REPO
 
 pytest.importorskip("litserve", reason="the serve extra is not installed: pip install -e '.[serve]' (.ci/run does).")

@@ -3,10 +3,10 @@ import pytest
 import torch
 from kornia.color import rgb_to_lab
 
-from colorizer import srgb_table
+from colorizer.color import srgb_table
 from colorizer.color import gamut_map
+from colorizer.color.srgb_table import AB_LIMIT, L_LEVELS, lab_to_srgb8, lightness, packed_to_image
 from colorizer.inference import full_resolution_image
-from colorizer.srgb_table import AB_LIMIT, L_LEVELS, lab_to_srgb8, lightness, packed_to_image
 
 
 def test_lightness_matches_kornia_on_every_channel_value() -> None:

@@ -13,9 +13,9 @@ from omegaconf import open_dict
 pytest.importorskip("litdata", reason="data=streaming needs LitData (pip install -e '.[dev]')")
 
 from colorizer.data.transforms import lab_batch  # noqa: E402
+from colorizer.evaluation.scoring import evaluate_models  # noqa: E402
 from colorizer.models import GrayBaseline  # noqa: E402
 from colorizer.prepare import prepare  # noqa: E402
-from colorizer.scoring import evaluate_models  # noqa: E402
 from colorizer.train import train  # noqa: E402
 from tests.conftest import assert_same_test_metrics, compose_config, kill_at_step, start_train_cli  # noqa: E402
 

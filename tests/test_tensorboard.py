@@ -10,8 +10,8 @@ import urllib.request
 import pytest
 
 from colorizer.bench.serve_process import free_port
-from colorizer.loggers import CUSTOM_SCALARS, HEADLINE_METRICS, VERDICT
 from colorizer.train import train
+from colorizer.training.loggers import CUSTOM_SCALARS, HEADLINE_METRICS, VERDICT
 from tests.conftest import TINY, compose_config
 from tests.servers import stop, wait_for_http
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from colorizer.bench.serve_process import free_port
-from colorizer.loggers import HEADLINE_METRICS
 from colorizer.summarize import summarize
 from colorizer.train import train
+from colorizer.training.loggers import HEADLINE_METRICS
 from tests.conftest import REPO, TINY
 from tests.servers import stop, wait_for_http
 
@@ -46,7 +46,7 @@ def wandb_records(run_dir: Path) -> list:
 
 
 def test_wandb_is_offline_unless_a_key_is_configured(tmp_path, monkeypatch):
-    from colorizer.loggers.wandb_logger import offline_mode
+    from colorizer.training.loggers.wandb_logger import offline_mode
 
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("WANDB_API_KEY", raising=False)

@@ -150,7 +150,7 @@ def test_quality_timer_records_targets_and_stops_at_the_last(make_cfg, tmp_path)
             "trainer.max_epochs=4",
             "model=cae",
             "loss=mse",
-            "+callbacks.quality._target_=colorizer.callbacks.QualityTimer",
+            "+callbacks.quality._target_=colorizer.training.callbacks.QualityTimer",
             f"+callbacks.quality.launched_at={launched}",
             f"+callbacks.quality.targets={targets}",
             f"+callbacks.quality.report={report}",

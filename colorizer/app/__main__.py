@@ -8,9 +8,8 @@ import hydra
 from omegaconf import DictConfig
 
 from colorizer.app.session import PhotoColorizer
-from colorizer.checkpointing import CheckpointError
-from colorizer.inference import checkpoint_paths, load_colorizers, resolve_device
-from colorizer.precision import use_bf16
+from colorizer.device import resolve_device, use_bf16
+from colorizer.inference import CheckpointError, checkpoint_paths, load_colorizers
 
 log = logging.getLogger(__name__)
 

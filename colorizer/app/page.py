@@ -12,6 +12,7 @@ from colorizer.app.hint_panel import HintPanel, mark_points
 from colorizer.app.session import GRAY, ColorizedPhoto, PhotoColorizer, score_line
 from colorizer.data.images import ImageDecodeError
 from colorizer.data.synthetic import render_landscape
+from colorizer.models.heads import DEFAULT_TEMPERATURE
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def build_page(colorizer: PhotoColorizer, examples: list[Path]) -> gr.Blocks:
         with gr.Row():
             upload = gr.File(label="Photo", file_types=["image"], elem_id="upload")
             temperature = gr.Slider(
-                0.0, 1.0, value=colorizer.default_temperature or 0.38, step=0.01, label="Temperature",
+                0.0, 1.0, value=colorizer.default_temperature or DEFAULT_TEMPERATURE, step=0.01, label="Temperature",
                 info="Classification models: 1 = the mean colour (muted), towards 0 = the most likely one (vivid).",
                 visible=colorizer.default_temperature is not None, elem_id="temperature",
             )  # fmt: skip

@@ -12,12 +12,11 @@ import torch
 from PIL import Image
 
 from colorizer.color import AB_SCALE, rebuild_rgb
+from colorizer.color.srgb_table import lightness, srgb_table
 from colorizer.data.hint_points import user_hints
 from colorizer.data.images import has_colour, open_photo, with_alpha
 from colorizer.inference import TrainedColorizer, colorize_photo, full_resolution_image, model_input
-from colorizer.metrics import image_scores
-from colorizer.models.heads import set_temperature
-from colorizer.srgb_table import lightness, srgb_table
+from colorizer.models.heads import set_temperature, temperature_of
 
 GRAY = "gray"
 
@@ -61,7 +60,7 @@ class PhotoColorizer:
         self.device = device
         self.bf16 = bf16
         self.table = srgb_table(table_dir).to(device)
-        self.trained_temperatures = {label: set_temperature(m.net, None) for label, m in models.items()}
+        self.trained_temperatures = {label: temperature_of(m.net) for label, m in models.items()}
         self._lock = threading.Lock()
 
     @property
@@ -101,6 +100,9 @@ class PhotoColorizer:
         colourful = has_colour(np.asarray(photo))
         scores, automatic_scores = {}, {}
         if colourful:
+            # Scoring needs torchmetrics: loaded on the first colour photo, not when the page starts.
+            from colorizer.evaluation.metrics import image_scores
+
             truth = _as_batch(photo)
 
             def scored(image: Image.Image) -> dict[str, float]:

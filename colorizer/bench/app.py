@@ -12,6 +12,7 @@ from hydra.utils import instantiate
 
 from colorizer.bench.common import compose_train_config
 from colorizer.bench.prediction import prediction_photos
+from colorizer.models.heads import DEFAULT_TEMPERATURE
 
 
 def default_colorizer(device: torch.device):
@@ -42,7 +43,7 @@ def bench_app(count: int, workdir: Path, device: torch.device) -> dict:
         served = []
         for photo in photos:
             started = time.perf_counter()
-            status = client.predict(handle_file(str(photo)), 0.38, api_name="/colorize")[0]
+            status = client.predict(handle_file(str(photo)), DEFAULT_TEMPERATURE, api_name="/colorize")[0]
             served.append(time.perf_counter() - started)
             if "colorized and scored" not in status:
                 raise RuntimeError(f"The page answered {status!r} for {photo}")

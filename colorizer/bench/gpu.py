@@ -33,10 +33,10 @@ from colorizer.bench.resume import bench_resume
 from colorizer.bench.time_to_quality import bench_time_to_quality, format_time_to_quality
 from colorizer.bench.training import PlainLoop, bench_training, build_setup, garbage_collector_paused
 from colorizer.color import rebuild_rgb
-from colorizer.data import lab_batch
-from colorizer.defaults import SPLIT_FRACTIONS
-from colorizer.metrics import image_scores
-from colorizer.models import ColorizationModule
+from colorizer.data.defaults import SPLIT_FRACTIONS
+from colorizer.data.transforms import lab_batch
+from colorizer.evaluation.metrics import image_scores
+from colorizer.training.module import ColorizationModule
 
 # Each net with the loss it is trained with (VGG and encoder weights random: only their cost counts).
 GPU_NETS = {

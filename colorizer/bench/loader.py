@@ -13,8 +13,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from colorizer.bench.common import build_datamodule
 from colorizer.color import AB_SCALE, L_SCALE
-from colorizer.data import lab_batch
 from colorizer.data.images import list_image_files
+from colorizer.data.transforms import lab_batch
 
 
 class NaiveFileDataset(Dataset):

@@ -45,10 +45,10 @@ PREDICT_MODELS = {"unet": "unet", "cae": "cae", "vae": "vae", "gray (no network)
 def bench_prediction(count: int, runs: int, workdir: Path, device: torch.device) -> dict:
     """colorizer.predict's images/s on 768x512 photos for each net vs decoding and encoding the
     same files alone, both with one thread per core (what predict's pool uses)."""
+    from colorizer.color.srgb_table import srgb_table
+    from colorizer.device import use_bf16
     from colorizer.inference import TrainedColorizer
-    from colorizer.precision import use_bf16
-    from colorizer.predict_pipeline import Job, PredictPipeline, PredictSummary
-    from colorizer.srgb_table import srgb_table
+    from colorizer.inference.pipeline import Job, PredictPipeline, PredictSummary
 
     files = prediction_photos(count, workdir / "predict_in")
     start = time.perf_counter()

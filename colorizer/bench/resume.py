@@ -40,7 +40,7 @@ def run_to_end(overrides: list[str]) -> None:
 def kill_at_step(overrides: list[str], run_dir: Path, step: int) -> None:
     """Start the run, wait until it pauses at `step` (`PauseAtStep`), SIGKILL it there."""
     marker = run_dir.parent / f"{run_dir.name}.paused"
-    pause = ["+callbacks.pause._target_=colorizer.callbacks.PauseAtStep", f"+callbacks.pause.step={step}",
+    pause = ["+callbacks.pause._target_=colorizer.training.callbacks.PauseAtStep", f"+callbacks.pause.step={step}",
              f"+callbacks.pause.marker={marker}"]  # fmt: skip
     command = train_command(*overrides, f"hydra.run.dir={run_dir}", *pause)
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,

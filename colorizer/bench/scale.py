@@ -19,7 +19,7 @@ import torch
 
 from colorizer.bench.common import REPO, peak_rss_mb
 from colorizer.data.cache import load_cached
-from colorizer.data.datamodule import LabColorizationDataModule
+from colorizer.data.datamodule import CachedDataModule
 from colorizer.data.sources import DecodedFiles, SyntheticSource
 from colorizer.data.transforms import lab_batch
 
@@ -43,7 +43,7 @@ class TiledSyntheticSource(SyntheticSource):
         return DecodedFiles(images=[self.tile[i % TILE] for i in indices], names=[f"synthetic_{i}" for i in indices])
 
 
-class TiledDataModule(LabColorizationDataModule):
+class TiledDataModule(CachedDataModule):
     def __init__(self, num_images: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.num_images = num_images

@@ -14,11 +14,11 @@ from hydra.utils import instantiate
 from lightning.pytorch import Callback
 
 from colorizer.bench.common import build_datamodule, compose_train_config
-from colorizer.data import lab_batch
-from colorizer.defaults import SPLIT_FRACTIONS
+from colorizer.data.defaults import SPLIT_FRACTIONS
+from colorizer.data.transforms import lab_batch
 from colorizer.losses import CompositeLoss, LossInputs
-from colorizer.models import ColorizationModule
 from colorizer.train import optimizer_factory
+from colorizer.training.module import ColorizationModule
 
 # Each benchmarked setup as the overrides `python -m colorizer.train` takes (VGG weights are not
 # downloadable here, and only the perceptual term's cost matters, not its weights).

@@ -1,19 +1,5 @@
-"""Data: image sources, the decode cache, the Lab data modules and streaming from LitData chunks."""
+"""Data: image files -> decode cache -> batches of sRGB on the device -> Lab (`transforms.lab_batch`).
 
-from colorizer.data.base import ColorizationDataModule
-from colorizer.data.datamodule import (
-    ImageFolderDataModule,
-    KaggleLandscapeDataModule,
-    LabColorizationDataModule,
-    SyntheticLandscapeDataModule,
-)
-from colorizer.data.transforms import lab_batch
-
-__all__ = [
-    "ColorizationDataModule",
-    "ImageFolderDataModule",
-    "KaggleLandscapeDataModule",
-    "LabColorizationDataModule",
-    "SyntheticLandscapeDataModule",
-    "lab_batch",
-]
+Import the submodules directly (`colorizer.data.datamodule`, `colorizer.data.images`, ...): this
+package imports nothing, so inference can read photos without loading Lightning.
+"""

@@ -25,8 +25,8 @@ import torch
 
 from colorizer.atomic import atomic_write
 from colorizer.data.cache_build import build_entry, chunk_checksum
+from colorizer.data.defaults import RAM_BUDGET_GB
 from colorizer.data.sources import ImageSource, LoadedImages, decode_all
-from colorizer.defaults import RAM_BUDGET_GB
 
 log = logging.getLogger(__name__)
 

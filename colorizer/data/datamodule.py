@@ -1,4 +1,4 @@
-"""`LabColorizationDataModule`: images decoded once into a uint8 tensor (cached on disk), split
+"""`CachedDataModule`: images decoded once into a uint8 tensor (cached on disk), split
 by fraction and seed. The loader hands out whole uint8 batches with one indexing operation;
 Lab conversion happens on the device (`ColorizationDataModule`).
 """
@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from colorizer.data.base import ColorizationDataModule
 from colorizer.data.cache import ensure_cached, load_cached
+from colorizer.data.defaults import RAM_BUDGET_GB, SPLIT_FRACTIONS
 from colorizer.data.images import IMAGE_EXTENSIONS
 from colorizer.data.sources import (
     FolderSource,
@@ -23,7 +24,6 @@ from colorizer.data.sources import (
 )  # fmt: skip
 from colorizer.data.splits import check_split_config, split_indices
 from colorizer.data.statistics import ab_bin_prior, cached_tensor, content_digest, mean_normalized_ab
-from colorizer.defaults import RAM_BUDGET_GB, SPLIT_FRACTIONS
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def keep_batch(batch: torch.Tensor) -> torch.Tensor:
     return batch
 
 
-class LabColorizationDataModule(ColorizationDataModule):
+class CachedDataModule(ColorizationDataModule):
     """Splits decoded images into train / val / test and feeds L and ab to the model.
 
     Subclasses say where the images come from (`build_source`). Splits are fractions with a
@@ -181,7 +181,7 @@ class LabColorizationDataModule(ColorizationDataModule):
         )
 
 
-class SyntheticLandscapeDataModule(LabColorizationDataModule):
+class SyntheticLandscapeDataModule(CachedDataModule):
     """`data=synthetic`: procedural landscapes, no files needed."""
 
     def __init__(self, num_images: int = 1000, seed: int = 0, **kwargs) -> None:
@@ -200,7 +200,7 @@ def as_list(folders: str | Path | Sequence[str | Path] | None) -> list[str | Pat
     return [folders] if isinstance(folders, str | Path) else list(folders)
 
 
-class ImageFolderDataModule(LabColorizationDataModule):
+class ImageFolderDataModule(CachedDataModule):
     """`data=folder`: every image under `root` (jpg, png, bmp, tif, webp; any mode), or under each
     folder of a list `root=[a,b,c]` as one data set, split as one.
 

@@ -10,7 +10,7 @@ import torch
 
 from colorizer.atomic import atomic_write
 from colorizer.color import AB_SCALE, rgb_to_normalized_lab
-from colorizer.color_bins import bin_histograms, smoothed_prior
+from colorizer.color.bins import bin_histograms, smoothed_prior
 
 log = logging.getLogger(__name__)
 

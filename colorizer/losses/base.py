@@ -2,16 +2,13 @@
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 from torch.optim import Optimizer
 
 from colorizer.color import rebuild_rgb
-
-if TYPE_CHECKING:  # the models package imports the losses: no import cycle at run time
-    from colorizer.models.outputs import AbClasses
+from colorizer.color.bins import AbClasses
 
 
 @dataclass
@@ -27,7 +24,7 @@ class LossInputs:
     pred_ab: torch.Tensor
     true_ab: torch.Tensor
     kl: torch.Tensor | None = None
-    classes: "AbClasses | None" = None
+    classes: AbClasses | None = None
 
     @cached_property
     def pred_rgb(self) -> torch.Tensor:

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from colorizer.color import AB_SCALE
-from colorizer.color_bins import rebalancing_weights, soft_encode
+from colorizer.color.bins import rebalancing_weights, soft_encode
 from colorizer.losses.base import LossInputs, LossTerm
 
 

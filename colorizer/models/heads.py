@@ -2,7 +2,7 @@
 outputs and hands them to the head.
 
 - `RegressionHead`: 2 channels, tanh, ab/110 directly.
-- `ClassificationHead`: Q logits per pixel over the quantised ab bins (`colorizer.color_bins`),
+- `ClassificationHead`: Q logits per pixel over the quantised ab bins (`colorizer.color.bins`),
   decoded by the annealed mean at `temperature`; it holds the bin centres and the training
   set's bin prior as buffers, so a checkpoint alone can decode and be fine-tuned.
 """
@@ -13,10 +13,13 @@ import torch
 from torch import nn
 
 from colorizer.color import AB_SCALE
-from colorizer.color_bins import ab_bin_centres, annealed_mean
-from colorizer.models.outputs import AbClasses, NetOutput
+from colorizer.color.bins import AbClasses, ab_bin_centres, annealed_mean
+from colorizer.models.outputs import NetOutput
 
 log = logging.getLogger(__name__)
+
+# The annealed-mean temperature of Zhang et al. 2016: vivid yet spatially coherent colour.
+DEFAULT_TEMPERATURE = 0.38
 
 
 class RegressionHead(nn.Module):
@@ -35,7 +38,7 @@ class ClassificationHead(nn.Module):
     smooths the training set's bin histogram into the rebalancing prior (set by `fit_bin_prior`).
     """
 
-    def __init__(self, step: float = 10.0, temperature: float = 0.38, prior_sigma: float = 5.0) -> None:
+    def __init__(self, step: float = 10.0, temperature: float = DEFAULT_TEMPERATURE, prior_sigma: float = 5.0) -> None:
         super().__init__()
         centres = ab_bin_centres(step)
         self.step = step
@@ -64,18 +67,21 @@ def fit_bin_priors(net: nn.Module, data: object) -> None:
         head.prior.copy_(data.ab_bin_prior(head.centres, head.prior_sigma))
 
 
-def set_temperature(net: nn.Module, temperature: float | None) -> float | None:
-    """Decode at `temperature` from now on (None: keep the trained one). Returns the temperature
-    in use, or None for a regression net; asking a regression net for one is an error."""
+def temperature_of(net: nn.Module) -> float | None:
+    """The temperature the net's classification heads decode at, or None for a regression net."""
     heads = classification_heads(net)
-    if temperature is not None:
-        if not heads:
-            raise ValueError(
-                f"temperature={temperature} applies to classification heads only; this model regresses ab. "
-                "Leave temperature unset (null)."
-            )
-        if temperature < 0:
-            raise ValueError(f"temperature must be >= 0 (0 = the most likely bin), got {temperature}.")
-        for head in heads:
-            head.temperature = float(temperature)
     return heads[0].temperature if heads else None
+
+
+def set_temperature(net: nn.Module, temperature: float) -> None:
+    """Decode every classification head at `temperature` from now on; a regression net has none to set."""
+    heads = classification_heads(net)
+    if not heads:
+        raise ValueError(
+            f"temperature={temperature} applies to classification heads only; this model regresses ab. "
+            "Leave temperature unset (null)."
+        )
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0 (0 = the most likely bin), got {temperature}.")
+    for head in heads:
+        head.temperature = float(temperature)

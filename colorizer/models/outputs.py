@@ -4,15 +4,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-
-@dataclass
-class AbClasses:
-    """A classification head's view of its prediction: logits [B,Q,H,W] over the ab bins with
-    centres [Q,2] (Lab units) and the training set's bin prior [Q]."""
-
-    logits: torch.Tensor
-    centres: torch.Tensor
-    prior: torch.Tensor
+from colorizer.color.bins import AbClasses
 
 
 @dataclass

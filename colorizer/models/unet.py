@@ -75,7 +75,7 @@ class UNet(ColorizationNet):
                 for i in levels
             ]
         )
-        self.head = nn.Conv2d(widths[0] + concat_input * self.in_channels, self.ab_head.channels, 1)
+        self.to_ab_features = nn.Conv2d(widths[0] + concat_input * self.in_channels, self.ab_head.channels, 1)
 
     def colorize_padded(self, inputs: torch.Tensor) -> NetOutput:
         """Hints (with `hints=True`) join L as input channels of the first level (and of the
@@ -89,4 +89,4 @@ class UNet(ColorizationNet):
             x = block(torch.cat([upsample(x), skip], dim=1))
         if self.concat_input:
             x = torch.cat([x, inputs], dim=1)
-        return self.ab_head(self.head(x))
+        return self.ab_head(self.to_ab_features(x))

@@ -7,7 +7,7 @@ import hydra
 import torch
 from omegaconf import DictConfig
 
-from colorizer.checkpointing import CheckpointError
+from colorizer.inference import CheckpointError
 
 log = logging.getLogger(__name__)
 

@@ -26,9 +26,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from colorizer.color.srgb_table import srgb_table
 from colorizer.data.images import with_alpha
 from colorizer.inference import full_resolution_image
-from colorizer.predict_pipeline import comparison_panel, save_options
+from colorizer.inference.pipeline import comparison_panel, save_options
 from colorizer.serve.requests import (
     OUTPUT_FORMATS,
     ModelCard,
@@ -38,7 +39,6 @@ from colorizer.serve.requests import (
     parse_options,
     request_parts,
 )
-from colorizer.srgb_table import srgb_table
 
 log = logging.getLogger(__name__)
 

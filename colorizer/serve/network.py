@@ -13,9 +13,9 @@ import litserve as ls
 import numpy as np
 import torch
 
+from colorizer.device import use_bf16
 from colorizer.inference import TrainedColorizer, load_colorizer
-from colorizer.models.heads import set_temperature
-from colorizer.precision import use_bf16
+from colorizer.models.heads import set_temperature, temperature_of
 
 
 class ColorizerAPI(ls.LitAPI):
@@ -34,7 +34,7 @@ class ColorizerAPI(ls.LitAPI):
         self.models: dict[str, TrainedColorizer] = {
             label: load_colorizer(path, self.torch_device) for label, path in self.checkpoints.items()
         }
-        self.trained_temperature = {label: set_temperature(model.net, None) for label, model in self.models.items()}
+        self.trained_temperature = {label: temperature_of(model.net) for label, model in self.models.items()}
         self.bf16 = use_bf16(self.precision, self.torch_device)
 
     def decode_request(self, request: dict[str, Any]) -> dict[str, Any]:

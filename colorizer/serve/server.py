@@ -6,15 +6,16 @@ from typing import Any
 import litserve as ls
 from omegaconf import DictConfig
 
-from colorizer.inference import TrainedColorizer, checkpoint_paths, load_colorizers, resolve_device
-from colorizer.models.heads import set_temperature
+from colorizer.device import resolve_device
+from colorizer.inference import TrainedColorizer, checkpoint_paths, load_colorizers
+from colorizer.models.heads import temperature_of
 from colorizer.serve.endpoint import ColorizeSpec, Limits
 from colorizer.serve.network import ColorizerAPI
 from colorizer.serve.requests import ModelCard
 
 
 def model_card(label: str, model: TrainedColorizer) -> ModelCard:
-    return ModelCard(label, model.image_size, bool(model.net.hints), set_temperature(model.net, None))
+    return ModelCard(label, model.image_size, bool(model.net.hints), temperature_of(model.net))
 
 
 def model_summary(card: ModelCard, model: TrainedColorizer) -> dict[str, Any]:

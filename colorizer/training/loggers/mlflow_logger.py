@@ -10,7 +10,7 @@ import torch
 from lightning.pytorch.loggers import MLFlowLogger
 from lightning.pytorch.utilities import rank_zero_only
 
-from colorizer.loggers.tensorboard import HEADLINE_METRICS, VERDICT, flatten
+from colorizer.training.loggers.tensorboard import HEADLINE_METRICS, VERDICT, flatten
 
 # MLflow refuses a param value longer than this (its documented limit for most stores).
 PARAM_LIMIT = 500

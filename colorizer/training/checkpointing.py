@@ -18,6 +18,7 @@ from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning.pytorch import Callback
 
 from colorizer.atomic import atomic_write
+from colorizer.inference.checkpoints import CheckpointError, read_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -58,28 +59,6 @@ class RNGStateCheckpoint(Callback):
         torch.set_rng_state(state_dict["torch"])
         if "cuda" in state_dict and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state_dict["cuda"])
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file is missing, damaged, or was not written by `colorizer.train`."""
-
-
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The checkpoint's contents, or a CheckpointError that says what is wrong with the file."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise CheckpointError(f"Checkpoint {path} does not exist.")
-    try:
-        # Our own checkpoints hold the run config and Lightning's loop state, not only tensors.
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as error:
-        raise CheckpointError(
-            f"Checkpoint {path} cannot be read ({type(error).__name__}: {error}); it may be truncated "
-            "by an interrupted run. Use another checkpoint of the run (e.g. checkpoints/last.ckpt or a best-*.ckpt)."
-        ) from error
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
-        raise CheckpointError(f"{path} is not a Lightning checkpoint.")
-    return checkpoint
 
 
 def is_readable_checkpoint(path: Path) -> bool:

@@ -13,12 +13,22 @@ from functools import lru_cache
 import torch
 from kornia.color import lab_to_rgb
 
-AB_RANGE = 110.0
+from colorizer.color.lab import AB_SCALE
+
+
+@dataclass
+class AbClasses:
+    """A classification head's view of its prediction: logits [B,Q,H,W] over the ab bins with
+    centres [Q,2] (Lab units) and the training set's bin prior [Q]."""
+
+    logits: torch.Tensor
+    centres: torch.Tensor
+    prior: torch.Tensor
 
 
 @lru_cache(maxsize=8)
 def _bin_centres(step: float, lightness_levels: int, cell_samples: int) -> torch.Tensor:
-    grid = torch.arange(-AB_RANGE, AB_RANGE + step / 2, step, dtype=torch.float64).float()
+    grid = torch.arange(-AB_SCALE, AB_SCALE + step / 2, step, dtype=torch.float64).float()
     a, b = torch.meshgrid(grid, grid, indexing="ij")
     centres = torch.stack([a.flatten(), b.flatten()], dim=1)  # [G,2]
     offsets = torch.linspace(-step / 2, step / 2, cell_samples)

@@ -18,7 +18,7 @@ from torchmetrics import MeanAbsoluteError, MeanMetric, R2Score
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
 from colorizer.color import AB_SCALE, gray_rgb, rebuild_rgb
-from colorizer.color_bins import ab_bin_centres, bin_histograms, js_divergence
+from colorizer.color.bins import ab_bin_centres, bin_histograms, js_divergence
 
 # Below this colorfulness (0-255 scale) a true image counts as this colourful in the ratio, so
 # that nearly grey photos do not blow it up.

@@ -13,7 +13,7 @@ from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 from lightning.pytorch.utilities import rank_zero_only
 
-from colorizer.loggers.tensorboard import HEADLINE_METRICS, VERDICT
+from colorizer.training.loggers.tensorboard import HEADLINE_METRICS, VERDICT
 
 # The model-against-gray view: the curves the chart pairs, and where W&B keeps them.
 BASELINE_PAIRS = {"val/psnr": "val/gray_psnr", "val/ssim": "val/gray_ssim", "val/rmse_ab": "val/gray_rmse_ab"}

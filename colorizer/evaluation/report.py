@@ -11,8 +11,8 @@ from PIL import Image
 from colorizer.color import gray_rgb, rebuild_rgb
 from colorizer.data.base import ColorizationDataModule
 from colorizer.data.transforms import lab_batch
-from colorizer.plots import HINTS_PLOT
-from colorizer.scoring import Evaluation, format_value, table_columns
+from colorizer.evaluation.plots import HINTS_PLOT
+from colorizer.evaluation.scoring import Evaluation, format_value, table_columns
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 24px; color: #222; }

@@ -9,12 +9,12 @@ from lightning.pytorch import LightningModule
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
+from colorizer.evaluation.metrics import ColorizationMetrics
 from colorizer.losses import CompositeLoss, LossInputs, LossResult
-from colorizer.metrics import ColorizationMetrics
 from colorizer.models.base import ColorizationNet
-from colorizer.models.heads import fit_bin_priors, set_temperature
+from colorizer.models.heads import fit_bin_priors, temperature_of
 from colorizer.models.outputs import NetOutput
-from colorizer.schedulers import lightning_scheduler, parameter_groups, scale_group_lrs
+from colorizer.training.schedulers import lightning_scheduler, parameter_groups, scale_group_lrs
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class ColorizationModule(LightningModule):
     """Trains `net` (L [B,1,H,W] -> ab [B,2,H,W]) with `loss`; validates and tests with the
     full metric set and the gray baseline.
 
-    Batches are dicts with "L" [B,1,H,W] and "ab" [B,2,H,W] (see `LabColorizationDataModule`).
+    Batches are dicts with "L" [B,1,H,W] and "ab" [B,2,H,W] (see `CachedDataModule`).
     `optimizer` and `scheduler` are factories (Hydra `_partial_: true`). `config` is the run's
     resolved configuration, saved in every checkpoint so the model can be rebuilt from it alone.
     `channels_last`: NHWC activations (faster in oneDNN and cuDNN); `compile`: torch.compile the
@@ -214,7 +214,7 @@ class ColorizationModule(LightningModule):
         values = metrics.compute()
         for name, value in values.items():
             self.log(f"{stage}/{name}", value, prog_bar=name in ("psnr", "psnr_gain"))
-        temperature = set_temperature(self.net, None)
+        temperature = temperature_of(self.net)
         if temperature is not None:
             self.log(f"{stage}/temperature", temperature)
         metrics.reset()

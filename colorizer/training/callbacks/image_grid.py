@@ -14,7 +14,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 
 from colorizer.color import gray_rgb, rebuild_rgb
 from colorizer.data.transforms import lab_batch
-from colorizer.models.heads import set_temperature
+from colorizer.models.heads import set_temperature, temperature_of
 
 
 def colorization_grid(L: torch.Tensor, predictions: list[torch.Tensor], true_ab: torch.Tensor) -> torch.Tensor:
@@ -39,7 +39,7 @@ class ImageGridLogger(Callback):
         self.temperatures = [float(t) for t in temperatures]
 
     def _predictions(self, net: torch.nn.Module, L: torch.Tensor) -> tuple[list[torch.Tensor], list[str]]:
-        own = set_temperature(net, None)
+        own = temperature_of(net)
         if own is None:
             return [net(L)], ["prediction"]
         temperatures = [own, *(t for t in self.temperatures if t != own)]

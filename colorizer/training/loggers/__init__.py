@@ -3,8 +3,8 @@ gray baseline, and since when. TensorBoard (`tensorboard`), Weights & Biases (`w
 and MLflow (`mlflow_logger`); a logger with `log_grid` shows the validation image grid, one
 with `log_verdict` the test split's headline scores."""
 
-from colorizer.loggers.mlflow_logger import ColorizerMLFlowLogger
-from colorizer.loggers.tensorboard import (
+from colorizer.training.loggers.mlflow_logger import ColorizerMLFlowLogger
+from colorizer.training.loggers.tensorboard import (
     CUSTOM_SCALARS,
     HEADLINE_METRICS,
     VERDICT,
@@ -12,7 +12,7 @@ from colorizer.loggers.tensorboard import (
     flatten,
     tensorboard_tag,
 )
-from colorizer.loggers.wandb_logger import ColorizerWandbLogger
+from colorizer.training.loggers.wandb_logger import ColorizerWandbLogger
 
 __all__ = [
     "ColorizerMLFlowLogger",

@@ -15,10 +15,10 @@ from colorizer.color import rebuild_rgb
 from colorizer.data.base import ColorizationDataModule
 from colorizer.data.hints import fixed_hints
 from colorizer.data.transforms import lab_batch
-from colorizer.fid import FidFeatures, frechet_distance
-from colorizer.metrics import ColorizationMetrics
+from colorizer.evaluation.fid import FidFeatures, frechet_distance
+from colorizer.evaluation.metrics import ColorizationMetrics
+from colorizer.evaluation.plots import HINTS_PLOT, hint_curves, plot_hint_curves, plot_tradeoff
 from colorizer.models.base import ColorizationNet
-from colorizer.plots import HINTS_PLOT, hint_curves, plot_hint_curves, plot_tradeoff
 
 TABLE_COLUMNS = (
     "psnr",
@@ -31,7 +31,7 @@ TABLE_COLUMNS = (
     "ab_jsd",
     "psnr_gain",
 )
-# Shown after those when scored: the Fréchet distance under its extractor's name (colorizer.fid).
+# Shown after those when scored: the Fréchet distance under its extractor's name (colorizer.evaluation.fid).
 FID_COLUMNS = ("fid", "fid_elite0")
 
 

@@ -19,10 +19,10 @@ from PIL import Image
 from rich.progress import Progress
 
 from colorizer.atomic import atomic_write
+from colorizer.color.srgb_table import srgb_table
 from colorizer.data.hint_points import HintError
 from colorizer.data.images import ImageDecodeError, has_colour, list_image_files, with_alpha
 from colorizer.inference import PreparedPhoto, TrainedColorizer, full_resolution_image, prepare_photo
-from colorizer.srgb_table import srgb_table
 
 
 @dataclass

@@ -1,9 +1,8 @@
-"""Which precision to compute the network in: bfloat16 where the hardware does it natively.
+"""Which device and precision to compute the network in.
 
-A CPU without native bf16 (no AVX512-BF16 or AMX) emulates it: a U-Net training step at 64x64,
-batch 32, took 12x longer under bf16 autocast than in fp32 on a 2-core AVX2 EPYC. With native
-bf16 the same step measured 2x faster than fp32 (347 vs 697 ms on a 2-core AVX512-BF16 EPYC).
-So `auto` decides by the hardware, never by the name of a model.
+bfloat16 only where the hardware computes it natively (AVX512-BF16 or AMX on a CPU, a CUDA GPU
+that supports it): emulated bf16 is many times slower than fp32. So `auto` decides by the
+hardware, never by the name of a model.
 """
 
 import torch
@@ -39,3 +38,10 @@ def training_precision(precision: str, accelerator: str) -> str:
     on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
     device_type = "cuda" if on_gpu else "cpu"
     return "bf16-mixed" if native_bf16(device_type) else "32-true"
+
+
+def resolve_device(name: str) -> torch.device:
+    """The device `name` says: "auto" is CUDA when present, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)

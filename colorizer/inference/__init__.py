@@ -1,0 +1,31 @@
+"""Inference: a trained colorizer outside training, without Lightning, torchmetrics or torchvision.
+
+checkpoints: rebuild the net from a checkpoint alone; photo: one photo, prepare -> net ->
+full-resolution colour; pipeline: many photos in batches, as `colorizer.predict` runs them.
+"""
+
+from colorizer.inference.checkpoints import (
+    CheckpointError,
+    TrainedColorizer,
+    checkpoint_label,
+    checkpoint_paths,
+    load_colorizer,
+    load_colorizers,
+    read_checkpoint,
+)
+from colorizer.inference.photo import PreparedPhoto, colorize_photo, full_resolution_image, model_input, prepare_photo
+
+__all__ = [
+    "CheckpointError",
+    "PreparedPhoto",
+    "TrainedColorizer",
+    "checkpoint_label",
+    "checkpoint_paths",
+    "colorize_photo",
+    "full_resolution_image",
+    "load_colorizer",
+    "load_colorizers",
+    "model_input",
+    "prepare_photo",
+    "read_checkpoint",
+]

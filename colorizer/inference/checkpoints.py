@@ -1,0 +1,103 @@
+"""A trained colorizer rebuilt from its checkpoint alone: no Lightning, no loss, no weights package."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+
+from colorizer.models.base import ColorizationNet
+from colorizer.models.encoders import without_pretrained_loading
+from colorizer.models.heads import set_temperature
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, damaged, or was not written by `colorizer.train`."""
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The checkpoint's contents, or a CheckpointError that says what is wrong with the file."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise CheckpointError(f"Checkpoint {path} does not exist.")
+    try:
+        # Our own checkpoints hold the run config and Lightning's loop state, not only tensors.
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:
+        raise CheckpointError(
+            f"Checkpoint {path} cannot be read ({type(error).__name__}: {error}); it may be truncated "
+            "by an interrupted run. Use another checkpoint of the run (e.g. checkpoints/last.ckpt or a best-*.ckpt)."
+        ) from error
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise CheckpointError(f"{path} is not a Lightning checkpoint.")
+    return checkpoint
+
+
+@dataclass
+class TrainedColorizer:
+    """A net rebuilt from a checkpoint, with what it was trained on."""
+
+    net: ColorizationNet
+    config: dict[str, Any]
+    image_size: int
+    train_mean_ab: torch.Tensor
+    path: Path
+
+
+def checkpoint_label(path: Path, taken: set[str]) -> str:
+    """A short unique name for a checkpoint: its run folder and file stem."""
+    run = path.parent.parent.name if path.parent.name == "checkpoints" else path.parent.name
+    label = f"{run}/{path.stem}" if run else path.stem
+    candidate, suffix = label, 2
+    while candidate in taken:
+        candidate, suffix = f"{label}#{suffix}", suffix + 1
+    return candidate
+
+
+def load_colorizer(
+    path: str | Path, device: str | torch.device = "cpu", temperature: float | None = None
+) -> TrainedColorizer:
+    """Rebuild the net from the config saved in the checkpoint (no `model=` needed) and load its
+    weights. `temperature`: decode a classification head at this temperature instead of its own.
+
+    Not Lightning's `load_from_checkpoint`: the LightningModule is given built objects (any net
+    with any loss, built by Hydra), which `save_hyperparameters` cannot store as a config. The
+    checkpoint carries the run's Hydra config instead (`colorizer_config`), and only the net is
+    rebuilt from it: using a model needs neither its loss, nor a discriminator, nor an optimiser,
+    nor the pretrained encoder's weights package (the checkpoint holds those weights too)."""
+    checkpoint = read_checkpoint(path)
+    config = checkpoint.get("colorizer_config")
+    if not config or "model" not in config:
+        raise CheckpointError(f"{path} was not written by colorizer.train (it has no colorizer_config).")
+    net: ColorizationNet = instantiate(without_pretrained_loading(config["model"]))
+    state = checkpoint["state_dict"]
+    net.load_state_dict({k.removeprefix("net."): v for k, v in state.items() if k.startswith("net.")})
+    net.to(device).eval()
+    if temperature is not None:
+        set_temperature(net, temperature)
+    return TrainedColorizer(
+        net=net,
+        config=config,
+        image_size=int(config["data"]["image_size"]),
+        train_mean_ab=state.get("train_mean_ab", torch.zeros(2)).float(),
+        path=Path(path),
+    )
+
+
+def checkpoint_paths(ckpt_path: str | None, ckpt_paths: list[str] | None) -> list[str]:
+    """The checkpoints a command was given as `ckpt_path=<file>` and / or `ckpt_paths=[a,b]`."""
+    paths = ([ckpt_path] if ckpt_path else []) + list(ckpt_paths or [])
+    if not paths:
+        raise CheckpointError("No model given: pass ckpt_path=<file> or ckpt_paths=[<file>,<file>].")
+    return paths
+
+
+def load_colorizers(
+    paths: list[str], device: str | torch.device = "cpu", temperature: float | None = None
+) -> dict[str, TrainedColorizer]:
+    """Each checkpoint loaded under a short unique label (`checkpoint_label`), in order."""
+    models: dict[str, TrainedColorizer] = {}
+    for path in paths:
+        models[checkpoint_label(Path(path), set(models))] = load_colorizer(path, device, temperature)
+    return models

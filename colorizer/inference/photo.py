@@ -1,0 +1,72 @@
+"""One photo through a trained colorizer: prepare (open, L, the model's input, hints) -> net ->
+full-resolution colour (the model's ab upsampled, joined with the photo's own L)."""
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from colorizer.color import AB_SCALE, L_SCALE
+from colorizer.color.srgb_table import lab_to_srgb8, lightness, packed_to_image
+from colorizer.data.hint_points import user_hints
+from colorizer.data.images import open_photo
+from colorizer.inference.checkpoints import TrainedColorizer
+
+log = logging.getLogger(__name__)
+
+
+def model_input(L_full: torch.Tensor, image_size: int) -> torch.Tensor:
+    """The model's input for one image: L/100 [1,1,H,W] resized to [1,1,S,S] with antialiasing."""
+    return F.interpolate(L_full / L_SCALE, size=(image_size, image_size), mode="bilinear", antialias=True)
+
+
+@dataclass
+class PreparedPhoto:
+    """One photo made ready for the network, with what colouring it at full size needs."""
+
+    image: Image.Image  # 'RGB': the colour channels as they are
+    alpha: Image.Image | None  # 'L': the input's transparency, given back to the output
+    level: torch.Tensor  # [H,W] uint8: the original L's level in the colour table
+    model_input: torch.Tensor  # [1,1,S,S]: L/100 resized to the model's size
+    hints: torch.Tensor | None  # [1,3,S,S]: the user's hint channels, if any
+
+
+def prepare_photo(
+    source: str | Path | BinaryIO, model_size: int, points: list[dict[str, Any]] | None = None, hint_side: int = 3,
+    max_pixels: int | None = None,
+) -> PreparedPhoto:  # fmt: skip
+    """Open a file (or file object) and make the network's input at `model_size`, and the hint
+    channels of `points` (photo pixels). Raises ImageDecodeError (ImageTooLargeError past
+    `max_pixels`) for the file, HintError for a point."""
+    image, alpha = open_photo(source, max_pixels)
+    L, level = lightness(np.asarray(image))
+    hints = user_hints(points, image.size, model_size, hint_side) if points else None
+    return PreparedPhoto(image, alpha, level, model_input(L, model_size), hints)
+
+
+def full_resolution_image(level: torch.Tensor, ab_small: torch.Tensor, table: torch.Tensor) -> Image.Image:
+    """Upsample predicted ab [1,2,S,S] bilinearly to the photo's size, join it with the ORIGINAL
+    L (its table levels [H,W] from `srgb_table.lightness`) and convert to a gamut-mapped 8-bit
+    RGB image. The eye forgives low-resolution chroma, not blurred luminance."""
+    ab = F.interpolate(ab_small.float() * AB_SCALE, size=level.shape, mode="bilinear", align_corners=False)
+    return packed_to_image(lab_to_srgb8(level, ab[0], table))
+
+
+@torch.no_grad()
+def colorize_photo(
+    model: TrainedColorizer, photo: Image.Image, table: torch.Tensor, device: torch.device, bf16: bool = False,
+    hints: torch.Tensor | None = None,
+) -> Image.Image:  # fmt: skip
+    """One 'RGB' photo at its full resolution, its L kept: the pipeline of `colorizer.predict`
+    for a single image. `table` is `srgb_table()` on `device`; `hints` [1,3,S,S] at the model's
+    size (`colorizer.data.hint_points.user_hints`), for a net that takes them."""
+    L, level = lightness(np.asarray(photo))
+    inputs = model_input(L, model.image_size).to(device)
+    with torch.autocast(device.type, torch.bfloat16, enabled=bf16):
+        ab_small = model.net(inputs, None if hints is None else hints.to(device)).float()
+    return full_resolution_image(level.to(device), ab_small, table)
