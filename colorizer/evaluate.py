@@ -9,6 +9,7 @@ import hydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 
+from colorizer.cli import one_line_errors
 from colorizer.device import resolve_device
 from colorizer.evaluation.fid import FidFeatures, fid_features
 from colorizer.evaluation.report import write_html_report
@@ -111,7 +112,8 @@ def run_evaluation(cfg: DictConfig) -> tuple[Evaluation, dict[str, Any]]:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    evaluation, extra = run_evaluation(cfg)
+    with one_line_errors("colorizer.evaluate"):
+        evaluation, extra = run_evaluation(cfg)
     print(f"{len(evaluation.names)} images ({evaluation.split} split) at {extra['image_size']}x{extra['image_size']}")
     if "fid" in extra:
         print(f"{extra['fid']['label']} over {extra['fid']['num_images']} images")

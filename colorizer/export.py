@@ -13,6 +13,7 @@ import hydra
 import torch
 from omegaconf import DictConfig
 
+from colorizer.cli import one_line_errors
 from colorizer.inference import load_colorizer
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,8 @@ def export_checkpoint(
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="export")
 def main(cfg: DictConfig) -> None:
-    path = export_checkpoint(cfg.ckpt_path, cfg.format, cfg.output, cfg.get("temperature"))
+    with one_line_errors("colorizer.export"):
+        path = export_checkpoint(cfg.ckpt_path, cfg.format, cfg.output, cfg.get("temperature"))
     print(f"Wrote {path}")
 
 

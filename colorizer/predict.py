@@ -8,6 +8,7 @@ import hydra
 from omegaconf import DictConfig
 from rich.progress import Progress
 
+from colorizer.cli import one_line_errors
 from colorizer.data.hint_points import HintError, read_hint_file
 from colorizer.device import resolve_device, use_bf16
 from colorizer.inference import load_colorizer
@@ -58,7 +59,8 @@ def run_predict(cfg: DictConfig) -> PredictSummary:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="predict")
 def main(cfg: DictConfig) -> None:
-    summary = run_predict(cfg)
+    with one_line_errors("colorizer.predict"):
+        summary = run_predict(cfg)
     for source, reason in summary.skipped:
         print(f"skipped {source}: {reason}")
     for source, reason in summary.failed:

@@ -21,6 +21,7 @@ from litdata import optimize
 from omegaconf import DictConfig, OmegaConf
 
 from colorizer.atomic import atomic_write
+from colorizer.cli import one_line_errors
 from colorizer.data.datamodule import CachedDataModule
 from colorizer.data.streaming import PREPARED_INFO, SPLITS, is_remote
 
@@ -112,7 +113,8 @@ def prepare(cfg: DictConfig) -> dict[str, Any]:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="prepare")
 def main(cfg: DictConfig) -> None:
-    info = prepare(cfg)
+    with one_line_errors("colorizer.prepare"):
+        info = prepare(cfg)
     counts = ", ".join(f"{count} {split}" for split, count in info["counts"].items())
     print(f"Prepared {counts} images at {info['image_size']}x{info['image_size']} in {cfg.output_dir}")
     print(f"Train from it: python -m colorizer.train data=streaming data.root={cfg.output_dir}")

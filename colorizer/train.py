@@ -13,113 +13,19 @@ from typing import Any
 
 import hydra
 import lightning
-import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from colorizer.atomic import atomic_write_text
-from colorizer.device import training_precision
-from colorizer.models.base import ColorizationNet
-from colorizer.models.encoders import without_pretrained_loading
-from colorizer.training.checkpointing import AtomicCheckpointIO, RNGStateCheckpoint, resolve_resume
-from colorizer.training.config_checks import ConfigError, check_types
-from colorizer.training.module import ColorizationModule
+from colorizer.cli import one_line_errors
+from colorizer.training.build import build_module, build_trainer, hparams_of
+from colorizer.training.checkpointing import resolve_resume
+from colorizer.training.config_checks import ConfigError, check_config, check_model_accepts, check_multirun_strategy
 
 log = logging.getLogger(__name__)
-
-
-def optimizer_factory(optimizer: DictConfig) -> Any:
-    """The optimiser factory of the `optimizer` group, less `encoder_lr_mult`: a setting of the
-    optimiser in the config, but one the module applies to its parameter groups."""
-    return instantiate({k: v for k, v in optimizer.items() if k != "encoder_lr_mult"})
-
-
-def build_module(cfg: DictConfig, resuming: bool = False) -> ColorizationModule:
-    """The LightningModule from the `model`, `loss`, `optimizer` and `scheduler` groups.
-    `resuming`: the checkpoint brings every weight, so a pretrained encoder is built without its own."""
-    scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
-    model = OmegaConf.to_container(cfg.model, resolve=True)
-    return ColorizationModule(
-        net=instantiate(without_pretrained_loading(model) if resuming else model),
-        loss=instantiate(cfg.loss),
-        optimizer=optimizer_factory(cfg.optimizer),
-        encoder_lr_mult=cfg.optimizer.get("encoder_lr_mult", 1.0),
-        scheduler=scheduler,
-        scheduler_monitor=cfg.monitor,
-        channels_last=cfg.get("channels_last", True),
-        compile=cfg.get("compile", False),
-        config=OmegaConf.to_container(cfg, resolve=True),
-        hint_simulator=instantiate(cfg.hints) if model.get("hints") else None,
-    )
-
-
-def build_trainer(cfg: DictConfig) -> lightning.Trainer:
-    """The Trainer with the configured callbacks and loggers (each group is a dict of objects)."""
-    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
-    callbacks.append(RNGStateCheckpoint())
-    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
-    precision = training_precision(cfg.trainer.get("precision", "32-true"), str(cfg.trainer.get("accelerator", "auto")))
-    return instantiate(
-        cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()], precision=precision
-    )
-
-
-def check_config(cfg: DictConfig) -> None:
-    """Problems that would otherwise surface late, or as a bare traceback."""
-    missing = sorted(OmegaConf.missing_keys(cfg))
-    if missing:
-        hints = {"data.root": "the folder with your images, e.g. data.root=~/photos"}
-        raise ConfigError(
-            "Missing required settings: " + ", ".join(f"{k} ({hints[k]})" if k in hints else k for k in missing)
-        )
-    check_types(cfg)
-    output_dir = Path(cfg.paths.output_dir)
-    try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        probe = output_dir / ".write_test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as error:
-        raise ConfigError(
-            f"Cannot write to the output folder {output_dir} ({error.strerror}). "
-            "Choose a writable one with hydra.run.dir=... (or paths.output_dir=...)."
-        ) from error
-
-
-def check_model_accepts(net: ColorizationNet, image_size: int) -> None:
-    """Run one tiny forward pass at the data's image size before training starts."""
-    was_training = net.training
-    net.eval()
-    try:
-        with torch.no_grad():
-            output = net.colorize(torch.zeros(1, 1, image_size, image_size))
-    except Exception as error:
-        raise ConfigError(
-            f"{type(net).__name__} cannot take data.image_size={image_size}: {error} "
-            "Change data.image_size, or the model's own image_size to match it."
-        ) from error
-    finally:
-        net.train(was_training)
-    if output.ab.shape[-2:] != (image_size, image_size):
-        raise ConfigError(f"{type(net).__name__} returns {tuple(output.ab.shape[-2:])} for a {image_size} input.")
-
-
-# The data and trainer settings that change what a run learns; paths, workers and memory budgets do not.
-DATA_HPARAMS = ("_target_", "image_size", "batch_size", "num_images", "flip", "half_size_epochs", "crop_scale",
-                "split_seed", "fold")  # fmt: skip
-TRAINER_HPARAMS = ("max_epochs", "precision", "accumulate_grad_batches", "gradient_clip_val")
-
-
-def hparams_of(cfg: DictConfig, module: ColorizationModule) -> dict[str, Any]:
-    """The settings that distinguish runs, for TensorBoard's HPARAMS tab."""
-    chosen = OmegaConf.to_container(cfg, resolve=True)
-    params = {key: chosen.get(key) for key in ("model", "loss", "optimizer", "scheduler", "seed")}
-    params["data"] = {k: chosen["data"][k] for k in DATA_HPARAMS if k in chosen["data"]}
-    params["trainer"] = {k: chosen["trainer"][k] for k in TRAINER_HPARAMS if k in chosen["trainer"]}
-    params["params_total"] = module.parameter_count()
-    return params
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -132,7 +38,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     check_config(cfg)
     output_dir = Path(cfg.paths.output_dir)
     if cfg.get("seed") is not None:
-        lightning.seed_everything(cfg.seed, workers=True)
+        lightning.seed_everything(cfg.seed, workers=True, verbose=False)
 
     requested = cfg.get("ckpt_path") or ("last" if cfg.get("resume") else None)
     ckpt_path = resolve_resume(output_dir / "checkpoints", requested)
@@ -185,18 +91,6 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
-def check_multirun_strategy(cfg: DictConfig, multirun: bool) -> None:
-    """Refuse `strategy=ddp` under Hydra multirun: it relaunches the command line per rank,
-    so every rank would run the whole sweep again."""
-    strategy = str(cfg.trainer.get("strategy", "auto"))
-    if multirun and strategy.startswith("ddp") and not strategy.startswith("ddp_spawn"):
-        raise ValueError(
-            f"trainer.strategy={strategy} cannot run inside a Hydra multirun (it relaunches the whole sweep "
-            "on every rank). Use trainer.strategy=ddp_spawn for the sweep, or launch one job per run with "
-            "hydra/launcher=slurm (or submitit_local), where Lightning's DDP works as usual."
-        )
-
-
 def run_sweep_job(cfg: DictConfig) -> float:
     """One job of a sweep: a failure is written to the job's folder and the sweep goes on."""
     try:
@@ -220,8 +114,9 @@ def optimized_value(cfg: DictConfig, metrics: dict[str, Any]) -> float:
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> float:
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
-    check_multirun_strategy(cfg, multirun)
-    return run_sweep_job(cfg) if multirun else optimized_value(cfg, train(cfg))
+    with one_line_errors("colorizer.train", InstantiationException):  # a setting a constructor refused
+        check_multirun_strategy(cfg, multirun)
+        return run_sweep_job(cfg) if multirun else optimized_value(cfg, train(cfg))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from lightning.pytorch.loggers import Logger
 from colorizer.data.datamodule import CachedDataModule
 from colorizer.losses import CompositeLoss
 from colorizer.models.base import ColorizationNet
-from colorizer.train import build_module, build_trainer
+from colorizer.training.build import build_module, build_trainer
 from colorizer.training.module import ColorizationModule
 from tests.conftest import CONF_DIR, REPO, write_images
 

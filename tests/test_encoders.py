@@ -17,7 +17,8 @@ from colorizer.inference import load_colorizer  # noqa: E402
 from colorizer.models import ClassificationHead, EncoderUNet  # noqa: E402
 from colorizer.models import encoders as encoders_module  # noqa: E402
 from colorizer.models.encoders import EncoderWeightsError, TimmEncoder, package_state_dict  # noqa: E402
-from colorizer.train import build_module, train  # noqa: E402
+from colorizer.train import train  # noqa: E402
+from colorizer.training.build import build_module  # noqa: E402
 from tests.conftest import REPO, TINY, compose_config, require_shared_data, write_images  # noqa: E402
 
 RANDOM = ["model=encoder_unet", "model.encoder.weights=none", "loss=mse"]
@@ -119,7 +120,7 @@ def test_a_frozen_encoder_keeps_its_weights_and_statistics_then_trains(make_cfg)
 
     from hydra.utils import instantiate
 
-    from colorizer.train import build_trainer
+    from colorizer.training.build import build_trainer
 
     trainer = build_trainer(cfg)
     trainer.callbacks.append(Snapshot())

@@ -9,7 +9,8 @@ from colorizer.data.transforms import lab_batch
 from colorizer.evaluation.metrics import ColorizationMetrics
 from colorizer.inference import load_colorizer
 from colorizer.summarize import summarize
-from colorizer.train import check_multirun_strategy, train
+from colorizer.train import train
+from colorizer.training.config_checks import check_multirun_strategy
 from tests.conftest import CONF_DIR, TINY, run_train_cli, write_images
 
 PRESETS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))

@@ -9,7 +9,8 @@ from colorizer.data.synthetic import synthetic_landscapes
 from colorizer.data.transforms import lab_batch
 from colorizer.device import native_bf16, training_precision, use_bf16
 from colorizer.losses import LossInputs
-from colorizer.train import build_module, build_trainer, train
+from colorizer.train import train
+from colorizer.training.build import build_module, build_trainer
 
 
 def cpu_has_native_bf16() -> bool:

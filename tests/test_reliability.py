@@ -14,8 +14,9 @@ import torch
 from hydra.errors import InstantiationException
 from PIL import Image
 
-from colorizer.train import ConfigError, train
+from colorizer.train import train
 from colorizer.training.checkpointing import AtomicCheckpointIO, resolve_resume
+from colorizer.training.config_checks import ConfigError
 from colorizer.training.module import NonFiniteLossError
 from tests.conftest import REPO, assert_same_test_metrics, bomb_png, kill_at_step, start_train_cli
 
@@ -219,6 +220,14 @@ def test_bad_configs_stop_before_training_with_what_to_change(make_cfg, tmp_path
         train(make_cfg("data.batch_size=1.5"))
     with pytest.raises(ConfigError, match=r"loss.ssim.weight='heavy' is not a float"):
         train(make_cfg("loss.ssim.weight=heavy"))
+    with pytest.raises(ConfigError, match=r"model.base_width=-3 is out of range: a width, at least 1"):
+        train(make_cfg("model.base_width=-3"))
+    with pytest.raises(ConfigError, match=r"model.encoder_dropout=\[0.1, 1.5\] is out of range: a fraction"):
+        train(make_cfg("model.encoder_dropout=[0.1,1.5]"))
+    with pytest.raises(ConfigError, match=r"data.crop_scale=0.0 is out of range: a fraction, 0 < crop_scale"):
+        train(make_cfg("data.crop_scale=0.0"))
+    with pytest.raises(ConfigError, match=r"data.num_workers=-1 is out of range: a count, at least 0"):
+        train(make_cfg("data.num_workers=-1"))
     blocker = tmp_path / "a_file"
     blocker.write_text("")
     cfg = make_cfg()
@@ -231,6 +240,20 @@ def test_bad_configs_stop_before_training_with_what_to_change(make_cfg, tmp_path
     with pytest.raises(InstantiationException, match="data.fold=3"):
         train(make_cfg("data.num_folds=3", "data.fold=3"))
     assert not (Path(make_cfg().paths.output_dir) / "checkpoints").exists(), "nothing was trained"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "override, expected",
+    [("model.base_width=-3", "model.base_width=-3 is out of range"), ("optimizer.lr=abc", "is not a float"),
+     ("data.splits.train=0.9", "add up to 1.26")],
+)  # fmt: skip
+def test_cli_says_a_config_mistake_in_one_line_with_exit_code_2(override, expected, tmp_path) -> None:
+    result = subprocess.run([sys.executable, "-m", "colorizer.train", override, f"hydra.run.dir={tmp_path}"],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("colorizer.train: ") and expected in lines[0], result.stderr
 
 
 @pytest.mark.slow

@@ -188,7 +188,7 @@ def test_the_command_says_in_one_line_what_is_wrong_with_a_checkpoint(problem, t
         [sys.executable, "-m", "colorizer.serve", f"ckpt_path={path}", f"hydra.run.dir={tmp_path / 'run'}"],
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    assert run.returncode == 1
+    assert run.returncode == 2
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith("colorizer.serve: ") and str(path) in last
     assert ("does not exist" if problem == "missing" else "cannot be read") in last

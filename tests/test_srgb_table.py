@@ -3,8 +3,7 @@ import pytest
 import torch
 from kornia.color import rgb_to_lab
 
-from colorizer.color import srgb_table
-from colorizer.color import gamut_map
+from colorizer.color import gamut_map, srgb_table
 from colorizer.color.srgb_table import AB_LIMIT, L_LEVELS, lab_to_srgb8, lightness, packed_to_image
 from colorizer.inference import full_resolution_image
 

@@ -15,7 +15,9 @@ from lightning.pytorch.callbacks import LambdaCallback
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 
-from colorizer.train import ConfigError, build_module, build_trainer, train
+from colorizer.train import train
+from colorizer.training.build import build_module, build_trainer
+from colorizer.training.config_checks import ConfigError
 from tests.conftest import REPO
 
 

@@ -8,8 +8,9 @@ import hydra
 from omegaconf import DictConfig
 
 from colorizer.app.session import PhotoColorizer
+from colorizer.cli import one_line_errors
 from colorizer.device import resolve_device, use_bf16
-from colorizer.inference import CheckpointError, checkpoint_paths, load_colorizers
+from colorizer.inference import checkpoint_paths, load_colorizers
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +23,8 @@ def main(cfg: DictConfig) -> None:
         sys.exit(f"The app needs the optional extra: pip install -e '.[app]' ({error}).")
 
     device = resolve_device(cfg.device)
-    try:
+    with one_line_errors("colorizer.app", ValueError):  # ValueError: a temperature for a regression net
         models = load_colorizers(checkpoint_paths(cfg.ckpt_path, cfg.ckpt_paths), device, cfg.temperature)
-    except (CheckpointError, ValueError) as error:
-        sys.exit(f"colorizer.app: {error}")
     colorizer = PhotoColorizer(models, device, use_bf16(cfg.precision, device), Path(cfg.paths.cache_dir).expanduser())
     examples_dir = Path(cfg.paths.cache_dir).expanduser() / "app-examples"
     page = build_page(colorizer, write_examples(examples_dir))

@@ -13,9 +13,8 @@ from PIL import Image
 
 from colorizer.color import AB_SCALE, rebuild_rgb
 from colorizer.color.srgb_table import lightness, srgb_table
-from colorizer.data.hint_points import user_hints
 from colorizer.data.images import has_colour, open_photo, with_alpha
-from colorizer.inference import TrainedColorizer, colorize_photo, full_resolution_image, model_input
+from colorizer.inference import TrainedColorizer, colorize_photo, full_resolution_image, prepare_image
 from colorizer.models.heads import set_temperature, temperature_of
 
 GRAY = "gray"
@@ -93,9 +92,9 @@ class PhotoColorizer:
                 trained = self.trained_temperatures[label]
                 if trained is not None:
                     set_temperature(model.net, trained if temperature is None else temperature)
-                hints = user_hints(points, photo.size, model.image_size) if points and model.net.hints else None
-                results[label] = colorize_photo(model, photo, self.table, self.device, self.bf16, hints)
-                if hints is not None:
+                hinted = points if points and model.net.hints else None
+                results[label] = colorize_photo(model, photo, self.table, self.device, self.bf16, hinted)
+                if hinted:
                     automatic[label] = colorize_photo(model, photo, self.table, self.device, self.bf16)
         colourful = has_colour(np.asarray(photo))
         scores, automatic_scores = {}, {}
@@ -129,10 +128,10 @@ class PhotoColorizer:
             return []
         model = self.models[self.classifier]
         photo, _ = open_photo(path)
-        L, _ = lightness(np.asarray(photo))
+        prepared = prepare_image(photo, None, model.image_size, points if model.net.hints else None)
         size = model.image_size
-        inputs = model_input(L, size).to(self.device)
-        hints = user_hints(points, photo.size, size).to(self.device) if points and model.net.hints else None
+        inputs = prepared.model_input.to(self.device)
+        hints = None if prepared.hints is None else prepared.hints.to(self.device)
         with self._lock:
             output = model.net.colorize(inputs, hints)
         width, height = photo.size

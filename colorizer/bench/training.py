@@ -17,7 +17,7 @@ from colorizer.bench.common import build_datamodule, compose_train_config
 from colorizer.data.defaults import SPLIT_FRACTIONS
 from colorizer.data.transforms import lab_batch
 from colorizer.losses import CompositeLoss, LossInputs
-from colorizer.train import optimizer_factory
+from colorizer.training.build import optimizer_factory
 from colorizer.training.module import ColorizationModule
 
 # Each benchmarked setup as the overrides `python -m colorizer.train` takes (VGG weights are not

@@ -9,11 +9,15 @@ import torch
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader
 
+from colorizer.data.statistics import ab_bin_prior, cached_tensor, mean_normalized_ab
 from colorizer.data.transforms import half_size, lab_batch
 
 
 class ColorizationDataModule(LightningDataModule):
     """Train / val / test splits of uint8 images fed to the model as L and ab."""
+
+    # How many training images the ab-bin prior is estimated from (None: all).
+    statistics_images: int | None = None
 
     def __init__(
         self, image_size: int = 64, batch_size: int = 32, num_workers: int = 0, flip: bool = True,
@@ -47,14 +51,28 @@ class ColorizationDataModule(LightningDataModule):
         """File (or synthetic) names of one split, in loader order."""
         raise NotImplementedError
 
+    def statistics_path(self, name: str, *parts: torch.Tensor | str) -> Path | None:
+        """Where a statistic of the training split computed from exactly `parts` is kept between
+        runs, or None (computed each time)."""
+        return None
+
+    def spaced_train_rows(self, count: int | None) -> torch.Tensor:
+        """Rows [N] of at most `count` evenly spaced training images (None: all of them)."""
+        total = self.split_size("train")
+        return torch.linspace(0, total - 1, total if count is None else min(count, total)).round().long().unique()
+
     def train_mean_ab(self, max_images: int = 1024) -> torch.Tensor:
         """Mean normalised ab [2] of (at most `max_images` evenly spaced) training images: the
         `mean_ab` baseline."""
-        raise NotImplementedError
+        return mean_normalized_ab(self.split_images("train", self.spaced_train_rows(max_images)))
 
     def ab_bin_prior(self, centres: torch.Tensor, sigma: float = 5.0) -> torch.Tensor:
-        """The training split's smoothed distribution [Q] over the ab bins with `centres` [Q,2]."""
-        raise NotImplementedError
+        """The training split's smoothed distribution [Q] over the ab bins with `centres` [Q,2], from
+        `statistics_images` of them, kept at `statistics_path` for the next run."""
+        rows = self.spaced_train_rows(self.statistics_images)
+        path = self.statistics_path("abprior", rows, centres, str(float(sigma)))
+        prior = cached_tensor(path, lambda: ab_bin_prior(self.split_images("train", rows), centres, sigma))
+        return prior.to(centres.device)
 
     def write_skipped_files(self, directory: str | Path) -> Path:
         """Write the skipped and colourless files as `skipped_files.tsv` (file, reason) in `directory`."""

@@ -23,7 +23,7 @@ from colorizer.data.sources import (
     write_skipped_tsv,
 )  # fmt: skip
 from colorizer.data.splits import check_split_config, split_indices
-from colorizer.data.statistics import ab_bin_prior, cached_tensor, content_digest, mean_normalized_ab
+from colorizer.data.statistics import content_digest
 
 log = logging.getLogger(__name__)
 
@@ -143,21 +143,11 @@ class CachedDataModule(ColorizationDataModule):
         self.setup()  # a no-op after fitting here; needed after ddp_spawn fitted in child processes
         return write_skipped_tsv(directory, self.loaded.skipped, self.loaded.colorless)
 
-    def train_mean_ab(self, max_images: int = 1024) -> torch.Tensor:
-        train = self.indices["train"]
-        picked = train[torch.linspace(0, len(train) - 1, min(max_images, len(train))).long()]
-        return mean_normalized_ab(self.loaded.images[picked])
-
-    def ab_bin_prior(self, centres: torch.Tensor, sigma: float = 5.0) -> torch.Tensor:
-        """All training images' prior (`statistics.ab_bin_prior`), computed once per cache entry,
-        split and bin set and stored beside the image cache."""
-        train = self.indices["train"]
-        path = None
-        if self.cache_dir is not None and self.prepared_key is not None:
-            digest = content_digest(train, centres, str(float(sigma)))
-            path = Path(self.cache_dir).expanduser() / f"{self.prepared_key}-abprior-{digest}.pt"
-        prior = cached_tensor(path, lambda: ab_bin_prior(self.loaded.images[train], centres, sigma))
-        return prior.to(centres.device)
+    def statistics_path(self, name: str, *parts: torch.Tensor | str) -> Path | None:
+        if self.cache_dir is None or self.prepared_key is None:
+            return None
+        digest = content_digest(self.indices["train"], *parts)
+        return Path(self.cache_dir).expanduser() / f"{self.prepared_key}-{name}-{digest}.pt"
 
     def split_images(self, split: str, rows: torch.Tensor | None = None) -> torch.Tensor:
         indices = self.indices[split]

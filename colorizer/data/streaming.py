@@ -25,7 +25,7 @@ except ImportError as error:
 
 from colorizer.data.base import ColorizationDataModule
 from colorizer.data.sources import write_skipped_tsv
-from colorizer.data.statistics import ab_bin_prior, cached_tensor, content_digest, mean_normalized_ab
+from colorizer.data.statistics import content_digest
 
 log = logging.getLogger(__name__)
 
@@ -163,21 +163,10 @@ class StreamingDataModule(ColorizationDataModule):
         data = self.dataset(split, images=False)
         return [data[row]["name"] for row in range(len(data))]
 
-    def _spaced_train_rows(self, count: int) -> torch.Tensor:
-        total = self.split_size("train")
-        return torch.linspace(0, total - 1, min(count, total)).long().unique()
-
-    def train_mean_ab(self, max_images: int = 1024) -> torch.Tensor:
-        return mean_normalized_ab(self.split_images("train", self._spaced_train_rows(max_images)))
-
-    def ab_bin_prior(self, centres: torch.Tensor, sigma: float = 5.0) -> torch.Tensor:
-        rows = self._spaced_train_rows(self.statistics_images)
-        path = None
-        if self.stream_cache_dir is not None:
-            digest = content_digest(self.root, rows, centres, str(float(sigma)))
-            path = Path(self.stream_cache_dir).expanduser() / f"abprior-{digest}.pt"
-        prior = cached_tensor(path, lambda: ab_bin_prior(self.split_images("train", rows), centres, sigma))
-        return prior.to(centres.device)
+    def statistics_path(self, name: str, *parts: torch.Tensor | str) -> Path | None:
+        if self.stream_cache_dir is None:
+            return None
+        return Path(self.stream_cache_dir).expanduser() / f"{name}-{content_digest(self.root, *parts)}.pt"
 
     def write_skipped_files(self, directory: str | Path) -> Path:
         self.setup()

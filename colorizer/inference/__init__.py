@@ -13,19 +13,33 @@ from colorizer.inference.checkpoints import (
     load_colorizers,
     read_checkpoint,
 )
-from colorizer.inference.photo import PreparedPhoto, colorize_photo, full_resolution_image, model_input, prepare_photo
+from colorizer.inference.photo import (
+    PreparedPhoto,
+    batch_hints,
+    colorize_photo,
+    colorize_prepared,
+    full_resolution_image,
+    model_input,
+    predict_ab,
+    prepare_image,
+    prepare_photo,
+)
 
 __all__ = [
     "CheckpointError",
     "PreparedPhoto",
     "TrainedColorizer",
+    "batch_hints",
     "checkpoint_label",
     "checkpoint_paths",
     "colorize_photo",
+    "colorize_prepared",
     "full_resolution_image",
     "load_colorizer",
     "load_colorizers",
     "model_input",
+    "predict_ab",
+    "prepare_image",
     "prepare_photo",
     "read_checkpoint",
 ]

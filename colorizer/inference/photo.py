@@ -36,17 +36,43 @@ class PreparedPhoto:
     hints: torch.Tensor | None  # [1,3,S,S]: the user's hint channels, if any
 
 
+def prepare_image(
+    image: Image.Image, alpha: Image.Image | None, model_size: int, points: list[dict[str, Any]] | None = None,
+    hint_side: int = 3,
+) -> PreparedPhoto:  # fmt: skip
+    """Make the network's input at `model_size` from an 'RGB' image, and the hint channels of
+    `points` (photo pixels). Raises HintError for a point."""
+    L, level = lightness(np.asarray(image))
+    hints = user_hints(points, image.size, model_size, hint_side) if points else None
+    return PreparedPhoto(image, alpha, level, model_input(L, model_size), hints)
+
+
 def prepare_photo(
     source: str | Path | BinaryIO, model_size: int, points: list[dict[str, Any]] | None = None, hint_side: int = 3,
     max_pixels: int | None = None,
 ) -> PreparedPhoto:  # fmt: skip
-    """Open a file (or file object) and make the network's input at `model_size`, and the hint
-    channels of `points` (photo pixels). Raises ImageDecodeError (ImageTooLargeError past
-    `max_pixels`) for the file, HintError for a point."""
+    """Open a file (or file object) and prepare it (`prepare_image`). Raises ImageDecodeError
+    (ImageTooLargeError past `max_pixels`) for the file, HintError for a point."""
     image, alpha = open_photo(source, max_pixels)
-    L, level = lightness(np.asarray(image))
-    hints = user_hints(points, image.size, model_size, hint_side) if points else None
-    return PreparedPhoto(image, alpha, level, model_input(L, model_size), hints)
+    return prepare_image(image, alpha, model_size, points, hint_side)
+
+
+def batch_hints(hints: list[torch.Tensor | None], size: int) -> torch.Tensor | None:
+    """Hint channels [B,3,S,S] of a batch from each photo's [1,3,S,S] or None (zeros: no hint);
+    None when no photo has any."""
+    if all(channels is None for channels in hints):
+        return None
+    return torch.cat([torch.zeros(1, 3, size, size) if channels is None else channels for channels in hints])
+
+
+@torch.no_grad()
+def predict_ab(
+    net: torch.nn.Module, inputs: torch.Tensor, hints: torch.Tensor | None, device: torch.device, bf16: bool = False
+) -> torch.Tensor:
+    """The net's ab [B,2,S,S] (fp32) for inputs [B,1,S,S] and hint channels [B,3,S,S] or None,
+    under bfloat16 autocast with `bf16`."""
+    with torch.autocast(device.type, torch.bfloat16, enabled=bf16):
+        return net(inputs.to(device), None if hints is None else hints.to(device)).float()
 
 
 def full_resolution_image(level: torch.Tensor, ab_small: torch.Tensor, table: torch.Tensor) -> Image.Image:
@@ -57,16 +83,19 @@ def full_resolution_image(level: torch.Tensor, ab_small: torch.Tensor, table: to
     return packed_to_image(lab_to_srgb8(level, ab[0], table))
 
 
-@torch.no_grad()
+def colorize_prepared(
+    model: TrainedColorizer, photo: PreparedPhoto, table: torch.Tensor, device: torch.device, bf16: bool = False
+) -> Image.Image:
+    """prepare -> net -> colour for one photo: its full resolution with its own L. `table` is
+    `srgb_table()` on `device`. `colorizer.predict` runs the same three steps in batches."""
+    ab_small = predict_ab(model.net, photo.model_input, photo.hints, device, bf16)
+    return full_resolution_image(photo.level.to(device), ab_small, table)
+
+
 def colorize_photo(
     model: TrainedColorizer, photo: Image.Image, table: torch.Tensor, device: torch.device, bf16: bool = False,
-    hints: torch.Tensor | None = None,
+    points: list[dict[str, Any]] | None = None,
 ) -> Image.Image:  # fmt: skip
-    """One 'RGB' photo at its full resolution, its L kept: the pipeline of `colorizer.predict`
-    for a single image. `table` is `srgb_table()` on `device`; `hints` [1,3,S,S] at the model's
-    size (`colorizer.data.hint_points.user_hints`), for a net that takes them."""
-    L, level = lightness(np.asarray(photo))
-    inputs = model_input(L, model.image_size).to(device)
-    with torch.autocast(device.type, torch.bfloat16, enabled=bf16):
-        ab_small = model.net(inputs, None if hints is None else hints.to(device)).float()
-    return full_resolution_image(level.to(device), ab_small, table)
+    """One 'RGB' photo colorized at its full resolution (`colorize_prepared`), with the user's
+    hint `points` (photo pixels) for a net that takes them."""
+    return colorize_prepared(model, prepare_image(photo, None, model.image_size, points), table, device, bf16)

@@ -22,7 +22,8 @@ from colorizer.atomic import atomic_write
 from colorizer.color.srgb_table import srgb_table
 from colorizer.data.hint_points import HintError
 from colorizer.data.images import ImageDecodeError, has_colour, list_image_files, with_alpha
-from colorizer.inference import PreparedPhoto, TrainedColorizer, full_resolution_image, prepare_photo
+from colorizer.inference.checkpoints import TrainedColorizer
+from colorizer.inference.photo import PreparedPhoto, batch_hints, full_resolution_image, predict_ab, prepare_photo
 
 
 @dataclass
@@ -165,14 +166,10 @@ class PredictPipeline:
         """Each item with its predicted ab [1,2,S,S] at the model's size."""
         if not items:
             return []
-        inputs = torch.cat([item.photo.model_input for item in items]).to(self.device)
-        hints = None
-        if any(item.photo.hints is not None for item in items):
-            none = torch.zeros(1, 3, *inputs.shape[-2:])
-            hints = torch.cat([none if item.photo.hints is None else item.photo.hints for item in items])
-            hints = hints.to(self.device)
-        with torch.no_grad(), torch.autocast(self.device.type, torch.bfloat16, enabled=self.bf16):
-            ab_small = self.net(inputs.contiguous(memory_format=torch.channels_last), hints).float()
+        inputs = torch.cat([item.photo.model_input for item in items])
+        inputs = inputs.to(self.device, memory_format=torch.channels_last)
+        hints = batch_hints([item.photo.hints for item in items], self.model.image_size)
+        ab_small = predict_ab(self.net, inputs, hints, self.device, self.bf16)
         return [(item, ab_small[row : row + 1]) for row, item in enumerate(items)]
 
     def _colour_and_write(self, item: Decoded, ab_small: torch.Tensor) -> tuple[Job, str | None]:

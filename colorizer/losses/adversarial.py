@@ -32,18 +32,12 @@ class AdversarialLoss(LossTerm):
         warmup_steps: int = 0,
         mode: str = "hinge",
     ) -> None:
-        super().__init__(weight)
+        super().__init__(weight, warmup_steps)
         if mode not in MODES:
             raise ValueError(f"loss.adversarial.mode must be one of {MODES}, got {mode!r}.")
         self.discriminator = discriminator
         self.optimizer_factory = optimizer
-        self.warmup_steps = warmup_steps
         self.mode = mode
-
-    def weight_at(self, step: int) -> float:
-        if self.warmup_steps <= 0:
-            return self.weight
-        return self.weight * min(1.0, step / self.warmup_steps)
 
     def forward(self, inputs: LossInputs) -> torch.Tensor:
         fake = self.discriminator(inputs.L, inputs.pred_ab).float()

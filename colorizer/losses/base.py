@@ -38,19 +38,23 @@ class LossInputs:
 
 
 class LossTerm(nn.Module):
-    """A weighted loss term. `forward` returns the unweighted value, or None where it does not apply."""
+    """A weighted loss term. `forward` returns the unweighted value, or None where it does not apply;
+    `warmup_steps > 0` ramps the weight up from 0, for a term that would mislead an untrained net."""
 
     # A term that trains a network of its own (a GAN discriminator) says so and provides
     # `configure_optimizer` and `adversary_loss`; the LightningModule then optimises manually.
     trains_own_network: bool = False
 
-    def __init__(self, weight: float = 1.0) -> None:
+    def __init__(self, weight: float = 1.0, warmup_steps: int = 0) -> None:
         super().__init__()
         self.weight = weight
+        self.warmup_steps = warmup_steps
 
     def weight_at(self, step: int) -> float:
-        """The weight at a global training step (constant unless a term schedules it)."""
-        return self.weight
+        """The weight at a global training step: ramped linearly from 0 over `warmup_steps`, then constant."""
+        if self.warmup_steps <= 0:
+            return self.weight
+        return self.weight * min(1.0, step / self.warmup_steps)
 
     def forward(self, inputs: LossInputs) -> torch.Tensor | None:
         raise NotImplementedError

@@ -14,13 +14,7 @@ class KLDivergenceLoss(LossTerm):
     """
 
     def __init__(self, weight: float = 1.0, warmup_steps: int = 0) -> None:
-        super().__init__(weight)
-        self.warmup_steps = warmup_steps
-
-    def weight_at(self, step: int) -> float:
-        if self.warmup_steps <= 0:
-            return self.weight
-        return self.weight * min(1.0, step / self.warmup_steps)
+        super().__init__(weight, warmup_steps)
 
     def forward(self, inputs: LossInputs) -> torch.Tensor | None:
         return inputs.kl

@@ -7,7 +7,7 @@ import hydra
 import torch
 from omegaconf import DictConfig
 
-from colorizer.inference import CheckpointError
+from colorizer.cli import one_line_errors
 
 log = logging.getLogger(__name__)
 
@@ -21,14 +21,12 @@ def main(cfg: DictConfig) -> None:
     # Each of the API server's threads decodes or encodes one request: one torch thread each, so
     # that they do not fight each other and the worker (its own process) for the cores.
     torch.set_num_threads(1)
-    try:
+    with one_line_errors("colorizer.serve", ValueError):  # ValueError: LitServe's checks of host and port
         server = build_server(cfg)
         log.info("Serving on http://%s:%d (POST /predict, GET /health, GET /info)", cfg.host, cfg.port)
         # A thread, not LitServe's default forked process: forked, it hung in torch's thread pool.
         server.run(host=cfg.host, port=int(cfg.port), generate_client_file=False, log_level=cfg.log_level,
                    api_server_worker_type="thread")  # fmt: skip
-    except (CheckpointError, ValueError) as error:  # a bad checkpoint; LitServe's checks of host and port
-        sys.exit(f"colorizer.serve: {error}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from colorizer.device import use_bf16
-from colorizer.inference import TrainedColorizer, load_colorizer
+from colorizer.inference import TrainedColorizer, batch_hints, load_colorizer, predict_ab
 from colorizer.models.heads import set_temperature, temperature_of
 
 
@@ -65,17 +65,16 @@ class ColorizerAPI(ls.LitAPI):
             model = self.models[label]
             if temperature is not None:
                 set_temperature(model.net, temperature)
-            inputs = torch.from_numpy(np.concatenate([requests[row]["input"] for row in rows])).to(self.torch_device)
-            hints = None
-            if any(requests[row]["hints"] is not None for row in rows):
-                none = np.zeros((1, 3, *inputs.shape[-2:]), np.float32)
-                stacked = [none if requests[row]["hints"] is None else requests[row]["hints"] for row in rows]
-                hints = torch.from_numpy(np.concatenate(stacked)).to(self.torch_device)
-            with torch.autocast(self.torch_device.type, torch.bfloat16, enabled=self.bf16):
-                ab = model.net(inputs, hints).float().cpu().numpy()
+            inputs = torch.from_numpy(np.concatenate([requests[row]["input"] for row in rows]))
+            hints = batch_hints([as_tensor(requests[row]["hints"]) for row in rows], model.image_size)
+            ab = predict_ab(model.net, inputs, hints, self.torch_device, self.bf16).cpu().numpy()
             for index, row in enumerate(rows):
                 answers[row]["ab"] = ab[index : index + 1]
         network_ms = (time.perf_counter() - start) * 1000
         for answer in answers:
             answer.update(network_ms=network_ms, batch_size=len(requests))
         return answers
+
+
+def as_tensor(array: np.ndarray | None) -> torch.Tensor | None:
+    return None if array is None else torch.from_numpy(array)

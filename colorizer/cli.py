@@ -1,0 +1,41 @@
+"""What a command does with a mistake the user can fix: one line on stderr, `<command>: <what
+to change>`, and exit code 2, as for a wrong command-line flag. The traceback too under
+HYDRA_FULL_ERROR=1, as Hydra does for its own errors."""
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from hydra.errors import InstantiationException
+
+from colorizer.data.hint_points import HintError
+from colorizer.data.images import ImageDecodeError
+from colorizer.inference.checkpoints import CheckpointError
+from colorizer.models.encoders import EncoderWeightsError
+from colorizer.training.config_checks import ConfigError
+
+USAGE_ERROR = 2
+USER_ERRORS: tuple[type[Exception], ...] = (
+    ConfigError,
+    CheckpointError,
+    EncoderWeightsError,
+    HintError,
+    ImageDecodeError,
+    FileNotFoundError,
+)
+
+
+@contextmanager
+def one_line_errors(command: str, *also: type[Exception]) -> Iterator[None]:
+    """Report a user error (`USER_ERRORS`, and `also`) raised inside as one line and exit with 2."""
+    try:
+        yield
+    except (*USER_ERRORS, *also) as error:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        # Hydra wraps what a constructor raised in its own message; the constructor's says what to change.
+        said = error.__cause__ if isinstance(error, InstantiationException) and error.__cause__ else error
+        message = " ".join(str(said).split()) or type(said).__name__
+        sys.stderr.write(f"{command}: {message}\n")
+        raise SystemExit(USAGE_ERROR) from None
