@@ -18,8 +18,9 @@ from PIL import Image
 
 from colorizer.bench.serve_process import free_port
 from colorizer.inference import load_colorizer
-from tests.conftest import TINY, compose_config, write_images
-from tests.servers import CHROMIUM_FLAGS, chromium_path, stop, wait_for_http
+from tests.helpers.config import TINY, compose_config
+from tests.helpers.images import write_images
+from tests.helpers.servers import CHROMIUM_FLAGS, chromium_path, stop, wait_for_http
 
 pytest.importorskip("gradio", reason="the app's extra is not installed: pip install -e '.[app]' (.ci/run does).")
 
@@ -219,8 +220,10 @@ def test_hints_on_the_page_in_a_real_browser(hints_app_server, tmp_path) -> None
         assert "without the hints: psnr" in page.locator("#scores-0").inner_text()
         hinted = result_pixel()
         # Lightness stays the photo's: the hint moves the colour (ab), measured in Lab units.
-        distance = {name: float((pixel_ab(rgb) - pixel_ab(target)).norm()) for name, rgb in
-                    (("automatic", automatic), ("hinted", hinted))}  # fmt: skip
+        distance = {
+            name: float((pixel_ab(rgb) - pixel_ab(target)).norm())
+            for name, rgb in (("automatic", automatic), ("hinted", hinted))
+        }
         assert distance["hinted"] < distance["automatic"] - 5, distance
 
         swatches = page.locator("#swatches label")

@@ -10,7 +10,7 @@ import pytest
 
 from colorizer.bench.gpu import GPU_NETS
 from colorizer.train import train
-from tests.conftest import REPO
+from tests.helpers.config import REPO
 
 
 @pytest.mark.slow

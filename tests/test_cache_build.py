@@ -13,7 +13,8 @@ from PIL import Image
 from colorizer.data import cache_build
 from colorizer.data.cache import load_cached, read_entry
 from colorizer.data.sources import FolderSource, decode_all
-from tests.conftest import REPO, write_images
+from tests.helpers.config import REPO
+from tests.helpers.images import write_images
 
 PEAK_RSS_SCRIPT = """
 import sys
@@ -35,8 +36,13 @@ def noisy_folder(folder, count: int) -> None:
 
 
 def peak_rss_mb(folder, cache) -> int:
-    result = subprocess.run([sys.executable, "-c", PEAK_RSS_SCRIPT, str(folder), str(cache)], cwd=REPO,
-                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS_SCRIPT, str(folder), str(cache)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return int(result.stdout.split()[-1])
 

@@ -7,7 +7,6 @@ import pytest
 import torch
 from hydra.utils import instantiate
 from PIL import Image
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from colorizer.color.bins import rebalancing_weights
 from colorizer.evaluate import run_evaluation
@@ -17,7 +16,8 @@ from colorizer.models import ClassificationHead
 from colorizer.models.heads import temperature_of
 from colorizer.predict import run_predict
 from colorizer.train import train
-from tests.conftest import TINY, compose_config, evaluate_cfg
+from tests.helpers.config import TINY, compose_config, evaluate_cfg
+from tests.helpers.events import tensorboard_events
 
 CLASSIFY = ["model/head=classification", "loss=classification"]
 ADVERSARIAL = ["loss/adversarial=patchgan", "loss.adversarial.warmup_steps=2"]
@@ -43,9 +43,7 @@ def test_every_net_trains_with_a_classification_head(make_cfg, model: str) -> No
     assert prior.max() > 5 / len(prior), "the prior was fitted to the training split, not left uniform"
     if model == "unet":  # the TensorBoard grid: gray | T=0.38 | T=1 | T=0.1 | truth, and T as a scalar
         images, scalars = [], set()
-        for file in (Path(metrics["best_checkpoint"]).parents[1] / "tensorboard").glob("events.out.tfevents.*"):
-            events = EventAccumulator(str(file), size_guidance={"images": 0})
-            events.Reload()
+        for events in tensorboard_events(Path(metrics["best_checkpoint"]).parents[1]):
             images += events.Images("val/colorization") if "val/colorization" in events.Tags()["images"] else []
             scalars |= set(events.Tags()["scalars"])
         assert images and images[-1].width == 5 * (32 + 2) + 2

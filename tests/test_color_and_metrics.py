@@ -27,6 +27,45 @@ def test_known_lab_values() -> None:
     assert ab[0, 1].item() * AB_SCALE == pytest.approx(67.20, abs=0.2)
 
 
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_lab_conversion_runs_in_fp32_whatever_the_input_dtype(dtype) -> None:
+    """Lab in half precision loses about 1 unit of L; the data step converts in fp32 on the device."""
+    rgb = torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    expected_L, expected_ab = rgb_to_normalized_lab(rgb)
+    L, ab = rgb_to_normalized_lab(rgb.to(dtype))
+    assert L.dtype == ab.dtype == torch.float32
+    tolerance = 1e-6 if dtype == torch.float64 else 1e-2
+    assert torch.allclose(L, expected_L, atol=tolerance) and torch.allclose(ab, expected_ab, atol=tolerance)
+    assert rebuild_rgb(L.to(dtype), ab.to(dtype)).dtype == torch.float32
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_lab_conversion_gives_the_same_on_every_device(device) -> None:
+    rgb = torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(2))
+    L, ab = rgb_to_normalized_lab(rgb.to(device))
+    assert L.device.type == ab.device.type == device
+    cpu_L, cpu_ab = rgb_to_normalized_lab(rgb)
+    assert torch.allclose(L.cpu(), cpu_L, atol=1e-5) and torch.allclose(ab.cpu(), cpu_ab, atol=1e-5)
+    assert torch.allclose(rebuild_rgb(L, ab).cpu(), rgb, atol=1e-4)
+
+
+@pytest.mark.filterwarnings("ignore:Input #.*double precision")
+def test_rebuild_rgb_gradients_match_finite_differences_and_survive_out_of_gamut() -> None:
+    generator = torch.Generator().manual_seed(3)
+    L = (0.3 + 0.4 * torch.rand(1, 1, 3, 3, generator=generator)).requires_grad_()
+    ab = (0.3 * torch.randn(1, 2, 3, 3, generator=generator)).requires_grad_()
+    # fp32 inside: finite differences at a coarse step and tolerance, as for any fp32 function.
+    assert torch.autograd.gradcheck(
+        lambda L, ab: rebuild_rgb(L, ab, clip=False), (L, ab), eps=1e-3, atol=2e-2, rtol=2e-2, fast_mode=True
+    )
+    vivid = torch.full((1, 2, 1, 1), 1.5, requires_grad=True)  # far outside the sRGB gamut
+    rebuild_rgb(torch.full((1, 1, 1, 1), 0.5), vivid, clip=False).sum().backward()
+    assert vivid.grad.abs().sum() > 0, "losses see out-of-gamut colours"
+
+
 def test_gray_baseline_has_equal_channels() -> None:
     rgb = gray_rgb(torch.rand(2, 1, 8, 8))
     assert torch.allclose(rgb[:, 0], rgb[:, 1], atol=1e-4) and torch.allclose(rgb[:, 1], rgb[:, 2], atol=1e-4)

@@ -4,6 +4,7 @@ import pytest
 import torch
 from kornia.color import lab_to_rgb, rgb_to_lab
 
+from colorizer.color import gamut_map
 from colorizer.color.bins import (
     ab_bin_centres,
     annealed_mean,
@@ -130,5 +131,11 @@ def test_decoded_colours_of_a_confident_head_are_displayable() -> None:
     logits = torch.full((1, len(centres), 1, len(centres)), -30.0)
     logits[0, torch.arange(len(centres)), 0, torch.arange(len(centres))] = 30.0
     ab = annealed_mean(logits, centres, 0.0)
-    lab = torch.cat([torch.full((1, 1, 1, len(centres)), 60.0), ab], dim=1)
-    assert torch.isfinite(lab_to_rgb(lab, clip=False)).all()
+    assert torch.allclose(ab[0, :, 0].T, centres, atol=1e-3), "a confident head decodes to its bin"
+    # Shown as predict and the page show them (gamut-mapped), every bin's colour fits [0, 1] at its L.
+    lightness = torch.full((1, 1, 1, len(centres)), 60.0)
+    raw = lab_to_rgb(torch.cat([lightness, ab], dim=1), clip=False)
+    assert ((raw < 0) | (raw > 1)).any(), "some bins are out of gamut at L=60: the mapping has work to do"
+    shown = gamut_map(lightness, ab)
+    assert shown.min() >= 0 and shown.max() <= 1
+    assert torch.allclose(rgb_to_lab(shown)[:, :1], lightness, atol=0.05), "the mapping keeps L"

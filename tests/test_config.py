@@ -13,7 +13,8 @@ from colorizer.losses import CompositeLoss
 from colorizer.models.base import ColorizationNet
 from colorizer.training.build import build_module, build_trainer
 from colorizer.training.module import ColorizationModule
-from tests.conftest import CONF_DIR, REPO, write_images
+from tests.helpers.config import CONF_DIR, REPO
+from tests.helpers.images import write_images
 
 README = REPO / "README.md"
 

@@ -13,7 +13,7 @@ from colorizer.data.sources import FolderSource, SyntheticSource
 from colorizer.data.splits import split_indices
 from colorizer.data.synthetic import synthetic_landscapes
 from colorizer.data.transforms import half_size, lab_batch
-from tests.conftest import write_images
+from tests.helpers.images import write_images
 
 SPLITS = {"train": 0.64, "val": 0.16, "test": 0.20}
 

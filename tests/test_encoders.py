@@ -19,7 +19,8 @@ from colorizer.models import encoders as encoders_module  # noqa: E402
 from colorizer.models.encoders import EncoderWeightsError, TimmEncoder, package_state_dict  # noqa: E402
 from colorizer.train import train  # noqa: E402
 from colorizer.training.build import build_module  # noqa: E402
-from tests.conftest import REPO, TINY, compose_config, require_shared_data, write_images  # noqa: E402
+from tests.helpers.config import REPO, TINY, compose_config, require_shared_data  # noqa: E402
+from tests.helpers.images import write_images  # noqa: E402
 
 RANDOM = ["model=encoder_unet", "model.encoder.weights=none", "loss=mse"]
 
@@ -94,8 +95,9 @@ def test_pixel_shuffle_upsampling_and_a_bad_mode() -> None:
 
 def test_the_encoder_learns_at_its_own_rate_under_every_schedule(make_cfg) -> None:
     for scheduler in ("none", "onecycle"):
-        module = build_module(make_cfg(*RANDOM, "optimizer.encoder_lr_mult=0.1", f"scheduler={scheduler}",
-                                       "optimizer.lr=1e-3"))  # fmt: skip
+        module = build_module(
+            make_cfg(*RANDOM, "optimizer.encoder_lr_mult=0.1", f"scheduler={scheduler}", "optimizer.lr=1e-3")
+        )
         module.trainer = type("T", (), {"estimated_stepping_batches": 10})()
         configured = module.configure_optimizers()
         optimizer = configured["optimizer"] if isinstance(configured, dict) else configured
@@ -198,10 +200,20 @@ def test_predict_and_the_page_colour_full_size_photos(encoder_checkpoint, no_wei
 
     write_images(tmp_path / "in", 2, size=(90, 60))
     done = subprocess.run(
-        [sys.executable, "-m", "colorizer.predict", f"ckpt_path={encoder_checkpoint}", f"input={tmp_path / 'in'}",
-         f"output={tmp_path / 'out'}", f"hydra.run.dir={tmp_path / 'run'}"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "colorizer.predict",
+            f"ckpt_path={encoder_checkpoint}",
+            f"input={tmp_path / 'in'}",
+            f"output={tmp_path / 'out'}",
+            f"hydra.run.dir={tmp_path / 'run'}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["img0.png", "img1.jpg"]
     assert Image.open(tmp_path / "out" / "img1.jpg").size == (90, 60)

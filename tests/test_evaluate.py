@@ -9,7 +9,8 @@ import torch
 from colorizer.evaluate import run_evaluation
 from colorizer.inference import CheckpointError, load_colorizer
 from colorizer.models import UNet
-from tests.conftest import REPO, evaluate_cfg, write_images
+from tests.helpers.config import REPO, evaluate_cfg
+from tests.helpers.images import write_images
 
 
 def test_checkpoint_alone_rebuilds_the_model(trained_checkpoints) -> None:
@@ -102,5 +103,11 @@ def test_evaluate_reports_fid_with_its_extractor_and_count_only_on_enough_images
     evaluation, extra = run_evaluation(too_few)
     assert "fid" not in extra and all("fid_elite0" not in row for row in evaluation.summary.values())
     with pytest.raises(FileNotFoundError, match="inception_weights"):
-        run_evaluation(evaluate_cfg(tmp_path / "inception", "split=all", "fid.min_images=1",
-                                    f"fid.inception_weights={tmp_path / 'absent.pth'}"))  # fmt: skip
+        run_evaluation(
+            evaluate_cfg(
+                tmp_path / "inception",
+                "split=all",
+                "fid.min_images=1",
+                f"fid.inception_weights={tmp_path / 'absent.pth'}",
+            )
+        )

@@ -11,7 +11,9 @@ from colorizer.inference import load_colorizer
 from colorizer.summarize import summarize
 from colorizer.train import train
 from colorizer.training.config_checks import check_multirun_strategy
-from tests.conftest import CONF_DIR, TINY, run_train_cli, write_images
+from tests.helpers.commands import run_command
+from tests.helpers.config import CONF_DIR, TINY
+from tests.helpers.images import write_images
 
 PRESETS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
 
@@ -72,10 +74,15 @@ def test_presets_reproduce_the_reports_setups(make_cfg) -> None:
 def test_multirun_records_a_failed_job_and_goes_on(tmp_path) -> None:
     sweep = tmp_path / "sweep"
     # ++model.widths only fits the CAE: the U-Net and VAE jobs fail at construction.
-    result = run_train_cli(
-        "-m", "model=cae,unet,vae", "++model.widths=[8,16,32,64]", *TINY,
-        f"hydra.sweep.dir={sweep}", f"paths.cache_dir={tmp_path / 'cache'}",
-    )  # fmt: skip
+    result = run_command(
+        "train",
+        "-m",
+        "model=cae,unet,vae",
+        "++model.widths=[8,16,32,64]",
+        *TINY,
+        f"hydra.sweep.dir={sweep}",
+        f"paths.cache_dir={tmp_path / 'cache'}",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (sweep / "0" / "metrics.json").is_file()
     for job in ("1", "2"):
@@ -89,10 +96,16 @@ def test_multirun_records_a_failed_job_and_goes_on(tmp_path) -> None:
 def test_optuna_search_with_sqlite_storage(tmp_path) -> None:
     sweep = tmp_path / "optuna"
     storage = f"sqlite:///{tmp_path / 'study.db'}"
-    result = run_train_cli(
-        "hparams_search=unet_optuna", "hydra.sweeper.n_trials=3", "hydra.sweeper.sampler.n_startup_trials=2",
-        *TINY, f"hydra.sweeper.storage={storage}", f"hydra.sweep.dir={sweep}", f"paths.cache_dir={tmp_path / 'c'}",
-    )  # fmt: skip
+    result = run_command(
+        "train",
+        "hparams_search=unet_optuna",
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.sampler.n_startup_trials=2",
+        *TINY,
+        f"hydra.sweeper.storage={storage}",
+        f"hydra.sweep.dir={sweep}",
+        f"paths.cache_dir={tmp_path / 'c'}",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Best value" in result.stdout + result.stderr
     table = summarize(sweep)
@@ -105,10 +118,17 @@ def test_optuna_search_with_sqlite_storage(tmp_path) -> None:
 @pytest.mark.slow
 def test_five_fold_run_summarises_as_mean_and_std(tmp_path) -> None:
     sweep = tmp_path / "kfold"
-    result = run_train_cli(
-        "-m", "data.num_folds=5", "data.fold=0,1,2,3,4", "model=cae", "loss=mse", *TINY,
-        f"hydra.sweep.dir={sweep}", f"paths.cache_dir={tmp_path / 'cache'}",
-    )  # fmt: skip
+    result = run_command(
+        "train",
+        "-m",
+        "data.num_folds=5",
+        "data.fold=0,1,2,3,4",
+        "model=cae",
+        "loss=mse",
+        *TINY,
+        f"hydra.sweep.dir={sweep}",
+        f"paths.cache_dir={tmp_path / 'cache'}",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     table = summarize(sweep)
     last = table.strip().splitlines()[-1]
@@ -118,10 +138,19 @@ def test_five_fold_run_summarises_as_mean_and_std(tmp_path) -> None:
 @pytest.mark.slow
 def test_ddp_on_two_cpu_processes_logs_the_whole_validation_set(make_cfg) -> None:
     cfg = make_cfg(
-        "trainer=ddp", "trainer.strategy=ddp_spawn", "trainer.accelerator=cpu", "trainer.devices=2",
-        "model=cae", "loss=mse", "data.num_images=40", "data.batch_size=4", "data.splits.train=0.6",
-        "data.splits.val=0.2", "data.splits.test=0.2", "data.flip=false",
-    )  # fmt: skip
+        "trainer=ddp",
+        "trainer.strategy=ddp_spawn",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        "model=cae",
+        "loss=mse",
+        "data.num_images=40",
+        "data.batch_size=4",
+        "data.splits.train=0.6",
+        "data.splits.val=0.2",
+        "data.splits.test=0.2",
+        "data.flip=false",
+    )
     metrics = train(cfg)
     # 8 validation images on 2 ranks, 4 each: no sample is repeated to even out the shards.
     model = load_colorizer(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt")
@@ -152,10 +181,16 @@ def test_ddp_under_multirun_is_refused_with_a_way_out(make_cfg) -> None:
 def test_submitit_local_launcher(tmp_path) -> None:
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="the optional slurm extra is not installed")
     sweep = tmp_path / "submitit"
-    result = run_train_cli(
-        "-m", "hydra/launcher=submitit_local", "model=cae,unet", "loss=mse", *TINY,
-        f"hydra.sweep.dir={sweep}", f"paths.cache_dir={tmp_path / 'cache'}",
-    )  # fmt: skip
+    result = run_command(
+        "train",
+        "-m",
+        "hydra/launcher=submitit_local",
+        "model=cae,unet",
+        "loss=mse",
+        *TINY,
+        f"hydra.sweep.dir={sweep}",
+        f"paths.cache_dir={tmp_path / 'cache'}",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (sweep / "0" / "metrics.json").is_file() and (sweep / "1" / "metrics.json").is_file()
 
@@ -163,6 +198,6 @@ def test_submitit_local_launcher(tmp_path) -> None:
 @pytest.mark.slow
 def test_slurm_launcher_config_composes(tmp_path) -> None:
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="the optional slurm extra is not installed")
-    result = run_train_cli("hydra/launcher=slurm", "--cfg", "hydra", "--package", "hydra.launcher")
+    result = run_command("train", "hydra/launcher=slurm", "--cfg", "hydra", "--package", "hydra.launcher")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "partition: gpu" in result.stdout and "SlurmLauncher" in result.stdout

@@ -22,7 +22,7 @@ from colorizer.export import export_checkpoint
 from colorizer.inference import checkpoint_label, load_colorizer
 from colorizer.models import ClassificationHead, GrayBaseline
 from colorizer.predict import run_predict
-from tests.conftest import compose_config
+from tests.helpers.config import compose_config
 
 HAS_TIMM = importlib.util.find_spec("timm") is not None
 NETS = {
@@ -242,9 +242,18 @@ def test_predict_colours_where_the_hints_say_and_names_a_bad_point(hints_checkpo
     assert hinted[45, 30, 0] - hinted[45, 30, 2] > plain[45, 30, 0] - plain[45, 30, 2] + 10, "redder at the point"
     assert np.array_equal(rgb("hinted", "c.png"), rgb("automatic", "c.png")), "no entry: automatic"
     with pytest.raises(HintError, match="trained without hints"):
-        run_predict(compose_config([f"ckpt_path={trained_checkpoints['unet']}", f"input={photos}",
-                                    f"output={tmp_path / 'x'}", f"hints={tmp_path / 'hints.json'}"], tmp_path / "x",
-                                   "predict"))  # fmt: skip
+        run_predict(
+            compose_config(
+                [
+                    f"ckpt_path={trained_checkpoints['unet']}",
+                    f"input={photos}",
+                    f"output={tmp_path / 'x'}",
+                    f"hints={tmp_path / 'hints.json'}",
+                ],
+                tmp_path / "x",
+                "predict",
+            )
+        )
     (tmp_path / "typo.json").write_text(json.dumps({"A.png": []}))
     with pytest.raises(HintError, match="names A.png, not among the inputs"):
         predict(hints_checkpoint, "typo", hints=str(tmp_path / "typo.json"))

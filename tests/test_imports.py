@@ -5,16 +5,20 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers.config import REPO
 
 TRAINING_ONLY = ("lightning", "pytorch_lightning", "torchmetrics", "torchvision")
 
 
 @pytest.mark.parametrize(
     "modules",
-    ["colorizer.inference, colorizer.inference.pipeline", "colorizer.predict, colorizer.export",
-     "colorizer.serve.server", "colorizer.app.page"],
-)  # fmt: skip
+    [
+        "colorizer.inference, colorizer.inference.pipeline",
+        "colorizer.predict, colorizer.export",
+        "colorizer.serve.server",
+        "colorizer.app.page",
+    ],
+)
 def test_inference_entry_points_import_nothing_of_training(modules) -> None:
     pytest.importorskip("litserve" if "serve" in modules else "torch")
     pytest.importorskip("gradio" if "app" in modules else "torch")

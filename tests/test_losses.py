@@ -2,6 +2,7 @@ import urllib.error
 
 import pytest
 import torch
+import torch.nn.functional as F
 import torchvision
 
 from colorizer.losses import (
@@ -91,8 +92,25 @@ def test_vgg_layer_names_match_torchvision_indices() -> None:
 
 
 def test_perceptual_loss_is_frozen_and_not_in_the_state_dict() -> None:
+    torch.manual_seed(0)
     term = PerceptualLoss(pretrained=False, layers=["relu2_2", "relu3_4"])
-    assert term.layer_indices == [8, 17]
+    torch.manual_seed(0)
+    vgg = torchvision.models.vgg19().features.eval()  # the same random weights
+    pred, true = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    inputs = LossInputs(
+        L=torch.zeros(1, 1, 32, 32), pred_ab=torch.zeros(1, 2, 32, 32), true_ab=torch.zeros(1, 2, 32, 32)
+    )
+    inputs.__dict__.update(pred_rgb=pred, true_rgb=true)  # the cached RGB the term reads
+    mean, std = (
+        torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1),
+        torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1),
+    )
+    with torch.no_grad():
+        # relu2_2 and relu3_4 are the outputs of layers 8 and 17 of torchvision's VGG19 features.
+        expected = (
+            sum(F.l1_loss(vgg[: i + 1]((pred - mean) / std), vgg[: i + 1]((true - mean) / std)) for i in (8, 17)) / 2
+        )
+        assert term(inputs).item() == pytest.approx(expected.item(), rel=1e-5)
     assert list(term.parameters()) == [] and term.state_dict() == {}
     term.train()
     assert not term._vgg[0].training

@@ -1,5 +1,4 @@
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,15 +9,9 @@ from PIL import Image
 
 from colorizer.color.srgb_table import TABLE_FILE
 from colorizer.data.images import open_photo
-from colorizer.data.synthetic import synthetic_landscapes
 from colorizer.device import use_bf16
-from tests.conftest import REPO, bomb_png
-
-
-def photo(width: int, height: int, seed: int = 0) -> Image.Image:
-    """A smooth, photo-like colour image of the given size."""
-    square = synthetic_landscapes(1, 128, seed=seed)[0].permute(1, 2, 0).numpy()
-    return Image.fromarray(square).resize((width, height), Image.Resampling.BICUBIC)
+from tests.helpers.commands import run_command
+from tests.helpers.images import bomb_png, photo
 
 
 def lightness(image: Image.Image) -> torch.Tensor:
@@ -52,8 +45,7 @@ def messy_folder(tmp_path: Path) -> dict[str, Path]:
 
 
 def predict_cli(checkpoint: Path, *args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "colorizer.predict", f"ckpt_path={checkpoint}", *args]
-    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    return run_command("predict", f"ckpt_path={checkpoint}", *args, timeout=300)
 
 
 @pytest.mark.slow
@@ -119,8 +111,9 @@ def test_predict_with_the_vae_and_a_missing_input(trained_checkpoints, tmp_path)
     logs = f"hydra.run.dir={tmp_path / 'run'}"
     # paths.cache_dir moves the colour table too (built there on first use).
     table_dir = f"paths.cache_dir={tmp_path / 'tables'}"
-    ok = predict_cli(trained_checkpoints["vae"], f"input={tmp_path / 'one.jpg'}", f"output={tmp_path / 'o'}", logs,
-                     table_dir)  # fmt: skip
+    ok = predict_cli(
+        trained_checkpoints["vae"], f"input={tmp_path / 'one.jpg'}", f"output={tmp_path / 'o'}", logs, table_dir
+    )
     assert ok.returncode == 0 and Image.open(tmp_path / "o" / "one.jpg").size == (100, 70)
     assert (tmp_path / "tables" / TABLE_FILE).is_file()
     missing = predict_cli(trained_checkpoints["vae"], f"input={tmp_path / 'nope'}", f"output={tmp_path / 'o'}", logs)

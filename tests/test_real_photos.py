@@ -3,7 +3,7 @@
 import pytest
 
 from colorizer.train import train
-from tests.conftest import require_shared_data
+from tests.helpers.config import require_shared_data
 
 
 @pytest.mark.slow

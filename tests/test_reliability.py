@@ -18,12 +18,20 @@ from colorizer.train import train
 from colorizer.training.checkpointing import AtomicCheckpointIO, resolve_resume
 from colorizer.training.config_checks import ConfigError
 from colorizer.training.module import NonFiniteLossError
-from tests.conftest import REPO, assert_same_test_metrics, bomb_png, kill_at_step, start_train_cli
+from tests.helpers.commands import assert_same_test_metrics, kill_at_step, run_command, start_command
+from tests.helpers.config import REPO
+from tests.helpers.images import bomb_png
 
 RUN = [
-    "data.num_images=64", "data.image_size=32", "data.batch_size=8", "trainer.max_epochs=4",
-    "trainer.deterministic=true", "model=cae", "loss=mse", "trainer.enable_progress_bar=false",
-]  # fmt: skip
+    "data.num_images=64",
+    "data.image_size=32",
+    "data.batch_size=8",
+    "trainer.max_epochs=4",
+    "trainer.deterministic=true",
+    "model=cae",
+    "loss=mse",
+    "trainer.enable_progress_bar=false",
+]
 STEPS_PER_EPOCH = 6  # 41 training images in batches of 8
 
 
@@ -36,23 +44,37 @@ STEPS_PER_EPOCH = 6  # 41 training images in batches of 8
     [
         [],
         ["scheduler=onecycle", "optimizer.lr=3e-3", "data.half_size_epochs=2"],
-        ["model/head=classification", "loss=classification", "loss/adversarial=patchgan",
-         "loss.adversarial.warmup_steps=4", "scheduler=onecycle", "model.hints=true"],
-        pytest.param(["model=encoder_unet", "model.encoder.weights=none", "model.encoder.freeze_epochs=2",
-                      "data.image_size=64", "model.decoder_base_width=8", "optimizer.encoder_lr_mult=0.3",
-                      "scheduler=onecycle"],
-                     marks=pytest.mark.skipif(importlib.util.find_spec("timm") is None, reason="no encoders extra")),
+        [
+            "model/head=classification",
+            "loss=classification",
+            "loss/adversarial=patchgan",
+            "loss.adversarial.warmup_steps=4",
+            "scheduler=onecycle",
+            "model.hints=true",
+        ],
+        pytest.param(
+            [
+                "model=encoder_unet",
+                "model.encoder.weights=none",
+                "model.encoder.freeze_epochs=2",
+                "data.image_size=64",
+                "model.decoder_base_width=8",
+                "optimizer.encoder_lr_mult=0.3",
+                "scheduler=onecycle",
+            ],
+            marks=pytest.mark.skipif(importlib.util.find_spec("timm") is None, reason="no encoders extra"),
+        ),
     ],
     ids=["default", "fast", "classification_adversarial_hints", "encoder_unet_frozen_then_trained"],
-)  # fmt: skip
+)
 @pytest.mark.slow
 def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path, extra: list[str]) -> None:
     cache = f"paths.cache_dir={tmp_path / 'cache'}"
     run = [*RUN, *extra]
-    whole = start_train_cli(*run, cache, f"hydra.run.dir={tmp_path / 'whole'}")
+    whole = start_command("train", *run, cache, f"hydra.run.dir={tmp_path / 'whole'}")
     assert whole.wait(timeout=600) == 0, whole.stderr.read()[-3000:]
     kill_at_step([*run, cache], tmp_path / "killed", STEPS_PER_EPOCH + 3)  # the middle of the second epoch
-    resumed = start_train_cli(*run, cache, f"resume={tmp_path / 'killed'}")
+    resumed = start_command("train", *run, cache, f"resume={tmp_path / 'killed'}")
     assert resumed.wait(timeout=600) == 0, resumed.stderr.read()[-3000:]
     assert_same_test_metrics(tmp_path / "whole", tmp_path / "killed")
     assert len(list((tmp_path / "killed" / "tensorboard").glob("events.out.tfevents.*"))) >= 2, "TB continues there"
@@ -93,9 +115,14 @@ def test_checkpoints_are_written_whole_or_not_at_all(tmp_path, monkeypatch) -> N
 def test_a_non_finite_loss_stops_training_and_keeps_finished_work(make_cfg) -> None:
     # Epoch 0 trains normally; then the learning rate jumps by 1e12 and the loss goes NaN.
     cfg = make_cfg(
-        "model=cae", "loss=mse", "data.num_images=40", "trainer.max_epochs=3", "scheduler=multistep",
-        "scheduler.milestones=[1]", "scheduler.gammas=[1e12]",
-    )  # fmt: skip
+        "model=cae",
+        "loss=mse",
+        "data.num_images=40",
+        "trainer.max_epochs=3",
+        "scheduler=multistep",
+        "scheduler.milestones=[1]",
+        "scheduler.gammas=[1e12]",
+    )
     with pytest.raises(NonFiniteLossError, match=r"non-finite at global step \d+ \(epoch 1\): mse=nan"):
         train(cfg)
     run = Path(cfg.paths.output_dir)
@@ -160,8 +187,9 @@ def test_fuzzed_files_through_the_data_module_and_predict(tmp_path, trained_chec
     assert len(everything) - len(good) >= 500
 
     start = time.monotonic()
-    loaded = subprocess.run([sys.executable, "-c", FUZZ_LOAD, str(folder)], cwd=REPO, capture_output=True,
-                            text=True, timeout=300)  # fmt: skip
+    loaded = subprocess.run(
+        [sys.executable, "-c", FUZZ_LOAD, str(folder)], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     result = json.loads(loaded.stdout.strip().splitlines()[-1])
     used, skipped = set(result["used"]), {name for name, _ in result["skipped"]}
@@ -172,10 +200,20 @@ def test_fuzzed_files_through_the_data_module_and_predict(tmp_path, trained_chec
     assert all(reason for _, reason in result["skipped"])
 
     predicted = subprocess.run(
-        [sys.executable, "-m", "colorizer.predict", f"ckpt_path={trained_checkpoints['cae']}", f"input={folder}",
-         f"output={tmp_path / 'out'}", f"hydra.run.dir={tmp_path / 'log'}"],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "colorizer.predict",
+            f"ckpt_path={trained_checkpoints['cae']}",
+            f"input={folder}",
+            f"output={tmp_path / 'out'}",
+            f"hydra.run.dir={tmp_path / 'log'}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert predicted.returncode == 1
     failed = {
         line.split("FAILED  ", 1)[1].split(":", 1)[0] for line in predicted.stdout.splitlines() if "FAILED" in line
@@ -196,14 +234,27 @@ def test_two_processes_build_the_same_cache_at_once(tmp_path) -> None:
         "import sys\nfrom colorizer.data.cache import load_cached\nfrom colorizer.data.sources import FolderSource\n"
         "print(load_cached(FolderSource(sys.argv[1]), 24, sys.argv[2]).images.sum().item())\n"
     )
-    runs = [subprocess.Popen([sys.executable, "-c", script, str(folder), str(tmp_path / "cache")], cwd=REPO,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]  # fmt: skip
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(folder), str(tmp_path / "cache")],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outputs = [run.communicate(timeout=300) for run in runs]
     assert all(run.returncode == 0 for run in runs), [err[-2000:] for _, err in outputs]
     assert outputs[0][0] == outputs[1][0]
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 1 and not list((tmp_path / "cache").glob(".*tmp"))
-    again = subprocess.run([sys.executable, "-c", script, str(folder), str(tmp_path / "cache")], cwd=REPO,
-                           capture_output=True, text=True, timeout=300)  # fmt: skip
+    again = subprocess.run(
+        [sys.executable, "-c", script, str(folder), str(tmp_path / "cache")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert again.stdout == outputs[0][0] and "Decoding" not in again.stderr
 
 
@@ -245,12 +296,14 @@ def test_bad_configs_stop_before_training_with_what_to_change(make_cfg, tmp_path
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "override, expected",
-    [("model.base_width=-3", "model.base_width=-3 is out of range"), ("optimizer.lr=abc", "is not a float"),
-     ("data.splits.train=0.9", "add up to 1.26")],
-)  # fmt: skip
+    [
+        ("model.base_width=-3", "model.base_width=-3 is out of range"),
+        ("optimizer.lr=abc", "is not a float"),
+        ("data.splits.train=0.9", "add up to 1.26"),
+    ],
+)
 def test_cli_says_a_config_mistake_in_one_line_with_exit_code_2(override, expected, tmp_path) -> None:
-    result = subprocess.run([sys.executable, "-m", "colorizer.train", override, f"hydra.run.dir={tmp_path}"],
-                            cwd=REPO, capture_output=True, text=True, timeout=120)  # fmt: skip
+    result = run_command("train", override, f"hydra.run.dir={tmp_path}", timeout=120)
     assert result.returncode == 2, result.stderr[-2000:]
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("colorizer.train: ") and expected in lines[0], result.stderr
@@ -258,8 +311,7 @@ def test_cli_says_a_config_mistake_in_one_line_with_exit_code_2(override, expect
 
 @pytest.mark.slow
 def test_cli_reports_an_unknown_option_with_the_valid_ones(tmp_path) -> None:
-    result = subprocess.run([sys.executable, "-m", "colorizer.train", "loss=ssmi", f"hydra.run.dir={tmp_path}"],
-                            cwd=REPO, capture_output=True, text=True, timeout=120)  # fmt: skip
+    result = run_command("train", "loss=ssmi", f"hydra.run.dir={tmp_path}", timeout=120)
     assert result.returncode != 0
     assert "Could not find 'loss/ssmi'" in result.stderr and "ssim" in result.stderr
 

@@ -10,8 +10,8 @@ from colorizer.data.transforms import lab_batch
 from colorizer.evaluate import run_evaluation
 from colorizer.export import export_checkpoint
 from colorizer.inference import load_colorizer
-from tests.conftest import evaluate_cfg
-from tests.servers import CHROMIUM_FLAGS, chromium_path
+from tests.helpers.config import evaluate_cfg
+from tests.helpers.servers import CHROMIUM_FLAGS, chromium_path
 
 # Appended to a copy of the report: after load, the title tells how many images really decoded.
 IMAGE_PROBE = """<script>window.addEventListener("load", () => {
@@ -43,8 +43,9 @@ def test_report_is_self_contained_and_sorted_worst_first(report) -> None:
 
 
 def test_report_shows_the_worst_images_as_scored_without_running_the_models_again(trained_checkpoints, tmp_path):
-    cfg = evaluate_cfg(tmp_path, f"ckpt_path={trained_checkpoints['unet']}", "report=true", "report_max_images=4",
-                       "data.batch_size=3")  # fmt: skip
+    cfg = evaluate_cfg(
+        tmp_path, f"ckpt_path={trained_checkpoints['unet']}", "report=true", "report_max_images=4", "data.batch_size=3"
+    )
     evaluation, _ = run_evaluation(cfg)
     first = next(iter(evaluation.summary))
     psnr, worst = evaluation.per_image[first]["psnr"], evaluation.worst

@@ -18,28 +18,13 @@ from PIL import Image
 from colorizer.bench.serve import bomb_png_bytes
 from colorizer.color.srgb_table import srgb_table
 from colorizer.inference import colorize_photo, load_colorizer
-from tests.conftest import REPO
+from tests.helpers.config import REPO
+from tests.helpers.images import photo_bytes
 
 pytest.importorskip("litserve", reason="the serve extra is not installed: pip install -e '.[serve]' (.ci/run does).")
 httpx = pytest.importorskip("httpx")
 
 pytestmark = pytest.mark.slow
-
-
-def photo_bytes(width: int, height: int, seed: int, image_format: str = "JPEG", mode: str = "RGB") -> bytes:
-    """A photo-like image: a smooth colour field with noise, different for each seed."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width] / max(width, height)
-    base = rng.uniform(30, 220, 3)
-    pixels = base + 60 * np.stack([np.sin(3 * x + seed), np.cos(4 * y), np.sin(2 * (x + y))], axis=-1)
-    pixels = np.clip(pixels + rng.normal(0, 4, pixels.shape), 0, 255).astype(np.uint8)
-    image = Image.fromarray(pixels)
-    if mode == "RGBA":
-        alpha = Image.fromarray((np.linspace(0, 255, width)[None, :].repeat(height, 0)).astype(np.uint8))
-        image = Image.merge("RGBA", (*image.split(), alpha))
-    buffer = io.BytesIO()
-    image.save(buffer, format=image_format, **({"quality": 92} if image_format == "JPEG" else {}))
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +33,15 @@ def server(trained_checkpoints, hints_checkpoints, tmp_path_factory):
 
     paths = [trained_checkpoints["unet"], hints_checkpoints["regression"], hints_checkpoints["classification"]]
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    overrides = [f"ckpt_paths=[{','.join(str(p) for p in paths)}]", "device=cpu", "precision=32",
-                 "max_batch_size=8", "batch_timeout=0.2", "max_bytes=3000000", "max_pixels=2000000"]  # fmt: skip
+    overrides = [
+        f"ckpt_paths=[{','.join(str(p) for p in paths)}]",
+        "device=cpu",
+        "precision=32",
+        "max_batch_size=8",
+        "batch_timeout=0.2",
+        "max_bytes=3000000",
+        "max_pixels=2000000",
+    ]
     with running_server(overrides, log) as (url, _):
         labels = [model["label"] for model in httpx.get(f"{url}/info").json()["model"]["models"]]
         yield url, dict(zip(["unet", "hints", "classes"], labels, strict=True)), paths
@@ -144,17 +136,25 @@ def bad_requests(labels: dict[str, str]) -> list[tuple[str, dict, int, str]]:
         ("json", dict(body=b"{}", content_type="application/json"), 415, "not an image"),
         ("hints on a net without", dict(body=good, hints=outside), 422, "trained without hints"),
         ("hint outside", dict(body=good, hints=outside, model=labels["hints"]), 422, "outside the 80x60 image"),
-        ("bad colour", dict(body=good, hints='[{"x": 1, "y": 1, "color": "red"}]', model=labels["hints"]), 422,
-         "not a #rrggbb"),
+        (
+            "bad colour",
+            dict(body=good, hints='[{"x": 1, "y": 1, "color": "red"}]', model=labels["hints"]),
+            422,
+            "not a #rrggbb",
+        ),
         ("hints not json", dict(body=good, hints="[{x", model=labels["hints"]), 422, "not JSON"),
         ("temperature on regression", dict(body=good, temperature="0.5"), 422, "regresses ab"),
         ("negative temperature", dict(body=good, temperature="-1", model=labels["classes"]), 422, ">= 0"),
         ("temperature not a number", dict(body=good, temperature="hot", model=labels["classes"]), 422, "not a number"),
         ("format", dict(body=good, format="gif"), 422, "gif"),
         ("model", dict(body=good, model="nope"), 422, "not served"),
-        ("jpeg of a transparent image", dict(body=photo_bytes(32, 32, 6, "PNG", "RGBA"), format="jpeg"), 422,
-         "transparency"),
-    ]  # fmt: skip
+        (
+            "jpeg of a transparent image",
+            dict(body=photo_bytes(32, 32, 6, "PNG", "RGBA"), format="jpeg"),
+            422,
+            "transparency",
+        ),
+    ]
 
 
 def test_every_bad_input_gets_its_4xx_and_the_server_keeps_serving(server):
@@ -186,8 +186,11 @@ def test_the_command_says_in_one_line_what_is_wrong_with_a_checkpoint(problem, t
         path.write_bytes(b"not a checkpoint at all")
     run = subprocess.run(
         [sys.executable, "-m", "colorizer.serve", f"ckpt_path={path}", f"hydra.run.dir={tmp_path / 'run'}"],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 2
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith("colorizer.serve: ") and str(path) in last

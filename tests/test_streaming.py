@@ -17,7 +17,8 @@ from colorizer.evaluation.scoring import evaluate_models  # noqa: E402
 from colorizer.models import GrayBaseline  # noqa: E402
 from colorizer.prepare import prepare  # noqa: E402
 from colorizer.train import train  # noqa: E402
-from tests.conftest import assert_same_test_metrics, compose_config, kill_at_step, start_train_cli  # noqa: E402
+from tests.helpers.commands import assert_same_test_metrics, kill_at_step, start_command  # noqa: E402
+from tests.helpers.config import compose_config  # noqa: E402
 
 SOURCE = ["data=synthetic", "data.num_images=120", "data.image_size=32"]
 # 77 training images in batches of 8: 10 steps per epoch, the last one short.
@@ -91,22 +92,30 @@ def test_training_from_streaming_scores_the_same_test_images(prepared, make_cfg)
 @pytest.mark.slow
 def test_streaming_resume_mid_epoch_after_a_kill_is_exact(prepared, tmp_path) -> None:
     root, _ = prepared
-    run = [*STREAM, f"data.root={root}", "trainer.max_epochs=3", "trainer.deterministic=true",
-           "trainer.enable_progress_bar=false", f"paths.cache_dir={tmp_path / 'cache'}",
-           "+callbacks.last_checkpoint.every_n_train_steps=4"]  # fmt: skip
-    whole = start_train_cli(*run, f"hydra.run.dir={tmp_path / 'whole'}")
+    run = [
+        *STREAM,
+        f"data.root={root}",
+        "trainer.max_epochs=3",
+        "trainer.deterministic=true",
+        "trainer.enable_progress_bar=false",
+        f"paths.cache_dir={tmp_path / 'cache'}",
+        "+callbacks.last_checkpoint.every_n_train_steps=4",
+    ]
+    whole = start_command("train", *run, f"hydra.run.dir={tmp_path / 'whole'}")
     assert whole.wait(timeout=600) == 0, whole.stderr.read()[-3000:]
     # Killed at step 15, in the middle of the second epoch: last.ckpt was written after step 12.
     kill_at_step(run, tmp_path / "killed", 15)
     last = torch.load(tmp_path / "killed" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert last["global_step"] == 12 and last["loops"]["fit_loop"]["state_dict"]["combined_loader"]
 
-    resumed = start_train_cli(*run, f"resume={tmp_path / 'killed'}")
+    resumed = start_command("train", *run, f"resume={tmp_path / 'killed'}")
     assert resumed.wait(timeout=600) == 0, resumed.stderr.read()[-3000:]
     assert_same_test_metrics(tmp_path / "whole", tmp_path / "killed")
     # A resumed epoch that started over would have ended at step 32 (with other weights).
-    steps = [torch.load(tmp_path / name / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
-             ["global_step"] for name in ("whole", "killed")]  # fmt: skip
+    steps = [
+        torch.load(tmp_path / name / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["global_step"]
+        for name in ("whole", "killed")
+    ]
     assert steps == [28, 28], steps
 
 
@@ -115,10 +124,19 @@ def test_ddp_ranks_train_on_disjoint_shares(prepared, make_cfg, tmp_path) -> Non
     root, cached = prepared
     seen = tmp_path / "seen"
     cfg = make_cfg(
-        *STREAM, f"data.root={root}", "data.flip=false", "trainer=ddp", "trainer.strategy=ddp_spawn",
-        "trainer.accelerator=cpu", "trainer.devices=2", "trainer.max_epochs=1", "trainer.enable_progress_bar=false",
-        "+callbacks.record._target_=tests.helpers.RecordTrainImages", f"+callbacks.record.folder={seen}", tiny=False,
-    )  # fmt: skip
+        *STREAM,
+        f"data.root={root}",
+        "data.flip=false",
+        "trainer=ddp",
+        "trainer.strategy=ddp_spawn",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        "trainer.max_epochs=1",
+        "trainer.enable_progress_bar=false",
+        "+callbacks.record._target_=tests.helpers.hydra_targets.RecordTrainImages",
+        f"+callbacks.record.folder={seen}",
+        tiny=False,
+    )
     train(cfg)
     shares = [set((seen / f"rank{rank}.txt").read_text().split()) for rank in (0, 1)]
     assert all(len(share) >= 32 for share in shares), [len(share) for share in shares]

@@ -15,8 +15,8 @@ from colorizer.bench.serve_process import free_port
 from colorizer.summarize import summarize
 from colorizer.train import train
 from colorizer.training.loggers import HEADLINE_METRICS
-from tests.conftest import REPO, TINY
-from tests.servers import stop, wait_for_http
+from tests.helpers.config import REPO, TINY
+from tests.helpers.servers import stop, wait_for_http
 
 
 def wandb_records(run_dir: Path) -> list:
@@ -105,10 +105,18 @@ def test_an_offline_wandb_run_holds_the_curves_beside_gray_the_verdict_and_the_g
 def test_an_mlflow_sweep_is_one_experiment_that_mlflow_server_answers_for(tmp_path):
     pytest.importorskip("mlflow", reason="the mlflow extra is not installed: pip install -e '.[mlflow]'")
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    sweep = [sys.executable, "-m", "colorizer.train", "-m", *TINY, "logger=mlflow",
-             f"logger.mlflow.tracking_uri={store}", f"logger.mlflow.artifact_location={tmp_path / 'artifacts'}",
-             "optimizer.lr=0.001,0.003",
-             f"hydra.sweep.dir={tmp_path / 'sweep'}"]  # fmt: skip
+    sweep = [
+        sys.executable,
+        "-m",
+        "colorizer.train",
+        "-m",
+        *TINY,
+        "logger=mlflow",
+        f"logger.mlflow.tracking_uri={store}",
+        f"logger.mlflow.artifact_location={tmp_path / 'artifacts'}",
+        "optimizer.lr=0.001,0.003",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+    ]
     # From its own folder, as a user's project would: MLflow's store leaves an mlruns/ where it runs.
     environment = os.environ | {"PYTHONPATH": str(REPO)}
     run = subprocess.run(sweep, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600)
@@ -120,10 +128,25 @@ def test_an_mlflow_sweep_is_one_experiment_that_mlflow_server_answers_for(tmp_pa
     log = tmp_path / "mlflow-server.log"
     with open(log, "wb") as output:
         server = subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", store, "--host", "127.0.0.1",
-             "--port", str(port), "--workers", "1", "--default-artifact-root", str(tmp_path / "artifacts")],
-            stdout=output, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "server",
+                "--backend-store-uri",
+                store,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+                "--default-artifact-root",
+                str(tmp_path / "artifacts"),
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     try:
         url = f"http://127.0.0.1:{port}"
         wait_for_http(f"{url}/health", server, log)

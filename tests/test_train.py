@@ -12,34 +12,12 @@ import torch
 from hydra.utils import instantiate
 from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import LambdaCallback
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 
 from colorizer.train import train
 from colorizer.training.build import build_module, build_trainer
 from colorizer.training.config_checks import ConfigError
-from tests.conftest import REPO
-
-
-def hparams_tags(run_dir: Path) -> set[str]:
-    """Tags written by TensorBoard's hparams plugin (what the HPARAMS tab reads), in any run below."""
-    tags = set()
-    for file in (run_dir / "tensorboard").rglob("events.out.tfevents.*"):
-        for event in EventFileLoader(str(file)).Load():
-            tags |= {v.tag for v in event.summary.value if v.metadata.plugin_data.plugin_name == "hparams"}
-    return tags
-
-
-def event_tags(run_dir: Path) -> dict[str, list[str]]:
-    files = list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
-    assert files, f"no TensorBoard event file in {run_dir / 'tensorboard'}"
-    tags: dict[str, list[str]] = {"scalars": [], "images": []}
-    for file in files:
-        accumulator = EventAccumulator(str(file), size_guidance={"images": 0, "scalars": 0})
-        accumulator.Reload()
-        for kind in tags:
-            tags[kind] += accumulator.Tags()[kind]
-    return tags
+from tests.helpers.config import REPO
+from tests.helpers.events import event_tags, hparams_tags
 
 
 @pytest.mark.parametrize(
@@ -133,8 +111,9 @@ def test_epoch_schedulers_change_the_learning_rate(make_cfg, scheduler: list[str
 @pytest.mark.slow
 def test_one_cycle_schedule_warms_up_and_anneals_over_the_run(make_cfg) -> None:
     overrides = ["scheduler=onecycle", "scheduler.pct_start=0.25", "optimizer.lr=0.01", "model=cae", "loss=mse"]
-    lrs, trainer = fit_recording_lr(make_cfg(*overrides, "data.num_images=100", "trainer.max_epochs=2"),
-                                    "on_train_batch_start")  # fmt: skip
+    lrs, trainer = fit_recording_lr(
+        make_cfg(*overrides, "data.num_images=100", "trainer.max_epochs=2"), "on_train_batch_start"
+    )
     steps = trainer.global_step
     assert steps == len(lrs) == 2 * trainer.num_training_batches
     peak = max(range(steps), key=lrs.__getitem__)

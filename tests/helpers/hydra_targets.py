@@ -1,4 +1,4 @@
-"""Test-only pieces that runs load by their Hydra `_target_`."""
+"""Test-only pieces that runs load by their Hydra `_target_` (`tests.helpers.hydra_targets.<Name>`)."""
 
 import hashlib
 from pathlib import Path

@@ -1,0 +1,1 @@
+"""What the tests share: configs, commands, images, TensorBoard events, servers and browsers."""
