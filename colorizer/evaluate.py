@@ -14,7 +14,7 @@ from colorizer.device import resolve_device
 from colorizer.evaluation.fid import FidFeatures, fid_features
 from colorizer.evaluation.report import write_html_report
 from colorizer.evaluation.scoring import Evaluation, evaluate_models, markdown_table, write_results
-from colorizer.inference import checkpoint_label, load_colorizer
+from colorizer.inference import load_colorizers
 from colorizer.models import GrayBaseline, MeanAbBaseline
 from colorizer.models.base import ColorizationNet
 from colorizer.models.encoders import EncoderWeightsError
@@ -62,10 +62,11 @@ def frechet_features(fid: DictConfig, num_images: int) -> FidFeatures | None:
 def run_evaluation(cfg: DictConfig) -> tuple[Evaluation, dict[str, Any]]:
     """Load the checkpoints, build the data at their image size, score everything, write the files."""
     device = resolve_device(cfg.device)
-    paths = [Path(p).expanduser() for p in ([cfg.ckpt_path] if cfg.ckpt_path else []) + list(cfg.ckpt_paths)]
-    trained = [load_colorizer(path, device) for path in paths]
-    sizes = {t.image_size for t in trained}
-    image_size = cfg.image_size or (trained[0].image_size if trained else cfg.data.image_size)
+    paths = ([cfg.ckpt_path] if cfg.ckpt_path else []) + list(cfg.ckpt_paths or [])
+    trained = load_colorizers([str(Path(path).expanduser()) for path in paths], device)
+    first = next(iter(trained.values()), None)
+    sizes = {model.image_size for model in trained.values()}
+    image_size = cfg.image_size or (first.image_size if first else cfg.data.image_size)
     if len(sizes) > 1 and not cfg.image_size:
         log.warning("Checkpoints were trained at sizes %s; evaluating all at %d.", sorted(sizes), image_size)
     with open_dict(cfg):
@@ -77,8 +78,7 @@ def run_evaluation(cfg: DictConfig) -> tuple[Evaluation, dict[str, Any]]:
     checkpoints: dict[str, str] = {}
     counts = [int(n) for n in cfg.hint_counts]
     hint_counts: dict[str, int] = {}
-    for model in trained:
-        label = checkpoint_label(model.path, {name.split("@")[0] for name in models})
+    for label, model in trained.items():
         for name, net in at_temperatures(label, model.net, list(cfg.temperatures)).items():
             for row, count in at_hint_counts(name, counts).items():
                 models[row], checkpoints[row], hint_counts[row] = net, str(model.path), count
@@ -90,7 +90,7 @@ def run_evaluation(cfg: DictConfig) -> tuple[Evaluation, dict[str, Any]]:
         for row, count in at_hint_counts("gray", [n for n in counts if n]).items():
             models[row], hint_counts[row] = GrayBaseline(hints=True).to(device), count
     if "mean_ab" in cfg.baselines:
-        mean_ab = trained[0].train_mean_ab if trained else datamodule.train_mean_ab()
+        mean_ab = first.train_mean_ab if first else datamodule.train_mean_ab()
         models["mean_ab"] = MeanAbBaseline(mean_ab.tolist()).to(device).eval()
     if not models:
         raise ValueError("Nothing to evaluate: give ckpt_path=... or ckpt_paths=[...], or keep some baselines.")

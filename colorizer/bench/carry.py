@@ -23,14 +23,34 @@ MISSING = ["hydra-core==1.3.8", "omegaconf==2.3.1", "kornia==0.9.0", "kornia_rs=
 # Hydra's parser runtime exists only as a source archive: built here into a pure-Python wheel.
 SOURCE_ONLY = ["antlr4-python3-runtime==4.9.3"]
 # The GPU image's Python and platforms, as the device docs give them.
-PLATFORM = ["--python-version", "3.12", "--implementation", "cp", "--platform", "manylinux_2_28_x86_64",
-            "--platform", "manylinux_2_17_x86_64", "--platform", "manylinux2014_x86_64"]  # fmt: skip
+PLATFORM = [
+    "--python-version",
+    "3.12",
+    "--implementation",
+    "cp",
+    "--platform",
+    "manylinux_2_28_x86_64",
+    "--platform",
+    "manylinux_2_17_x86_64",
+    "--platform",
+    "manylinux2014_x86_64",
+]
 
 
 def download_wheels(folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", *PLATFORM,
-               "-d", str(folder), *MISSING]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        *PLATFORM,
+        "-d",
+        str(folder),
+        *MISSING,
+    ]
     subprocess.run(command, check=True)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(folder), *SOURCE_ONLY], check=True)
     return sorted(folder.glob("*.whl"))

@@ -4,25 +4,24 @@ import contextlib
 import resource
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from PIL import Image
 
+from colorizer.config import REPO, compose_command_config
 from colorizer.data.base import ColorizationDataModule
 from colorizer.data.synthetic import synthetic_landscapes
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED_PHOTOS = REPO.parent / "shared" / "data" / "landscapes150" / "color"
-SHARED_MIXED_PHOTOS = REPO.parent / "shared" / "data" / "bsds500_train"
+SHARED_DATA = REPO.parent / "shared" / "data"
+SHARED_PHOTOS = SHARED_DATA / "landscapes150" / "color"
+SHARED_MIXED_PHOTOS = SHARED_DATA / "bsds500_train"
 # General photos: one ImageNet photo per class and BSDS500's training photos, split as one set.
-SHARED_GENERAL_PHOTOS = [REPO.parent / "shared" / "data" / "imagenet1000", SHARED_MIXED_PHOTOS]
+SHARED_GENERAL_PHOTOS = [SHARED_DATA / "imagenet1000", SHARED_MIXED_PHOTOS]
 
 
 def compose_train_config(overrides: list[str]) -> DictConfig:
     """The config `python -m colorizer.train <overrides>` runs with, so that a benchmark cannot drift from it."""
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        return compose(config_name="train", overrides=overrides)
+    return compose_command_config("train", overrides)
 
 
 def build_datamodule(overrides: list[str]) -> ColorizationDataModule:

@@ -16,7 +16,6 @@ since a GPU lease is short and may come once):
 
 import copy
 import statistics
-import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -25,9 +24,9 @@ from typing import Any
 
 import lightning
 import torch
-from lightning.pytorch import Callback
 
 from colorizer.bench.common import build_datamodule
+from colorizer.bench.gpu_busy import BusySampler, gpu_utilisation
 from colorizer.bench.prediction import bench_prediction
 from colorizer.bench.resume import bench_resume
 from colorizer.bench.time_to_quality import bench_time_to_quality, format_time_to_quality
@@ -50,9 +49,16 @@ GPU_NETS = {
 # size and steps. Full: planned to fit about 8 minutes of one H200 with landscape_best (estimated).
 GPU_MODES = {
     "smoke": dict(sizes=[32], batch=4, steps=3, lightning=[(32, 4, 1)], predict=2, busy_size=32, busy_steps=4),
-    "full": dict(sizes=[64, 224], batch=32, steps=100, lightning=[(64, 64, 2), (224, 16, 2)], predict=96,
-                 busy_size=224, busy_steps=300),
-}  # fmt: skip
+    "full": dict(
+        sizes=[64, 224],
+        batch=32,
+        steps=100,
+        lightning=[(64, 64, 2), (224, 16, 2)],
+        predict=96,
+        busy_size=224,
+        busy_steps=300,
+    ),
+}
 
 
 def datamodule_for(size: int, batch: int, cache: Path | None = None, batches: int = 16):
@@ -78,8 +84,11 @@ def train_plain(overrides: list[str], size: int, datamodule, steps: int, device:
         pred = loop.net(batch["L"]).float()
     psnr = image_scores(rebuild_rgb(batch["L"], pred), rebuild_rgb(batch["L"], batch["ab"]))["psnr"].mean()
     steady = seconds[1:] or seconds
-    return {"img_s": datamodule.batch_size / statistics.median(steady), "losses_finite": all(loop.finite),
-            "psnr": float(psnr)}  # fmt: skip
+    return {
+        "img_s": datamodule.batch_size / statistics.median(steady),
+        "losses_finite": all(loop.finite),
+        "psnr": float(psnr),
+    }
 
 
 def bench_nets(sizes: list[int], batch: int, steps: int, device: torch.device) -> dict:
@@ -87,55 +96,13 @@ def bench_nets(sizes: list[int], batch: int, steps: int, device: torch.device) -
     for size in sizes:
         datamodule = datamodule_for(size, batch)
         for name, overrides in GPU_NETS.items():
-            runs = {p: train_plain(overrides, size, datamodule, steps, device, p == "bf16-mixed")
-                    for p in ("32-true", "bf16-mixed")}  # fmt: skip
+            runs = {
+                p: train_plain(overrides, size, datamodule, steps, device, p == "bf16-mixed")
+                for p in ("32-true", "bf16-mixed")
+            }
             runs["psnr_difference"] = abs(runs["32-true"]["psnr"] - runs["bf16-mixed"]["psnr"])
             results[f"{name}@{size}"] = runs
     return results
-
-
-class BusySampler(Callback):
-    """Samples the GPU's utilisation every 50 ms while training, and times each step's wait for
-    its batch (from the end of one step to the start of the next)."""
-
-    def __init__(self, sample: Callable[[], float | None]) -> None:
-        self.sample, self.samples, self.waits, self.steps = sample, [], [], []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.ended: float | None = None
-        self.started: float | None = None
-
-    def _run(self) -> None:
-        while not self.stop.wait(0.05):
-            value = self.sample()
-            if value is not None:
-                self.samples.append(value)
-
-    def on_train_start(self, trainer, pl_module) -> None:
-        self.thread.start()
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        self.started = time.perf_counter()
-        if self.ended is not None:
-            self.waits.append(self.started - self.ended)
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if pl_module.device.type == "cuda":
-            torch.cuda.synchronize()
-        self.ended = time.perf_counter()
-        self.steps.append(self.ended - self.started)
-
-    def on_train_end(self, trainer, pl_module) -> None:
-        self.stop.set()
-        self.thread.join()
-
-
-def gpu_utilisation() -> float | None:
-    """The GPU's busy percentage now (NVML through torch), None where it cannot be read."""
-    try:
-        return float(torch.cuda.utilization())
-    except Exception:  # no NVML, no GPU: the share is left out, not guessed
-        return None
 
 
 def bench_busy(size: int, steps: int, device: torch.device, workdir: Path) -> dict:
@@ -143,15 +110,29 @@ def bench_busy(size: int, steps: int, device: torch.device, workdir: Path) -> di
     datamodule = datamodule_for(size, 32, workdir / "busy-cache")
     net, loss, optimizer = build_setup(["model=unet", "loss=ssim"], size)
     sampler = BusySampler(gpu_utilisation if device.type == "cuda" else lambda: None)
-    trainer = lightning.Trainer(accelerator=device.type, devices=1, max_steps=steps, limit_val_batches=0,
-                                num_sanity_val_steps=0, logger=False, enable_checkpointing=False,
-                                enable_progress_bar=False, enable_model_summary=False, callbacks=[sampler])  # fmt: skip
+    trainer = lightning.Trainer(
+        accelerator=device.type,
+        devices=1,
+        max_steps=steps,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[sampler],
+    )
     with garbage_collector_paused():
         trainer.fit(ColorizationModule(net, loss, optimizer=optimizer), datamodule=datamodule)
     wait, step = statistics.median(sampler.waits or [0.0]), statistics.median(sampler.steps)
-    return {"busy_percent": statistics.mean(sampler.samples) if sampler.samples else None,
-            "samples": len(sampler.samples), "data_wait_share": wait / (wait + step), "img_s": 32 / (wait + step),
-            "size": size, "num_workers": datamodule.num_workers}  # fmt: skip
+    return {
+        "busy_percent": statistics.mean(sampler.samples) if sampler.samples else None,
+        "samples": len(sampler.samples),
+        "data_wait_share": wait / (wait + step),
+        "img_s": 32 / (wait + step),
+        "size": size,
+        "num_workers": datamodule.num_workers,
+    }
 
 
 def bench_compile(size: int, batch: int, steps: int, device: torch.device) -> dict:
@@ -166,8 +147,12 @@ def bench_compile(size: int, batch: int, steps: int, device: torch.device) -> di
             loop.net.colorize = torch.compile(loop.net.colorize)
         times[compiled] = [loop.step() for _ in range(steps + 1)]
     plain, compiled = (statistics.median(times[c][1:]) for c in (False, True))
-    return {"compile_first_step_s": times[True][0], "plain_img_s": batch / plain, "compiled_img_s": batch / compiled,
-            "speed_up": plain / compiled}  # fmt: skip
+    return {
+        "compile_first_step_s": times[True][0],
+        "plain_img_s": batch / plain,
+        "compiled_img_s": batch / compiled,
+        "speed_up": plain / compiled,
+    }
 
 
 def bench_quality(mode: str, workdir: Path, landscapes: Path | None, smoke_data: list[str]) -> dict:
@@ -211,32 +196,46 @@ def bench_gpu(
 
 def format_gpu(figures: dict[str, Any]) -> list[str]:
     """The check's figures as Markdown tables."""
-    lines = [f"GPU check on {figures['device']}", "", "| net@size | 32-true img/s | bf16-mixed img/s | "
-             "losses finite | psnr 32 / bf16 |", "|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        f"GPU check on {figures['device']}",
+        "",
+        "| net@size | 32-true img/s | bf16-mixed img/s | losses finite | psnr 32 / bf16 |",
+        "|---|---|---|---|---|",
+    ]
     for name, runs in figures.get("nets", {}).items():
         full, half = runs["32-true"], runs["bf16-mixed"]
         finite = full["losses_finite"] and half["losses_finite"]
-        lines.append(f"| {name} | {full['img_s']:.0f} | {half['img_s']:.0f} | {finite} | "
-                     f"{full['psnr']:.2f} / {half['psnr']:.2f} |")  # fmt: skip
+        lines.append(
+            f"| {name} | {full['img_s']:.0f} | {half['img_s']:.0f} | {finite} | "
+            f"{full['psnr']:.2f} / {half['psnr']:.2f} |"
+        )
     for name, r in figures.get("lightning", {}).items():
-        lines.append(f"Lightning / plain loop, {name}: {r['lightning_img_s']:.0f} / {r['plain_img_s']:.0f} img/s, "
-                     f"ratio {r['ratio']:.3f}")  # fmt: skip
+        lines.append(
+            f"Lightning / plain loop, {name}: {r['lightning_img_s']:.0f} / {r['plain_img_s']:.0f} img/s, "
+            f"ratio {r['ratio']:.3f}"
+        )
     if "busy" in figures:
         busy = figures["busy"]
         share = "unreadable" if busy["busy_percent"] is None else f"{busy['busy_percent']:.0f} %"
-        lines.append(f"GPU busy while training at {busy['size']}²: {share}; waiting for data "
-                     f"{busy['data_wait_share']:.0%} of each step; {busy['img_s']:.0f} img/s")  # fmt: skip
+        lines.append(
+            f"GPU busy while training at {busy['size']}²: {share}; waiting for data "
+            f"{busy['data_wait_share']:.0%} of each step; {busy['img_s']:.0f} img/s"
+        )
     if "compile" in figures:
         c = figures["compile"]
-        lines.append(f"torch.compile: first step {c['compile_first_step_s']:.1f} s, steady {c['compiled_img_s']:.0f} "
-                     f"against {c['plain_img_s']:.0f} img/s (x{c['speed_up']:.2f})")  # fmt: skip
+        lines.append(
+            f"torch.compile: first step {c['compile_first_step_s']:.1f} s, steady {c['compiled_img_s']:.0f} "
+            f"against {c['plain_img_s']:.0f} img/s (x{c['speed_up']:.2f})"
+        )
     if "predict" in figures:
         on, cpu = (figures["predict"][k]["models"]["unet"]["predict_img_s"] for k in ("device", "cpu"))
         lines.append(f"predict, 768x512 photos/s with the U-Net: {on:.1f} on {figures['device']}, {cpu:.1f} on the CPU")
     if "resume" in figures:
         r = figures["resume"]
-        lines.append(f"kill at step {r['killed_at_step']} and resume: the {r['test_metrics']} test metrics differ by "
-                     f"at most {r['max_test_difference']:.2e} from the uninterrupted run")  # fmt: skip
+        lines.append(
+            f"kill at step {r['killed_at_step']} and resume: the {r['test_metrics']} test metrics differ by "
+            f"at most {r['max_test_difference']:.2e} from the uninterrupted run"
+        )
     if "quality" in figures:
         lines.extend(format_time_to_quality(figures["quality"]))
     lines += [f"{name}: FAILED {error.splitlines()[0]}" for name, error in figures.get("errors", {}).items()]

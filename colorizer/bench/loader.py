@@ -34,10 +34,15 @@ class NaiveFileDataset(Dataset):
 
 
 def bench_loader(folder: Path, size: int, batch_size: int, naive_images: int, runs: int, cache: Path) -> dict:
-    datamodule = build_datamodule([
-        "data=folder", f"data.root={folder}", f"data.image_size={size}", f"data.batch_size={batch_size}",
-        f"data.cache_dir={cache}",
-    ])  # fmt: skip
+    datamodule = build_datamodule(
+        [
+            "data=folder",
+            f"data.root={folder}",
+            f"data.image_size={size}",
+            f"data.batch_size={batch_size}",
+            f"data.cache_dir={cache}",
+        ]
+    )
     datamodule.setup()
     loader = datamodule.train_dataloader()
     files = list_image_files(folder)[:naive_images]

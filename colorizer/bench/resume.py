@@ -15,9 +15,15 @@ from colorizer.bench.common import REPO
 
 # The resume tests' run: 41 training images in batches of 8 (6 steps an epoch), 4 epochs.
 DRILL_RUN = [
-    "data.num_images=64", "data.image_size=32", "data.batch_size=8", "trainer.max_epochs=4",
-    "trainer.deterministic=true", "model=cae", "loss=mse", "trainer.enable_progress_bar=false",
-]  # fmt: skip
+    "data.num_images=64",
+    "data.image_size=32",
+    "data.batch_size=8",
+    "trainer.max_epochs=4",
+    "trainer.deterministic=true",
+    "model=cae",
+    "loss=mse",
+    "trainer.enable_progress_bar=false",
+]
 KILL_AT_STEP = 9
 
 
@@ -31,8 +37,9 @@ def drill_environment() -> dict[str, str]:
 
 
 def run_to_end(overrides: list[str]) -> None:
-    result = subprocess.run(train_command(*overrides), cwd=REPO, capture_output=True, text=True, timeout=600,
-                            env=drill_environment())  # fmt: skip
+    result = subprocess.run(
+        train_command(*overrides), cwd=REPO, capture_output=True, text=True, timeout=600, env=drill_environment()
+    )
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(overrides)} failed:\n{result.stderr[-2000:]}")
 
@@ -40,11 +47,15 @@ def run_to_end(overrides: list[str]) -> None:
 def kill_at_step(overrides: list[str], run_dir: Path, step: int) -> None:
     """Start the run, wait until it pauses at `step` (`PauseAtStep`), SIGKILL it there."""
     marker = run_dir.parent / f"{run_dir.name}.paused"
-    pause = ["+callbacks.pause._target_=colorizer.training.callbacks.PauseAtStep", f"+callbacks.pause.step={step}",
-             f"+callbacks.pause.marker={marker}"]  # fmt: skip
+    pause = [
+        "+callbacks.pause._target_=colorizer.training.callbacks.PauseAtStep",
+        f"+callbacks.pause.step={step}",
+        f"+callbacks.pause.marker={marker}",
+    ]
     command = train_command(*overrides, f"hydra.run.dir={run_dir}", *pause)
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                               env=drill_environment())  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=drill_environment()
+    )
     deadline = time.monotonic() + 300
     while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -58,13 +69,20 @@ def kill_at_step(overrides: list[str], run_dir: Path, step: int) -> None:
 def bench_resume(workdir: Path, device: torch.device) -> dict:
     """The drill on `device`: the largest difference between the two runs' test metrics."""
     started = time.perf_counter()
-    run = [*DRILL_RUN, f"trainer.accelerator={'gpu' if device.type == 'cuda' else 'cpu'}",
-           f"paths.cache_dir={workdir / 'drill-cache'}"]  # fmt: skip
+    run = [
+        *DRILL_RUN,
+        f"trainer.accelerator={'gpu' if device.type == 'cuda' else 'cpu'}",
+        f"paths.cache_dir={workdir / 'drill-cache'}",
+    ]
     whole, killed = workdir / "drill-whole", workdir / "drill-killed"
     run_to_end([*run, f"hydra.run.dir={whole}"])
     kill_at_step(run, killed, KILL_AT_STEP)
     run_to_end([*run, f"resume={killed}"])
     expected, actual = (json.loads((folder / "metrics.json").read_text()) for folder in (whole, killed))
     keys = [key for key in expected if key.startswith("test/")]
-    return {"max_test_difference": max(abs(actual[key] - expected[key]) for key in keys), "test_metrics": len(keys),
-            "killed_at_step": KILL_AT_STEP, "seconds": time.perf_counter() - started}  # fmt: skip
+    return {
+        "max_test_difference": max(abs(actual[key] - expected[key]) for key in keys),
+        "test_metrics": len(keys),
+        "killed_at_step": KILL_AT_STEP,
+        "seconds": time.perf_counter() - started,
+    }

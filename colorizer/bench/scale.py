@@ -99,8 +99,10 @@ def streaming(count: int, workdir: str, steps: int) -> dict[str, Any]:
     start = time.perf_counter()
     splits = {split: local.indices[split] for split in ("train", "val", "test")}
     write_splits(str(Path(workdir) / "cache" / f"{local.prepared_key}.npy"), splits, local.loaded.names, output_dir)
-    write_info(output_dir, {"image_size": IMAGE_SIZE, "counts": {s: len(i) for s, i in splits.items()},
-                            "skipped": [], "colorless": []})  # fmt: skip
+    write_info(
+        output_dir,
+        {"image_size": IMAGE_SIZE, "counts": {s: len(i) for s, i in splits.items()}, "skipped": [], "colorless": []},
+    )
     figures: dict[str, Any] = {"prepare_s": time.perf_counter() - start}
     streamed = StreamingDataModule(output_dir, image_size=IMAGE_SIZE, batch_size=256)
     streamed.setup()
@@ -110,8 +112,10 @@ def streaming(count: int, workdir: str, steps: int) -> dict[str, Any]:
     torch.manual_seed(0)
     net, loss, optimizer = build_setup(MODELS["unet/ssim"], IMAGE_SIZE)
     streamed.batch_size = 16
-    loops = {name: PlainLoop(copy.deepcopy(net), loss, module, torch.device("cpu"), optimizer)
-             for name, module in (("local", local), ("streaming", streamed))}  # fmt: skip
+    loops = {
+        name: PlainLoop(copy.deepcopy(net), loss, module, torch.device("cpu"), optimizer)
+        for name, module in (("local", local), ("streaming", streamed))
+    }
     times: dict[str, list[float]] = {name: [] for name in loops}
     for step in range(steps + 2):
         for name, loop in loops.items():
@@ -138,8 +142,10 @@ def bench_scale(counts: list[int], workdir: Path, streaming_count: int, steps: i
     results: dict[str, Any] = {"counts": {}}
     for count in counts:
         folder = workdir / f"scale-{count}"
-        results["counts"][str(count)] = {**_run("build", count, folder),
-                                         **_run("start", count, folder, int(count <= 100_000))}  # fmt: skip
+        results["counts"][str(count)] = {
+            **_run("build", count, folder),
+            **_run("start", count, folder, int(count <= 100_000)),
+        }
     if streaming_count:
         folder = workdir / f"scale-{streaming_count}"
         results["streaming"] = {"images": streaming_count, **_run("streaming", streaming_count, folder, steps)}

@@ -77,9 +77,16 @@ async def load_level(url: str, bodies: list[bytes], concurrency: int, count: int
         elapsed, client_cpu = time.perf_counter() - start, time.process_time() - client_cpu
     p50, p95, p99 = (np.percentile(latencies, q) for q in (50, 95, 99))
     # The client shares the cores with the server: its CPU time says how much of them it took.
-    return {"requests": count, "images_per_s": count / elapsed, "p50_ms": p50 * 1000, "p95_ms": p95 * 1000,
-            "p99_ms": p99 * 1000, "errors": errors, "client_cpu_share": client_cpu / (elapsed * CORES),
-            "network_ms_per_image": float(np.mean(network_ms)) if network_ms else None}  # fmt: skip
+    return {
+        "requests": count,
+        "images_per_s": count / elapsed,
+        "p50_ms": p50 * 1000,
+        "p95_ms": p95 * 1000,
+        "p99_ms": p99 * 1000,
+        "errors": errors,
+        "client_cpu_share": client_cpu / (elapsed * CORES),
+        "network_ms_per_image": float(np.mean(network_ms)) if network_ms else None,
+    }
 
 
 def decoded(body: bytes) -> np.ndarray:
@@ -132,8 +139,13 @@ async def soak(url: str, pid: int, photos: list[bytes], bad: list, concurrency: 
         await asyncio.gather(sample_memory(), *(worker() for _ in range(concurrency)))
         healthy = (await client.get(f"{url}/health")).status_code == 200
     rss.append(round(tree_rss_mb(pid)))
-    return counts | {"seconds": seconds, "rss_start_mb": rss[0], "rss_end_mb": rss[-1], "rss_mb": rss,
-                     "healthy": healthy}  # fmt: skip
+    return counts | {
+        "seconds": seconds,
+        "rss_start_mb": rss[0],
+        "rss_end_mb": rss[-1],
+        "rss_mb": rss,
+        "healthy": healthy,
+    }
 
 
 def predict_job(files: list[Path], workdir: Path, device: torch.device) -> float:

@@ -61,8 +61,15 @@ def running_server(overrides: list[str], log: Path, timeout: float = 180.0) -> I
     stopped with its workers on exit. Raises ServerStartError with the log's end when it does not come up."""
     port = free_port()
     log.parent.mkdir(parents=True, exist_ok=True)
-    args = [sys.executable, "-m", "colorizer.serve", *overrides, "host=127.0.0.1", f"port={port}",
-            f"hydra.run.dir={log.parent / ('serve-' + str(port))}"]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "colorizer.serve",
+        *overrides,
+        "host=127.0.0.1",
+        f"port={port}",
+        f"hydra.run.dir={log.parent / ('serve-' + str(port))}",
+    ]
     with open(log, "wb") as output:
         process = subprocess.Popen(args, cwd=REPO, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"

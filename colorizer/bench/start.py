@@ -23,12 +23,19 @@ def bench_cache_start(folder: Path, cache: Path, workdir: Path, runs: int = 3) -
 
     def launch(run: int) -> dict:
         command = [
-            sys.executable, "-m", "colorizer.train", *data,
-            f"hydra.run.dir={workdir / f'start_run_{run}'}", "+trainer.max_steps=1", "+trainer.limit_val_batches=2",
-            "+trainer.limit_test_batches=1", "trainer.enable_progress_bar=false",
+            sys.executable,
+            "-m",
+            "colorizer.train",
+            *data,
+            f"hydra.run.dir={workdir / f'start_run_{run}'}",
+            "+trainer.max_steps=1",
+            "+trainer.limit_val_batches=2",
+            "+trainer.limit_test_batches=1",
+            "trainer.enable_progress_bar=false",
             "+callbacks.first_step._target_=colorizer.training.callbacks.FirstStepTimer",
-            f"+callbacks.first_step.launched_at={time.time()}", f"+callbacks.first_step.report={report}",
-        ]  # fmt: skip
+            f"+callbacks.first_step.launched_at={time.time()}",
+            f"+callbacks.first_step.report={report}",
+        ]
         subprocess.run(command, capture_output=True, text=True, check=True, cwd=REPO)
         return json.loads(report.read_text())
 

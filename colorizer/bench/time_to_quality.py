@@ -39,11 +39,18 @@ def launch(overrides: list[str], targets: list[float], run_dir: Path) -> dict[st
     timeline, step time and test metrics."""
     report = run_dir / "quality.json"
     command = [
-        sys.executable, "-m", "colorizer.train", *overrides, f"hydra.run.dir={run_dir}",
-        "trainer.enable_progress_bar=false", "+callbacks.quality._target_=colorizer.training.callbacks.QualityTimer",
-        f"+callbacks.quality.targets=[{','.join(str(t) for t in targets)}]", "+callbacks.quality.stop_at_last=true",
-        f"+callbacks.quality.report={report}", f"+callbacks.quality.launched_at={time.time()}",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "colorizer.train",
+        *overrides,
+        f"hydra.run.dir={run_dir}",
+        "trainer.enable_progress_bar=false",
+        "+callbacks.quality._target_=colorizer.training.callbacks.QualityTimer",
+        f"+callbacks.quality.targets=[{','.join(str(t) for t in targets)}]",
+        "+callbacks.quality.stop_at_last=true",
+        f"+callbacks.quality.report={report}",
+        f"+callbacks.quality.launched_at={time.time()}",
+    ]
     started = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
     wall_s = time.perf_counter() - started

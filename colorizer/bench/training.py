@@ -41,9 +41,14 @@ class PlainLoop:
     under bfloat16 autocast and the loss in fp32, as under `trainer.precision=bf16-mixed`."""
 
     def __init__(
-        self, net: torch.nn.Module, loss: CompositeLoss, datamodule, device: torch.device, optimizer: Callable,
+        self,
+        net: torch.nn.Module,
+        loss: CompositeLoss,
+        datamodule,
+        device: torch.device,
+        optimizer: Callable,
         bf16: bool = False,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.net = net.to(device).to(memory_format=torch.channels_last).train()
         self.loss, self.device, self.bf16 = loss, device, bf16
         self.optimizer = optimizer(self.net.parameters())
@@ -104,8 +109,10 @@ def interleaved_steps(
     net, loss, optimizer: Callable, plain_losses: dict[str, CompositeLoss], datamodule, steps: int, device
 ) -> dict:
     """Step times of a Lightning `fit` of `steps` steps and of plain loops, interleaved step by step."""
-    loops = {name: PlainLoop(copy.deepcopy(net), other, datamodule, device, optimizer)
-             for name, other in plain_losses.items()}  # fmt: skip
+    loops = {
+        name: PlainLoop(copy.deepcopy(net), other, datamodule, device, optimizer)
+        for name, other in plain_losses.items()
+    }
     timer = InterleavedPlainSteps(loops)
     trainer = lightning.Trainer(
         accelerator=device.type,
