@@ -48,9 +48,12 @@ def run_predict(cfg: DictConfig) -> PredictSummary:
     summary = PredictSummary()
     jobs = plan_jobs(base, files, output, cfg.overwrite, summary)
     settings = OutputSettings(
-        output / "compare" if cfg.compare else None, cfg.jpeg_quality, Path(cfg.paths.cache_dir).expanduser(),
-        checked_hints(cfg.hints, model.net.hints, cfg.ckpt_path, base, files), cfg.hint_side,
-    )  # fmt: skip
+        output / "compare" if cfg.compare else None,
+        cfg.jpeg_quality,
+        Path(cfg.paths.cache_dir).expanduser(),
+        checked_hints(cfg.hints, model.net.hints, cfg.ckpt_path, base, files),
+        cfg.hint_side,
+    )
     pipeline = PredictPipeline(model, device, cfg.batch_size, use_bf16(cfg.precision, device), settings)
     with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
         pipeline.run(jobs, summary, progress)

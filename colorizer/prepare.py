@@ -62,9 +62,14 @@ def write_info(output_dir: str, info: dict[str, Any]) -> None:
 
 
 def write_splits(
-    array_path: str, indices: dict[str, Any], names: list[str], output_dir: str, chunk_bytes: str = "64MB",
-    compression: str | None = None, num_workers: int | None = None,
-) -> None:  # fmt: skip
+    array_path: str,
+    indices: dict[str, Any],
+    names: list[str],
+    output_dir: str,
+    chunk_bytes: str = "64MB",
+    compression: str | None = None,
+    num_workers: int | None = None,
+) -> None:
     """Write the rows `indices[split]` of the cache file `array_path` (uint8 [N,3,S,S]), named by
     `names` [N], as a LitData dataset `<output_dir>/<split>` per split."""
     for split in SPLITS:
@@ -72,11 +77,15 @@ def write_splits(
         log.info("Writing the %s split (%d images) to %s/%s", split, len(rows), output_dir, split)
         optimize(
             fn=CachedRows(array_path, rows, [names[row] for row in rows]),
-            inputs=list(range(-(-len(rows) // ROWS_PER_TASK))), output_dir=f"{output_dir}/{split}",
-            chunk_bytes=chunk_bytes, compression=compression, num_workers=num_workers or os.cpu_count() or 1,
-            mode="overwrite", verbose=False,
-            start_method="fork",  # the writers only slice a memory map; spawn would re-import torch in each (10 s)
-        )  # fmt: skip
+            inputs=list(range(-(-len(rows) // ROWS_PER_TASK))),
+            output_dir=f"{output_dir}/{split}",
+            chunk_bytes=chunk_bytes,
+            compression=compression,
+            num_workers=num_workers or os.cpu_count() or 1,
+            mode="overwrite",
+            verbose=False,
+            start_method="fork",  # the writers only slice a memory map; spawn would re-import torch in each
+        )
 
 
 def prepare(cfg: DictConfig) -> dict[str, Any]:
@@ -95,8 +104,15 @@ def prepare(cfg: DictConfig) -> dict[str, Any]:
     if not is_remote(output_dir):
         output_dir = str(Path(output_dir).expanduser().resolve())
     array_path = str(Path(datamodule.cache_dir).expanduser() / f"{datamodule.prepared_key}.npy")
-    write_splits(array_path, datamodule.indices, datamodule.loaded.names, output_dir, cfg.chunk_bytes,
-                 cfg.compression, cfg.num_workers)  # fmt: skip
+    write_splits(
+        array_path,
+        datamodule.indices,
+        datamodule.loaded.names,
+        output_dir,
+        cfg.chunk_bytes,
+        cfg.compression,
+        cfg.num_workers,
+    )
     info = {
         "image_size": datamodule.image_size,
         "source": datamodule.build_source().describe(),

@@ -20,9 +20,15 @@ REPEAT_KEYS = {"data.fold", "seed", "data.split_seed", "data.seed"}
 # Metrics where lower is better; everything else is maximised.
 LOWER_IS_BETTER = ("loss", "rmse", "delta_e", "mae", "jsd")
 SHOWN_METRICS = (
-    "test/psnr", "test/ssim", "test/rmse_ab", "test/delta_e", "test/psnr_gain", "test/gray_psnr",
-    "test/colorfulness_ratio", "test/ab_jsd",
-)  # fmt: skip
+    "test/psnr",
+    "test/ssim",
+    "test/rmse_ab",
+    "test/delta_e",
+    "test/psnr_gain",
+    "test/gray_psnr",
+    "test/colorfulness_ratio",
+    "test/ab_jsd",
+)
 
 
 @dataclass

@@ -55,9 +55,11 @@ class HintPanel:
             with gr.Column():
                 self.strip = gr.HTML(elem_id="swatches-shown")
                 self.swatches = gr.Radio(
-                    choices=[], label="Likely colours at the last point (click one to use it)", visible=False,
+                    choices=[],
+                    label="Likely colours at the last point (click one to use it)",
+                    visible=False,
                     elem_id="swatches",
-                )  # fmt: skip
+                )
             with gr.Column():
                 self.listed = gr.Markdown(listing([]), elem_id="hint-list")
                 self.choice = gr.Dropdown(choices=[], label="Point to remove", elem_id="hint-choice")
@@ -88,8 +90,9 @@ class HintPanel:
         def new_photo(path: str | None, temperature_value: float) -> list:
             return render(path, temperature_value, []) + self._state([])
 
-        def clicked(path: str | None, temperature_value: float, points: list[dict], colour: str,
-                    event: gr.SelectData) -> list:  # fmt: skip
+        def clicked(
+            path: str | None, temperature_value: float, points: list[dict], colour: str, event: gr.SelectData
+        ) -> list:
             if not path:
                 return render(path, temperature_value, points) + self._state(points)
             x, y = (int(v) for v in event.index)
@@ -120,5 +123,6 @@ class HintPanel:
         self.swatches.input(picked, inputs=[upload, temperature, self.points, self.swatches], outputs=outputs)
         self.remove.click(removed, inputs=[upload, temperature, self.points, self.choice], outputs=outputs)
         self.clear.click(cleared, inputs=[upload, temperature], outputs=outputs)
-        temperature.release(recoloured, inputs=[upload, temperature, self.points], outputs=outputs,
-                            api_visibility="private")  # fmt: skip
+        temperature.release(
+            recoloured, inputs=[upload, temperature, self.points], outputs=outputs, api_visibility="private"
+        )

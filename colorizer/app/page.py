@@ -46,16 +46,25 @@ def build_page(colorizer: PhotoColorizer, examples: list[Path]) -> gr.Blocks:
             "# colorizer\nUpload a photo (" + ACCEPTED + ") or pick an example. Each model colours it at full "
             "resolution, keeping its lightness; when the photo had colour, its scores against the original "
             "stand under each result beside the **gray baseline's** (predicting no colour at all)."
-            + ("\n\n**Hints**: click the gray image to put a point of the chosen colour there; the models "
-               "trained with hints follow it." if colorizer.takes_hints else "")
-        )  # fmt: skip
+            + (
+                "\n\n**Hints**: click the gray image to put a point of the chosen colour there; the models "
+                "trained with hints follow it."
+                if colorizer.takes_hints
+                else ""
+            )
+        )
         with gr.Row():
             upload = gr.File(label="Photo", file_types=["image"], elem_id="upload")
             temperature = gr.Slider(
-                0.0, 1.0, value=colorizer.default_temperature or DEFAULT_TEMPERATURE, step=0.01, label="Temperature",
+                0.0,
+                1.0,
+                value=colorizer.default_temperature or DEFAULT_TEMPERATURE,
+                step=0.01,
+                label="Temperature",
                 info="Classification models: 1 = the mean colour (muted), towards 0 = the most likely one (vivid).",
-                visible=colorizer.default_temperature is not None, elem_id="temperature",
-            )  # fmt: skip
+                visible=colorizer.default_temperature is not None,
+                elem_id="temperature",
+            )
         gr.Examples([[str(path)] for path in examples], inputs=[upload], label="Examples")
         panel = HintPanel(colorizer) if colorizer.takes_hints else None
         status = gr.Markdown(elem_id="status")

@@ -52,9 +52,12 @@ class PhotoColorizer:
     models; requests are served one at a time, because a temperature is a setting of the net."""
 
     def __init__(
-        self, models: dict[str, TrainedColorizer], device: torch.device, bf16: bool = False,
+        self,
+        models: dict[str, TrainedColorizer],
+        device: torch.device,
+        bf16: bool = False,
         table_dir: Path | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.models = models
         self.device = device
         self.bf16 = bf16
@@ -119,8 +122,9 @@ class PhotoColorizer:
         )
 
     @torch.no_grad()
-    def likely_colours(self, path: str | Path, x: float, y: float, points: list[dict] | None = None,
-                       count: int = 5) -> list[LikelyColour]:  # fmt: skip
+    def likely_colours(
+        self, path: str | Path, x: float, y: float, points: list[dict] | None = None, count: int = 5
+    ) -> list[LikelyColour]:
         """The `count` most likely colours at pixel (x, y) of the photo for the first
         classification model (Zhang et al.'s data-driven palette: the top bins of its predicted
         distribution there, at the pixel's lightness), given the hints so far; none without one."""

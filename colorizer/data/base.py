@@ -20,9 +20,14 @@ class ColorizationDataModule(LightningDataModule):
     statistics_images: int | None = None
 
     def __init__(
-        self, image_size: int = 64, batch_size: int = 32, num_workers: int = 0, flip: bool = True,
-        half_size_epochs: int = 0, crop_scale: float = 1.0,
-    ) -> None:  # fmt: skip
+        self,
+        image_size: int = 64,
+        batch_size: int = 32,
+        num_workers: int = 0,
+        flip: bool = True,
+        half_size_epochs: int = 0,
+        crop_scale: float = 1.0,
+    ) -> None:
         super().__init__()
         if not 0 < crop_scale <= 1:
             raise ValueError(f"data.crop_scale must be in (0, 1] (1: no random crops), got {crop_scale}.")

@@ -31,7 +31,7 @@ CHUNK_IMAGES = 1024
 
 
 def chunk_checksum(rows: np.ndarray) -> str:
-    # CRC-32 catches truncation and bit flips, which is all this guards against, 4x faster than a hash.
+    # CRC-32, not a cryptographic hash: it catches truncation and bit flips, all this guards against.
     return f"crc32:{zlib.crc32(memoryview(np.ascontiguousarray(rows)).cast('B')):08x}"
 
 
@@ -80,8 +80,12 @@ def build_entry(
     expected = {"files": len(files), "chunk_images": chunk_images, "size": size}
     records = _recorded_chunks(parts, expected) if partial.is_file() else []
     if records:
-        log.info("Resuming the cache build of %s after %d of %d files", source.describe(), len(records) * chunk_images,
-                 len(files))  # fmt: skip
+        log.info(
+            "Resuming the cache build of %s after %d of %d files",
+            source.describe(),
+            len(records) * chunk_images,
+            len(files),
+        )
     else:
         shutil.rmtree(parts, ignore_errors=True)
         parts.mkdir(parents=True)
@@ -98,15 +102,26 @@ def build_entry(
             handle.write(memoryview(rows).cast("B"))
             handle.flush()
             os.fsync(handle.fileno())
-            record = {**expected, "rows": len(decoded.names), "checksum": chunk_checksum(rows), "names": decoded.names,
-                      "skipped": decoded.skipped, "colorless": decoded.colorless}  # fmt: skip
+            record = {
+                **expected,
+                "rows": len(decoded.names),
+                "checksum": chunk_checksum(rows),
+                "names": decoded.names,
+                "skipped": decoded.skipped,
+                "colorless": decoded.colorless,
+            }
             atomic_write(parts / f"chunk-{index:06d}.json", lambda out, r=record: out.write(json.dumps(r).encode()))
             records.append(record)
             rows_done += len(decoded.names)
             done = min(len(files), (index + 1) * chunk_images)
             rate = (done - first) / max(time.perf_counter() - started, 1e-9)
-            log.info("Cached %d/%d files (%.0f images/s, %.0f s left)", done, len(files), rate,
-                     (len(files) - done) / max(rate, 1e-9))  # fmt: skip
+            log.info(
+                "Cached %d/%d files (%.0f images/s, %.0f s left)",
+                done,
+                len(files),
+                rate,
+                (len(files) - done) / max(rate, 1e-9),
+            )
     if rows_done == 0:
         unreadable, colorless = (sum(len(r[kind]) for r in records) for kind in ("skipped", "colorless"))
         raise source.nothing_usable(len(files), unreadable, colorless)

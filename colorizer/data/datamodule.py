@@ -21,7 +21,7 @@ from colorizer.data.sources import (
     LoadedImages,
     SyntheticSource,
     write_skipped_tsv,
-)  # fmt: skip
+)
 from colorizer.data.splits import check_split_config, split_indices
 from colorizer.data.statistics import content_digest
 
@@ -222,8 +222,10 @@ class ImageFolderDataModule(CachedDataModule):
         resolved = [{Path(r).expanduser().resolve() for r in roots} for roots in (held_out, self.train_only_root)]
         both = resolved[0] & resolved[1]
         if both:
-            raise ValueError(f"{', '.join(map(str, sorted(both)))} is in data.root and data.train_only_root: "
-                             "a photo either trains only or may be held out, not both.")  # fmt: skip
+            raise ValueError(
+                f"{', '.join(map(str, sorted(both)))} is in data.root and data.train_only_root: "
+                "a photo either trains only or may be held out, not both."
+            )
         return FolderSource(held_out + self.train_only_root, self.recursive, self.extensions)
 
     def train_only_rows(self, names: list[str]) -> torch.Tensor:

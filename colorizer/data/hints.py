@@ -39,9 +39,13 @@ def box_means(ab: torch.Tensor, boxes: list[Box]) -> torch.Tensor:
 
 
 def sample_boxes(
-    count: int, height: int, width: int, max_side: int = 9, placement: str = "uniform",
+    count: int,
+    height: int,
+    width: int,
+    max_side: int = 9,
+    placement: str = "uniform",
     generator: torch.Generator | None = None,
-) -> list[Box]:  # fmt: skip
+) -> list[Box]:
     """`count` random boxes inside an image of [H,W]: sides uniform in 1..`max_side` (at most the
     image's), positions uniform, or (`gaussian`) centred on the image with a quarter of its size as
     standard deviation. Drawn on the CPU from `generator` (None: torch's global RNG, which

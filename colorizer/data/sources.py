@@ -99,8 +99,14 @@ class FolderSource:
         self.colorless_threshold = colorless_threshold
         # With several folders a name says which one it came from (the folder's name, numbered if repeated).
         labels = [r.name or str(r) for r in self.roots]
-        self.labels = [f"{label}#{labels[:i].count(label) + 1}" if labels.count(label) > 1 else label
-                       for i, label in enumerate(labels)] if len(self.roots) > 1 else [""]  # fmt: skip
+        self.labels = (
+            [
+                f"{label}#{labels[:i].count(label) + 1}" if labels.count(label) > 1 else label
+                for i, label in enumerate(labels)
+            ]
+            if len(self.roots) > 1
+            else [""]
+        )
 
     def describe(self) -> str:
         return "images under " + ", ".join(str(r) for r in self.roots)
@@ -213,9 +219,11 @@ def decode_all(source: ImageSource, size: int) -> LoadedImages:
     if not decoded.names:
         raise source.nothing_usable(len(items), len(decoded.skipped), len(decoded.colorless))
     return LoadedImages(
-        images=torch.from_numpy(decoded.rows()), names=decoded.names, skipped=decoded.skipped,
+        images=torch.from_numpy(decoded.rows()),
+        names=decoded.names,
+        skipped=decoded.skipped,
         colorless=decoded.colorless,
-    )  # fmt: skip
+    )
 
 
 def write_skipped_tsv(directory: str | Path, skipped: list[tuple[str, str]], colorless: list[str]) -> Path:

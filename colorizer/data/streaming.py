@@ -122,8 +122,13 @@ class StreamingDataModule(ColorizationDataModule):
                 f"data.image_size={self.image_size}: set data.image_size={info['image_size']}, or prepare again."
             )
         self.info = info
-        log.info("Data: %s train, %s val, %s test images at %dx%d streamed from %s",
-                 *(info["counts"][s] for s in SPLITS), self.image_size, self.image_size, self.root)  # fmt: skip
+        log.info(
+            "Data: %s train, %s val, %s test images at %dx%d streamed from %s",
+            *(info["counts"][s] for s in SPLITS),
+            self.image_size,
+            self.image_size,
+            self.root,
+        )
 
     def dataset(self, split: str, shuffle: bool = False, images: bool = True) -> StreamingDataset:
         """The LitData dataset of one split: uint8 images [3,S,S], or the stored items with `images=False`."""
@@ -133,20 +138,27 @@ class StreamingDataModule(ColorizationDataModule):
         if self.stream_cache_dir is not None:
             cache_dir = str(Path(self.stream_cache_dir).expanduser() / content_digest(self.root, split))
         return StreamingDataset(
-            f"{self.root}/{split}", cache_dir=cache_dir, shuffle=shuffle, seed=self.seed,
-            max_cache_size=self.max_cache_size, transform=image_of if images else None,
+            f"{self.root}/{split}",
+            cache_dir=cache_dir,
+            shuffle=shuffle,
+            seed=self.seed,
+            max_cache_size=self.max_cache_size,
+            transform=image_of if images else None,
             # Validation and test see every image once, whatever the number of ranks.
             drop_last=None if split == "train" else False,
-        )  # fmt: skip
+        )
 
     def loader(self, split: str, shuffle: bool = False) -> StreamingDataLoader:
         return EpochAwareStreamingDataLoader(
-            self.dataset(split, shuffle=shuffle), batch_size=self.batch_size, num_workers=self.num_workers,
-            pin_memory=torch.cuda.is_available(), persistent_workers=self.num_workers > 0,
+            self.dataset(split, shuffle=shuffle),
+            batch_size=self.batch_size,
+            num_workers=self.num_workers,
+            pin_memory=torch.cuda.is_available(),
+            persistent_workers=self.num_workers > 0,
             # Its own generator: each pass draws a worker seed, which must not shift the global RNG
             # that flips and dropout use (a mid-epoch resume starts a pass the saved run had already started).
             generator=torch.Generator().manual_seed(self.seed),
-        )  # fmt: skip
+        )
 
     def split_size(self, split: str) -> int:
         self.setup()

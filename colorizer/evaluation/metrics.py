@@ -69,8 +69,12 @@ def image_scores(pred_rgb: torch.Tensor, true_rgb: torch.Tensor) -> dict[str, to
     """psnr, ssim, delta_e and colorfulness of each image: RGB in [0, 1] [B,3,H,W] x2 -> four [B]."""
     pred_rgb, true_rgb = pred_rgb.float(), true_rgb.float()
     psnr, ssim = _psnr_ssim(pred_rgb, true_rgb)
-    return {"psnr": psnr, "ssim": ssim, "delta_e": delta_e76_per_image(pred_rgb, true_rgb),
-            "colorfulness": colorfulness_per_image(pred_rgb)}  # fmt: skip
+    return {
+        "psnr": psnr,
+        "ssim": ssim,
+        "delta_e": delta_e76_per_image(pred_rgb, true_rgb),
+        "colorfulness": colorfulness_per_image(pred_rgb),
+    }
 
 
 class ColorizationMetrics(nn.Module):

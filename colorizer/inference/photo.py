@@ -37,9 +37,12 @@ class PreparedPhoto:
 
 
 def prepare_image(
-    image: Image.Image, alpha: Image.Image | None, model_size: int, points: list[dict[str, Any]] | None = None,
+    image: Image.Image,
+    alpha: Image.Image | None,
+    model_size: int,
+    points: list[dict[str, Any]] | None = None,
     hint_side: int = 3,
-) -> PreparedPhoto:  # fmt: skip
+) -> PreparedPhoto:
     """Make the network's input at `model_size` from an 'RGB' image, and the hint channels of
     `points` (photo pixels). Raises HintError for a point."""
     L, level = lightness(np.asarray(image))
@@ -48,9 +51,12 @@ def prepare_image(
 
 
 def prepare_photo(
-    source: str | Path | BinaryIO, model_size: int, points: list[dict[str, Any]] | None = None, hint_side: int = 3,
+    source: str | Path | BinaryIO,
+    model_size: int,
+    points: list[dict[str, Any]] | None = None,
+    hint_side: int = 3,
     max_pixels: int | None = None,
-) -> PreparedPhoto:  # fmt: skip
+) -> PreparedPhoto:
     """Open a file (or file object) and prepare it (`prepare_image`). Raises ImageDecodeError
     (ImageTooLargeError past `max_pixels`) for the file, HintError for a point."""
     image, alpha = open_photo(source, max_pixels)
@@ -93,9 +99,13 @@ def colorize_prepared(
 
 
 def colorize_photo(
-    model: TrainedColorizer, photo: Image.Image, table: torch.Tensor, device: torch.device, bf16: bool = False,
+    model: TrainedColorizer,
+    photo: Image.Image,
+    table: torch.Tensor,
+    device: torch.device,
+    bf16: bool = False,
     points: list[dict[str, Any]] | None = None,
-) -> Image.Image:  # fmt: skip
+) -> Image.Image:
     """One 'RGB' photo colorized at its full resolution (`colorize_prepared`), with the user's
     hint `points` (photo pixels) for a net that takes them."""
     return colorize_prepared(model, prepare_image(photo, None, model.image_size, points), table, device, bf16)

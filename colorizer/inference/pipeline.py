@@ -116,13 +116,17 @@ class PredictPipeline:
     batches of photos are in memory. Failures are recorded in the summary, never raised."""
 
     def __init__(
-        self, model: TrainedColorizer, device: torch.device, batch_size: int = 16, bf16: bool = False,
+        self,
+        model: TrainedColorizer,
+        device: torch.device,
+        batch_size: int = 16,
+        bf16: bool = False,
         output: OutputSettings | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.model, self.device, self.batch_size, self.bf16 = model, device, batch_size, bf16
         self.output = output or OutputSettings()
         self.table = srgb_table(self.output.table_dir).to(device)
-        self.net = model.net.to(memory_format=torch.channels_last)  # faster convolutions on CPUs and GPUs alike
+        self.net = model.net.to(memory_format=torch.channels_last)  # the faster convolution layout on CPUs and GPUs
 
     def run(self, jobs: list[Job], summary: PredictSummary, progress: Progress | None = None) -> None:
         task = progress.add_task("colorizing", total=len(jobs)) if progress else None

@@ -25,8 +25,13 @@ def main(cfg: DictConfig) -> None:
         server = build_server(cfg)
         log.info("Serving on http://%s:%d (POST /predict, GET /health, GET /info)", cfg.host, cfg.port)
         # A thread, not LitServe's default forked process: forked, it hung in torch's thread pool.
-        server.run(host=cfg.host, port=int(cfg.port), generate_client_file=False, log_level=cfg.log_level,
-                   api_server_worker_type="thread")  # fmt: skip
+        server.run(
+            host=cfg.host,
+            port=int(cfg.port),
+            generate_client_file=False,
+            log_level=cfg.log_level,
+            api_server_worker_type="thread",
+        )
 
 
 if __name__ == "__main__":

@@ -140,9 +140,11 @@ class ColorizeSpec(LitSpec):
         options, prepared = photo.options, photo.prepared
         # numpy, not tensors: they pickle by value to the worker, with no shared-memory handles
         payload = {
-            "model": options.model.label, "temperature": options.temperature, "input": prepared.model_input.numpy(),
+            "model": options.model.label,
+            "temperature": options.temperature,
+            "input": prepared.model_input.numpy(),
             "hints": None if prepared.hints is None else prepared.hints.numpy(),
-        }  # fmt: skip
+        }
         self.request_queue.put((self.response_queue_id, uid, time.monotonic(), payload))
         await event.wait()
         return self.response_buffer.pop(uid).response

@@ -102,9 +102,10 @@ async def request_parts(request: Request, max_bytes: int) -> tuple[bytes, dict[s
     if content_type.startswith("image/") or content_type in ("application/octet-stream", ""):
         return body, options
     raise RequestError(
-        415, f"Content-Type {content_type} is not an image: send the image as the body (image/...) or as the "
+        415,
+        f"Content-Type {content_type} is not an image: send the image as the body (image/...) or as the "
         'multipart field "image"',
-    )  # fmt: skip
+    )
 
 
 def parse_options(options: dict[str, str], models: dict[str, ModelCard]) -> Options:

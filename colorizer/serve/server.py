@@ -44,11 +44,19 @@ def build_server(cfg: DictConfig) -> ls.LitServer:
     spec = ColorizeSpec(cards, limits, Path(cfg.paths.cache_dir).expanduser())
     spec.table()  # read or built now, not on the first request
     api = ColorizerAPI(
-        {label: str(model.path) for label, model in models.items()}, str(cfg.precision),
-        max_batch_size=int(cfg.max_batch_size), batch_timeout=float(cfg.batch_timeout), spec=spec,
-    )  # fmt: skip
+        {label: str(model.path) for label, model in models.items()},
+        str(cfg.precision),
+        max_batch_size=int(cfg.max_batch_size),
+        batch_timeout=float(cfg.batch_timeout),
+        spec=spec,
+    )
     metadata = {"models": [model_summary(cards[label], model) for label, model in models.items()]}
     return ls.LitServer(
-        api, accelerator=resolve_device(cfg.device).type, devices=cfg.devices, workers_per_device=int(cfg.workers),
-        timeout=float(cfg.timeout), model_metadata=metadata, fast_queue=bool(cfg.fast_queue),
-    )  # fmt: skip
+        api,
+        accelerator=resolve_device(cfg.device).type,
+        devices=cfg.devices,
+        workers_per_device=int(cfg.workers),
+        timeout=float(cfg.timeout),
+        model_metadata=metadata,
+        fast_queue=bool(cfg.fast_queue),
+    )

@@ -50,8 +50,17 @@ def build_trainer(cfg: DictConfig) -> lightning.Trainer:
 
 
 # The data and trainer settings that change what a run learns; paths, workers and memory budgets do not.
-DATA_HPARAMS = ("_target_", "image_size", "batch_size", "num_images", "flip", "half_size_epochs", "crop_scale",
-                "split_seed", "fold")  # fmt: skip
+DATA_HPARAMS = (
+    "_target_",
+    "image_size",
+    "batch_size",
+    "num_images",
+    "flip",
+    "half_size_epochs",
+    "crop_scale",
+    "split_seed",
+    "fold",
+)
 TRAINER_HPARAMS = ("max_epochs", "precision", "accumulate_grad_batches", "gradient_clip_val")
 
 

@@ -37,8 +37,13 @@ class RNGStateCheckpoint(Callback):
     # Stored as tensors and plain Python values only, so Lightning's weights_only loading accepts them.
     def state_dict(self) -> dict[str, Any]:
         name, keys, position, has_gauss, cached = np.random.get_state()
-        numpy_state = {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": position,
-                       "has_gauss": has_gauss, "cached": cached}  # fmt: skip
+        numpy_state = {
+            "name": name,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": position,
+            "has_gauss": has_gauss,
+            "cached": cached,
+        }
         state = {"python": random.getstate(), "numpy": numpy_state, "torch": torch.get_rng_state()}
         if torch.cuda.is_available():
             state["cuda"] = torch.cuda.get_rng_state_all()

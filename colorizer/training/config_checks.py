@@ -40,8 +40,10 @@ TYPED_KEYS: dict[str, dict[str, type]] = {
     "loss term": {"weight": float},
 }
 # Each group's schema: a dataclass whose fields have those types (and no defaults).
-SCHEMAS = {group: make_dataclass(f"{group.title().replace(' ', '')}Schema", list(keys.items()))
-           for group, keys in TYPED_KEYS.items()}  # fmt: skip
+SCHEMAS = {
+    group: make_dataclass(f"{group.title().replace(' ', '')}Schema", list(keys.items()))
+    for group, keys in TYPED_KEYS.items()
+}
 
 
 def _check_typed(key: str, section: Any, schema: type) -> None:
@@ -53,8 +55,9 @@ def _check_typed(key: str, section: Any, schema: type) -> None:
         expected = {f.name: f.type for f in fields(schema)}.get(str(name))
         kind = getattr(expected, "__name__", str(expected))
         article = "an" if kind[0] in "aeiou" else "a"
-        raise ConfigError(f"{key}.{name}={present.get(str(name))!r} is not {article} {kind}: set {key}.{name} "
-                          f"to {article} {kind}.") from None  # fmt: skip
+        raise ConfigError(
+            f"{key}.{name}={present.get(str(name))!r} is not {article} {kind}: set {key}.{name} to {article} {kind}."
+        ) from None
 
 
 def check_loss_terms(loss: DictConfig) -> None:

@@ -63,8 +63,12 @@ class QualityTimer(Callback):
                 self.reached[str(target)] = point
                 log.info(
                     "%s reached %+.2f (target %+.2f) after %.0f s and %d steps.",
-                    self.monitor, value, target, point["wall_s"], point["step"],
-                )  # fmt: skip
+                    self.monitor,
+                    value,
+                    target,
+                    point["wall_s"],
+                    point["step"],
+                )
         if self.stop_at_last and self.targets and str(self.targets[-1]) in self.reached:
             trainer.should_stop = True
         self.write()

@@ -84,9 +84,12 @@ class ColorizerWandbLogger(WandbLogger):
         model, gray = (self._baseline_curves[name] for name in ("val/psnr", "val/gray_psnr"))
         if model:
             chart = wandb.plot.line_series(
-                xs=[step for step, _ in model], ys=[[v for _, v in model], [v for _, v in gray]],
-                keys=["val/psnr", "val/gray_psnr"], title="val/psnr against the gray baseline", xname="step",
-            )  # fmt: skip
+                xs=[step for step, _ in model],
+                ys=[[v for _, v in model], [v for _, v in gray]],
+                keys=["val/psnr", "val/gray_psnr"],
+                title="val/psnr against the gray baseline",
+                xname="step",
+            )
             run.log({CHART: chart})
 
     @rank_zero_only
