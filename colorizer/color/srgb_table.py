@@ -15,7 +15,6 @@ here give kornia's result up to 8-bit rounding, one table lookup per pixel:
 
 import functools
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ from PIL import Image
 
 from colorizer.atomic import atomic_write
 from colorizer.color import AB_SCALE, gamut_map
+from colorizer.data.defaults import default_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +86,6 @@ def build_table(chunk: int = 16 * AB_LEVELS**2) -> torch.Tensor:
     return torch.cat(
         [table_entries(torch.arange(first, min(first + chunk, TABLE_SIZE))) for first in range(0, TABLE_SIZE, chunk)]
     )
-
-
-def default_cache_dir() -> Path:
-    """$COLORIZER_CACHE_DIR, else ~/.cache/colorizer: where the decode cache lives too (conf/paths)."""
-    return Path(os.environ.get("COLORIZER_CACHE_DIR", "~/.cache/colorizer")).expanduser()
 
 
 def _agrees_with_a_fresh_build(table: torch.Tensor) -> bool:

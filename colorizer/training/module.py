@@ -14,7 +14,7 @@ from colorizer.losses import CompositeLoss, LossInputs, LossResult
 from colorizer.models.base import ColorizationNet
 from colorizer.models.heads import fit_bin_priors, temperature_of
 from colorizer.models.outputs import NetOutput
-from colorizer.training.schedulers import lightning_scheduler, parameter_groups, scale_group_lrs
+from colorizer.training.schedulers import lightning_scheduler, parameter_groups, scale_group_lrs, step_schedulers
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +119,12 @@ class ColorizationModule(LightningModule):
     def score(self, batch: dict[str, torch.Tensor]) -> tuple[LossResult, torch.Tensor]:
         """The loss of the net's prediction for a batch, and the predicted ab [B,2,H,W]."""
         output = self.colorize(batch)
-        inputs = self.loss_inputs(batch, output)
+        return self.weighted_loss(self.loss_inputs(batch, output)), output.ab
+
+    def weighted_loss(self, inputs: LossInputs) -> LossResult:
+        """The loss terms and their weighted total at this step, in fp32 (see `loss_inputs`)."""
         with torch.autocast(self.device.type, enabled=False):
-            return self.loss(inputs, step=self.global_step), output.ab
+            return self.loss(inputs, step=self.global_step)
 
     @staticmethod
     def loss_inputs(batch: dict[str, torch.Tensor], output: NetOutput) -> LossInputs:
@@ -168,8 +171,7 @@ class ColorizationModule(LightningModule):
             optimizer.optimizer.step()
             self.log(f"train/{name}_adversary_loss", adversary_loss, on_step=True, on_epoch=True, batch_size=batch_size)
         self.toggle_optimizer(net_optimizer)  # the adversaries' weights take no gradient from the net's loss
-        with torch.autocast(self.device.type, enabled=False):
-            result = self.loss(inputs, step=self.global_step)
+        result = self.weighted_loss(inputs)
         self._log_loss(result, "train", batch_size)
         if not torch.isfinite(result.total):
             self._stop_on_non_finite(batch, result.total)
@@ -179,28 +181,17 @@ class ColorizationModule(LightningModule):
         self.untoggle_optimizer(net_optimizer)
         return result.total.detach()
 
-    def _step_schedulers(self, interval: str) -> None:
-        """Manual optimisation leaves the LR schedules to the module: step those of `interval`."""
-        for config in self.trainer.lr_scheduler_configs:
-            if config.interval != interval:
-                continue
-            if isinstance(config.scheduler, ReduceLROnPlateau):
-                value = self.trainer.callback_metrics.get(config.monitor)
-                if value is not None:
-                    config.scheduler.step(value)
-            else:
-                config.scheduler.step()
-
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         if not self.automatic_optimization:
-            self._step_schedulers("step")
+            # Manual optimisation leaves the LR schedules to the module.
+            step_schedulers(self.trainer.lr_scheduler_configs, "step", self.trainer.callback_metrics)
 
     def on_train_epoch_start(self) -> None:
         self.net.on_train_epoch_start(self.current_epoch)
 
     def on_train_epoch_end(self) -> None:
         if not self.automatic_optimization:
-            self._step_schedulers("epoch")
+            step_schedulers(self.trainer.lr_scheduler_configs, "epoch", self.trainer.callback_metrics)
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         _, pred_ab = self._loss(batch, "val")

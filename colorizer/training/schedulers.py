@@ -2,12 +2,12 @@
 torch lacks in a config-friendly form, and how a schedule is stepped."""
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from torch import nn
 from torch.optim import Optimizer
-from torch.optim.lr_scheduler import LambdaLR
+from torch.optim.lr_scheduler import LambdaLR, ReduceLROnPlateau
 
 
 class MultiStepGammaLR(LambdaLR):
@@ -66,3 +66,18 @@ def lightning_scheduler(
         per_group = {} if peak is None else {"max_lr": [peak * g.get("lr_mult", 1.0) for g in optimizer.param_groups]}
         return {"scheduler": factory(optimizer, total_steps=total_steps(), **per_group), "interval": "step"}
     return {"scheduler": factory(optimizer), "monitor": monitor, "interval": "epoch"}
+
+
+def step_schedulers(configs: list[Any], interval: str, metrics: Mapping[str, Any]) -> None:
+    """Step, by hand, each of Lightning's scheduler `configs` whose interval is `interval` ("step"
+    or "epoch"), as Lightning does under automatic optimisation: ReduceLROnPlateau on its monitored
+    metric from `metrics` (not yet logged: not stepped)."""
+    for config in configs:
+        if config.interval != interval:
+            continue
+        if isinstance(config.scheduler, ReduceLROnPlateau):
+            value = metrics.get(config.monitor)
+            if value is not None:
+                config.scheduler.step(value)
+        else:
+            config.scheduler.step()
