@@ -9,11 +9,11 @@ from contextlib import contextmanager
 
 from hydra.errors import InstantiationException
 
+from colorizer.config import ConfigError
 from colorizer.data.hint_points import HintError
 from colorizer.data.images import ImageDecodeError
 from colorizer.inference.checkpoints import CheckpointError
 from colorizer.models.encoders import EncoderWeightsError
-from colorizer.training.config_checks import ConfigError
 
 USAGE_ERROR = 2
 USER_ERRORS: tuple[type[Exception], ...] = (

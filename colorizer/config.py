@@ -1,5 +1,8 @@
-"""Composing a command's Hydra config from Python as the command itself would: for the tests and the bench."""
+"""Where things are (the repository, its configs, the cache folder), composing a command's Hydra config
+from Python as the command itself would (for the tests and the bench), and the error for a config
+that cannot work."""
 
+import os
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
@@ -7,6 +10,15 @@ from omegaconf import DictConfig
 
 REPO = Path(__file__).resolve().parents[1]
 CONF_DIR = REPO / "conf"
+
+
+class ConfigError(ValueError):
+    """The configuration cannot work; the message says what to change."""
+
+
+def default_cache_dir() -> Path:
+    """Where the decode cache and the colour table live: $COLORIZER_CACHE_DIR, else ~/.cache/colorizer."""
+    return Path(os.environ.get("COLORIZER_CACHE_DIR", "~/.cache/colorizer")).expanduser()
 
 
 def compose_command_config(config_name: str, overrides: list[str]) -> DictConfig:

@@ -21,9 +21,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from colorizer.atomic import atomic_write_text
 from colorizer.cli import one_line_errors
+from colorizer.config import ConfigError
 from colorizer.training.build import build_module, build_trainer, hparams_of
 from colorizer.training.checkpointing import resolve_resume
-from colorizer.training.config_checks import ConfigError, check_config, check_model_accepts, check_multirun_strategy
+from colorizer.training.config_checks import check_config, check_model_accepts, check_multirun_strategy
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ import torch
 from hydra.errors import InstantiationException
 from PIL import Image
 
+from colorizer.config import ConfigError
 from colorizer.train import train
 from colorizer.training.checkpointing import AtomicCheckpointIO, resolve_resume
-from colorizer.training.config_checks import ConfigError
 from colorizer.training.module import NonFiniteLossError
 from tests.helpers.commands import assert_same_test_metrics, kill_at_step, run_command, start_command
 from tests.helpers.config import REPO

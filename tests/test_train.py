@@ -13,9 +13,9 @@ from hydra.utils import instantiate
 from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import LambdaCallback
 
+from colorizer.config import ConfigError
 from colorizer.train import train
 from colorizer.training.build import build_module, build_trainer
-from colorizer.training.config_checks import ConfigError
 from tests.helpers.config import REPO
 from tests.helpers.events import event_tags, hparams_tags
 

@@ -23,7 +23,7 @@ from PIL import Image
 
 from colorizer.atomic import atomic_write
 from colorizer.color import AB_SCALE, gamut_map
-from colorizer.data.defaults import default_cache_dir
+from colorizer.config import default_cache_dir
 
 log = logging.getLogger(__name__)
 

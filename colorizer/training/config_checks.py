@@ -13,12 +13,8 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ValidationError
 
+from colorizer.config import ConfigError
 from colorizer.models.base import ColorizationNet
-
-
-class ConfigError(ValueError):
-    """The configuration cannot work; the message says what to change."""
-
 
 # The typed keys every option of a group shares; options keep their own extra keys.
 TYPED_KEYS: dict[str, dict[str, type]] = {
