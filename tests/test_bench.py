@@ -2,22 +2,19 @@
 
 import importlib.util
 import json
-import subprocess
-import sys
 import time
 
 import pytest
 
 from colorizer.bench.gpu import GPU_NETS
 from colorizer.train import train
-from tests.helpers.config import REPO
+from tests.helpers.commands import run_command
 
 
 @pytest.mark.slow
 def test_bench_smoke_produces_every_figure(tmp_path) -> None:
     output = tmp_path / "bench.json"
-    command = [sys.executable, "-m", "colorizer.bench", "--smoke", "--json", str(output)]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    result = run_command("bench", "--smoke", "--json", str(output), timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(output.read_text())
     assert figures["header"]["torch_threads"] >= 1 and figures["header"]["torch"]
@@ -56,12 +53,11 @@ def test_bench_smoke_produces_every_figure(tmp_path) -> None:
 @pytest.mark.slow
 def test_bench_runs_only_the_sections_asked_for(tmp_path) -> None:
     output = tmp_path / "bench.json"
-    command = [sys.executable, "-m", "colorizer.bench", "--smoke", "--sections", "scale", "--json", str(output)]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    result = run_command("bench", "--smoke", "--sections", "scale", "--json", str(output), timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(output.read_text())
     assert list(figures["seconds"]) == ["scale"] and "loader" not in figures and "time_to_quality" not in figures
-    wrong = subprocess.run([*command[:4], "--sections", "speed"], cwd=REPO, capture_output=True, text=True)
+    wrong = run_command("bench", "--smoke", "--sections", "speed", timeout=120)
     assert wrong.returncode == 2 and "unknown section(s) speed" in wrong.stderr
 
 
@@ -83,8 +79,7 @@ def test_first_step_timer_reports_when_training_started(make_cfg, tmp_path) -> N
 def test_the_gpu_check_runs_in_its_reduced_form_on_the_cpu(tmp_path) -> None:
     """`--sections gpu` is what a session lent a GPU runs once: every part must work here first."""
     output = tmp_path / "gpu.json"
-    command = [sys.executable, "-m", "colorizer.bench", "--smoke", "--sections", "gpu", "--json", str(output)]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
+    result = run_command("bench", "--smoke", "--sections", "gpu", "--json", str(output), timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     gpu = json.loads(output.read_text())["gpu"]
     assert gpu["errors"] == {}, gpu["errors"]
@@ -108,8 +103,7 @@ def test_the_gpu_check_runs_in_its_reduced_form_on_the_cpu(tmp_path) -> None:
 @pytest.mark.skipif(importlib.util.find_spec("litserve") is None, reason="the serve extra is not installed")
 def test_the_serve_load_test_and_soak_run_in_their_reduced_form(tmp_path) -> None:
     output = tmp_path / "serve.json"
-    command = [sys.executable, "-m", "colorizer.bench", "--smoke", "--sections", "serve", "--json", str(output)]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    result = run_command("bench", "--smoke", "--sections", "serve", "--json", str(output), timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     serve = json.loads(output.read_text())["serve"]
     for level in serve["levels"].values():

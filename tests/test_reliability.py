@@ -14,6 +14,7 @@ import torch
 from hydra.errors import InstantiationException
 from PIL import Image
 
+from colorizer.bench.resume import DRILL_RUN
 from colorizer.config import ConfigError
 from colorizer.train import train
 from colorizer.training.checkpointing import AtomicCheckpointIO, resolve_resume
@@ -22,16 +23,6 @@ from tests.helpers.commands import assert_same_test_metrics, kill_at_step, run_c
 from tests.helpers.config import REPO
 from tests.helpers.images import bomb_png
 
-RUN = [
-    "data.num_images=64",
-    "data.image_size=32",
-    "data.batch_size=8",
-    "trainer.max_epochs=4",
-    "trainer.deterministic=true",
-    "model=cae",
-    "loss=mse",
-    "trainer.enable_progress_bar=false",
-]
 STEPS_PER_EPOCH = 6  # 41 training images in batches of 8
 
 
@@ -70,7 +61,7 @@ STEPS_PER_EPOCH = 6  # 41 training images in batches of 8
 @pytest.mark.slow
 def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path, extra: list[str]) -> None:
     cache = f"paths.cache_dir={tmp_path / 'cache'}"
-    run = [*RUN, *extra]
+    run = [*DRILL_RUN, *extra]
     whole = start_command("train", *run, cache, f"hydra.run.dir={tmp_path / 'whole'}")
     assert whole.wait(timeout=600) == 0, whole.stderr.read()[-3000:]
     kill_at_step([*run, cache], tmp_path / "killed", STEPS_PER_EPOCH + 3)  # the middle of the second epoch
@@ -258,27 +249,31 @@ def test_two_processes_build_the_same_cache_at_once(tmp_path) -> None:
     assert again.stdout == outputs[0][0] and "Decoding" not in again.stderr
 
 
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["data=folder"], "data.root"),
+        (["model=vae", "model.image_size=64", "data.image_size=48"], "cannot take data.image_size=48"),
+        (
+            ["++loss.perceptual.pretrained=false"],
+            r"loss.perceptual is not a loss term this loss has \(its terms: ssim\)",
+        ),
+        (["optimizer.lr=abc"], r"optimizer.lr='abc' is not a float"),
+        (["data.batch_size=1.5"], r"data.batch_size=1.5 is not an int"),
+        (["loss.ssim.weight=heavy"], r"loss.ssim.weight='heavy' is not a float"),
+        (["model.base_width=-3"], r"model.base_width=-3 is out of range: a width, at least 1"),
+        (["model.encoder_dropout=[0.1,1.5]"], r"model.encoder_dropout=\[0.1, 1.5\] is out of range: a fraction"),
+        (["data.crop_scale=0.0"], r"data.crop_scale=0.0 is out of range: a fraction, 0 < crop_scale"),
+        (["data.num_workers=-1"], r"data.num_workers=-1 is out of range: a count, at least 0"),
+    ],
+)
+def test_a_bad_setting_stops_before_training_with_what_to_change(make_cfg, overrides, message) -> None:
+    with pytest.raises(ConfigError, match=message):
+        train(make_cfg(*overrides))
+    assert not (Path(make_cfg().paths.output_dir) / "checkpoints").exists(), "nothing was trained"
+
+
 def test_bad_configs_stop_before_training_with_what_to_change(make_cfg, tmp_path) -> None:
-    with pytest.raises(ConfigError, match="data.root"):
-        train(make_cfg("data=folder"))
-    with pytest.raises(ConfigError, match="cannot take data.image_size=48"):
-        train(make_cfg("model=vae", "model.image_size=64", "data.image_size=48"))
-    with pytest.raises(ConfigError, match=r"loss.perceptual is not a loss term this loss has \(its terms: ssim\)"):
-        train(make_cfg("++loss.perceptual.pretrained=false"))
-    with pytest.raises(ConfigError, match=r"optimizer.lr='abc' is not a float"):
-        train(make_cfg("optimizer.lr=abc"))
-    with pytest.raises(ConfigError, match=r"data.batch_size=1.5 is not an int"):
-        train(make_cfg("data.batch_size=1.5"))
-    with pytest.raises(ConfigError, match=r"loss.ssim.weight='heavy' is not a float"):
-        train(make_cfg("loss.ssim.weight=heavy"))
-    with pytest.raises(ConfigError, match=r"model.base_width=-3 is out of range: a width, at least 1"):
-        train(make_cfg("model.base_width=-3"))
-    with pytest.raises(ConfigError, match=r"model.encoder_dropout=\[0.1, 1.5\] is out of range: a fraction"):
-        train(make_cfg("model.encoder_dropout=[0.1,1.5]"))
-    with pytest.raises(ConfigError, match=r"data.crop_scale=0.0 is out of range: a fraction, 0 < crop_scale"):
-        train(make_cfg("data.crop_scale=0.0"))
-    with pytest.raises(ConfigError, match=r"data.num_workers=-1 is out of range: a count, at least 0"):
-        train(make_cfg("data.num_workers=-1"))
     blocker = tmp_path / "a_file"
     blocker.write_text("")
     cfg = make_cfg()

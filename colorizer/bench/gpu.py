@@ -22,7 +22,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import lightning
 import torch
 
 from colorizer.bench.common import build_datamodule
@@ -30,7 +29,7 @@ from colorizer.bench.gpu_busy import BusySampler, gpu_utilisation
 from colorizer.bench.prediction import bench_prediction
 from colorizer.bench.resume import bench_resume
 from colorizer.bench.time_to_quality import bench_time_to_quality, format_time_to_quality
-from colorizer.bench.training import PlainLoop, bench_training, build_setup, garbage_collector_paused
+from colorizer.bench.training import PlainLoop, bare_trainer, bench_training, build_setup, garbage_collector_paused
 from colorizer.color import rebuild_rgb
 from colorizer.data.defaults import SPLIT_FRACTIONS
 from colorizer.data.transforms import lab_batch
@@ -110,18 +109,7 @@ def bench_busy(size: int, steps: int, device: torch.device, workdir: Path) -> di
     datamodule = datamodule_for(size, 32, workdir / "busy-cache")
     net, loss, optimizer = build_setup(["model=unet", "loss=ssim"], size)
     sampler = BusySampler(gpu_utilisation if device.type == "cuda" else lambda: None)
-    trainer = lightning.Trainer(
-        accelerator=device.type,
-        devices=1,
-        max_steps=steps,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[sampler],
-    )
+    trainer = bare_trainer(device, steps, sampler)
     with garbage_collector_paused():
         trainer.fit(ColorizationModule(net, loss, optimizer=optimizer), datamodule=datamodule)
     wait, step = statistics.median(sampler.waits or [0.0]), statistics.median(sampler.steps)

@@ -105,16 +105,10 @@ class InterleavedPlainSteps(Callback):
         self.resumed = time.perf_counter()
 
 
-def interleaved_steps(
-    net, loss, optimizer: Callable, plain_losses: dict[str, CompositeLoss], datamodule, steps: int, device
-) -> dict:
-    """Step times of a Lightning `fit` of `steps` steps and of plain loops, interleaved step by step."""
-    loops = {
-        name: PlainLoop(copy.deepcopy(net), other, datamodule, device, optimizer)
-        for name, other in plain_losses.items()
-    }
-    timer = InterleavedPlainSteps(loops)
-    trainer = lightning.Trainer(
+def bare_trainer(device: torch.device, steps: int, callback: lightning.Callback) -> lightning.Trainer:
+    """A Trainer of `steps` training steps on one device and nothing else (no validation, logger,
+    checkpoints or progress bar): the training that a benchmark times, with its `callback`."""
+    return lightning.Trainer(
         accelerator=device.type,
         devices=1,
         max_steps=steps,
@@ -124,8 +118,20 @@ def interleaved_steps(
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
-        callbacks=[timer],
+        callbacks=[callback],
     )
+
+
+def interleaved_steps(
+    net, loss, optimizer: Callable, plain_losses: dict[str, CompositeLoss], datamodule, steps: int, device
+) -> dict:
+    """Step times of a Lightning `fit` of `steps` steps and of plain loops, interleaved step by step."""
+    loops = {
+        name: PlainLoop(copy.deepcopy(net), other, datamodule, device, optimizer)
+        for name, other in plain_losses.items()
+    }
+    timer = InterleavedPlainSteps(loops)
+    trainer = bare_trainer(device, steps, timer)
     module = ColorizationModule(copy.deepcopy(net), loss, optimizer=optimizer)
     with garbage_collector_paused():
         trainer.fit(module, datamodule=datamodule)
