@@ -54,3 +54,13 @@ def test_padding_reflects_and_keeps_small_inputs_working() -> None:
     assert padded.shape == (1, 1, 4, 4)
     assert torch.equal(padded[..., :3, :], image)
     assert pad_to_multiple(torch.rand(1, 1, 1, 1), 8).shape == (1, 1, 8, 8)
+
+
+def test_a_unet_checkpoint_that_calls_its_last_conv_head_still_loads() -> None:
+    net = UNet(base_width=4, depth=3).eval()
+    state = {k.replace("to_ab_features.", "head."): v for k, v in net.state_dict().items()}
+    assert "head.weight" in state and "to_ab_features.weight" not in state
+    again = UNet(base_width=4, depth=3).eval()
+    again.load_state_dict(state)
+    inputs = torch.rand(1, 1, 16, 16)
+    assert torch.equal(again(inputs), net(inputs))

@@ -76,6 +76,7 @@ class UNet(ColorizationNet):
             ]
         )
         self.to_ab_features = nn.Conv2d(widths[0] + concat_input * self.in_channels, self.ab_head.channels, 1)
+        self.register_load_state_dict_pre_hook(_accept_head_named_checkpoints)
 
     def colorize_padded(self, inputs: torch.Tensor) -> NetOutput:
         """Hints (with `hints=True`) join L as input channels of the first level (and of the
@@ -90,3 +91,11 @@ class UNet(ColorizationNet):
         if self.concat_input:
             x = torch.cat([x, inputs], dim=1)
         return self.ab_head(self.to_ab_features(x))
+
+
+def _accept_head_named_checkpoints(module: nn.Module, state_dict: dict, prefix: str, *_: object) -> None:
+    """Checkpoints that call the 1x1 conv `head` (colorizer 0.1) load as they are."""
+    for name in ("weight", "bias"):
+        old = f"{prefix}head.{name}"
+        if old in state_dict:
+            state_dict[f"{prefix}to_ab_features.{name}"] = state_dict.pop(old)
