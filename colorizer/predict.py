@@ -1,6 +1,5 @@
 """`python -m colorizer.predict`: colorize photos at their full resolution (`predict_pipeline`)."""
 
-import logging
 import sys
 from pathlib import Path
 
@@ -13,8 +12,6 @@ from colorizer.data.hint_points import HintError, read_hint_file
 from colorizer.device import resolve_device, use_bf16
 from colorizer.inference import load_colorizer
 from colorizer.inference.pipeline import OutputSettings, PredictPipeline, PredictSummary, find_inputs, plan_jobs
-
-log = logging.getLogger(__name__)
 
 
 def checked_hints(

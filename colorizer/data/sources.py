@@ -1,7 +1,6 @@
 """Where images come from: the synthetic generator or a folder of files, decoded once."""
 
 import hashlib
-import logging
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -14,8 +13,6 @@ import torch
 
 from colorizer.data.images import IMAGE_EXTENSIONS, ImageDecodeError, decode_square, has_colour, list_image_files
 from colorizer.data.synthetic import render_landscape
-
-log = logging.getLogger(__name__)
 
 # Bump when decoding, resizing or the cache format changes, so old cache files are not reused.
 DECODE_VERSION = 3

@@ -1,7 +1,6 @@
 """One photo through a trained colorizer: prepare (open, L, the model's input, hints) -> net ->
 full-resolution colour (the model's ab upsampled, joined with the photo's own L)."""
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -16,8 +15,6 @@ from colorizer.color.srgb_table import lab_to_srgb8, lightness, packed_to_image
 from colorizer.data.hint_points import user_hints
 from colorizer.data.images import open_photo
 from colorizer.inference.checkpoints import TrainedColorizer
-
-log = logging.getLogger(__name__)
 
 
 def model_input(L_full: torch.Tensor, image_size: int) -> torch.Tensor:
