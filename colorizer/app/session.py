@@ -4,7 +4,7 @@ when it had colour, score each result and the gray baseline against it."""
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +13,9 @@ from PIL import Image
 
 from colorizer.color import AB_SCALE, rebuild_rgb
 from colorizer.color.srgb_table import lightness, srgb_table
+from colorizer.data.hint_points import user_hints
 from colorizer.data.images import has_colour, open_photo, with_alpha
-from colorizer.inference import TrainedColorizer, colorize_photo, full_resolution_image, prepare_image
+from colorizer.inference import TrainedColorizer, colorize_prepared, full_resolution_image, prepare_image
 from colorizer.models.heads import set_temperature, temperature_of
 
 GRAY = "gray"
@@ -95,10 +96,13 @@ class PhotoColorizer:
                 trained = self.trained_temperatures[label]
                 if trained is not None:
                     set_temperature(model.net, trained if temperature is None else temperature)
-                hinted = points if points and model.net.hints else None
-                results[label] = colorize_photo(model, photo, self.table, self.device, self.bf16, hinted)
-                if hinted:
-                    automatic[label] = colorize_photo(model, photo, self.table, self.device, self.bf16)
+                alone = prepare_image(photo, None, model.image_size)
+                if points and model.net.hints:  # the same L and input, with the hint channels added
+                    hinted = replace(alone, hints=user_hints(points, photo.size, model.image_size))
+                    results[label] = colorize_prepared(model, hinted, self.table, self.device, self.bf16)
+                    automatic[label] = colorize_prepared(model, alone, self.table, self.device, self.bf16)
+                else:
+                    results[label] = colorize_prepared(model, alone, self.table, self.device, self.bf16)
         colourful = has_colour(np.asarray(photo))
         scores, automatic_scores = {}, {}
         if colourful:

@@ -75,7 +75,7 @@ def check_loss_terms(loss: DictConfig) -> None:
 # Settings with a bound: (the smallest value allowed, what it is). A list is checked item by item;
 # a key an option does not have is skipped.
 LOWER_BOUNDS: dict[str, tuple[float, str]] = {
-    "data.image_size": (1, "a size in pixels"),
+    "data.image_size": (8, "a size in pixels"),  # the data modules refuse less, too
     "data.batch_size": (1, "a count"),
     "data.num_workers": (0, "a count"),
     "data.num_images": (1, "a count"),
