@@ -12,7 +12,7 @@ from colorizer.data.images import open_rgb
 from colorizer.data.sources import FolderSource, SyntheticSource
 from colorizer.data.splits import split_indices
 from colorizer.data.synthetic import synthetic_landscapes
-from colorizer.data.transforms import half_size, lab_batch
+from colorizer.data.transforms import lab_batch, resize_to
 from tests.helpers.images import write_images
 
 SPLITS = {"train": 0.64, "val": 0.16, "test": 0.20}
@@ -251,11 +251,49 @@ def test_random_crops_only_in_training_each_image_its_own_and_seeded() -> None:
         SyntheticLandscapeDataModule(crop_scale=0)
 
 
-def test_half_size_is_the_mean_of_each_2x2_block() -> None:
-    images = torch.randint(0, 256, (3, 3, 8, 6), dtype=torch.uint8)
-    half = half_size(images)
-    assert half.shape == (3, 3, 4, 3) and half.dtype == torch.float32
+def test_resize_to_a_divisor_is_the_mean_of_each_block() -> None:
+    images = torch.randint(0, 256, (3, 3, 8, 8), dtype=torch.uint8)
+    half = resize_to(images, 4)
+    assert half.shape == (3, 3, 4, 4) and half.dtype == torch.float32
     block = images[1, 2, 2:4, 4:6].double().mean()
     assert half[1, 2, 1, 2].item() == pytest.approx(block.item())
-    # lab_batch takes the float 0-255 result as it takes uint8.
-    assert torch.allclose(lab_batch(half)["L"], lab_batch(images.float().reshape(3, 3, 4, 2, 3, 2).mean((3, 5)))["L"])
+    assert torch.equal(resize_to(images, 8), images.float())
+    odd = resize_to(images, 6)
+    assert odd.shape == (3, 3, 6, 6) and 0 <= odd.min() and odd.max() <= 255
+    # lab_batch resizes to `size` as resize_to does, and takes float 0-255 as it takes uint8.
+    assert torch.allclose(lab_batch(images, size=4)["L"], lab_batch(half)["L"])
+    assert torch.allclose(lab_batch(half)["L"], lab_batch(images.float().reshape(3, 3, 4, 2, 4, 2).mean((3, 5)))["L"])
+
+
+def test_a_larger_source_gives_crops_real_detail_and_every_split_at_image_size(tmp_path) -> None:
+    photos, cache = tmp_path / "photos", str(tmp_path / "cache")
+    write_images(photos, 10, size=(64, 48))
+    larger = ImageFolderDataModule(root=str(photos), image_size=16, source_size=32, batch_size=4, cache_dir=cache)
+    larger.setup()
+    assert larger.loaded.images.shape[-2:] == (32, 32), "cached at the source size"
+    batch = next(iter(larger.val_dataloader()))
+    model_batch = larger.on_after_batch_transfer(batch, 0)
+    assert model_batch["L"].shape == (len(batch), 1, 16, 16)
+    assert torch.allclose(model_batch["L"], lab_batch(resize_to(batch, 16))["L"]), "whole images, shrunk exactly"
+    shown = larger.split_images("val")
+    assert shown.shape[-2:] == (16, 16) and shown.dtype == torch.uint8
+    direct = ImageFolderDataModule(root=str(photos), image_size=16, cache_dir=cache)
+    direct.setup()
+    assert direct.split_names("test") == larger.split_names("test"), "the same split whatever the source size"
+    difference = (direct.split_images("test").float() - larger.split_images("test").float()).abs().mean()
+    assert difference < 6, "a source shrunk on the device is the image decoded at that size, up to resampling"
+    with pytest.raises(ValueError, match="source_size"):
+        ImageFolderDataModule(root=str(photos), image_size=16, source_size=8)
+
+
+def test_crops_of_a_larger_source_keep_detail_that_a_whole_image_shrunk_loses() -> None:
+    """A one-pixel checkerboard at 32 px: shrunk whole to 16 px it averages to flat gray, while
+    crops of a quarter of its area, cut at 32 px, keep some of the pattern."""
+    checker = ((torch.arange(32)[:, None] + torch.arange(32)[None, :]) % 2 * 255).to(torch.uint8)
+    images = checker.expand(8, 3, 32, 32).contiguous()
+    whole = lab_batch(images, size=16)["L"]
+    torch.manual_seed(0)
+    crops = lab_batch(images, crop_scale=0.25, size=16)["L"]
+    assert crops.shape == whole.shape == (8, 1, 16, 16)
+    assert whole.std() < 1e-4
+    assert crops.std(dim=(1, 2, 3)).mean() > 0.02

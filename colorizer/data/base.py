@@ -1,7 +1,9 @@
 """`ColorizationDataModule`: what every data module shares. Loaders hand out uint8 RGB batches
-[B,3,S,S]; `on_after_batch_transfer` then shrinks them (the first `half_size_epochs` epochs of
-training), crops them at random and flips them (training only) and converts them to Lab in fp32 on the device: L/100 is
-the input [B,1,H,W], ab/110 the target [B,2,H,W]. Subclasses say where the uint8 images live."""
+[B,3,S,S]; `on_after_batch_transfer` then crops them at random and flips them (training only),
+resizes them to `image_size` (half of it for the first `half_size_epochs` epochs of training)
+and converts them to Lab in fp32 on the device: L/100 is the input [B,1,H,W], ab/110 the target
+[B,2,H,W]. Subclasses say where the uint8 images live, and at which side S (`image_size` unless
+they keep larger sources)."""
 
 from pathlib import Path
 
@@ -10,7 +12,7 @@ from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader
 
 from colorizer.data.statistics import ab_bin_prior, cached_tensor, mean_normalized_ab
-from colorizer.data.transforms import half_size, lab_batch
+from colorizer.data.transforms import lab_batch
 
 
 class ColorizationDataModule(LightningDataModule):
@@ -94,6 +96,7 @@ class ColorizationDataModule(LightningDataModule):
 
     def on_after_batch_transfer(self, batch: torch.Tensor, dataloader_idx: int) -> dict[str, torch.Tensor]:
         training = self.trainer is not None and self.trainer.training
+        size = self.image_size
         if training and self.trainer.current_epoch < self.half_size_epochs:
-            batch = half_size(batch)
-        return lab_batch(batch, flip=self.flip and training, crop_scale=self.crop_scale if training else 1.0)
+            size //= 2
+        return lab_batch(batch, self.flip and training, self.crop_scale if training else 1.0, size)

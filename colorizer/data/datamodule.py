@@ -24,6 +24,7 @@ from colorizer.data.sources import (
 )
 from colorizer.data.splits import check_split_config, split_indices
 from colorizer.data.statistics import content_digest
+from colorizer.data.transforms import resize_to
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,11 @@ class CachedDataModule(ColorizationDataModule):
     set larger than `ram_budget_gb` is memory-mapped from the cache file instead of held in RAM.
     For the first `half_size_epochs` epochs training batches are shrunk to half the image size
     (progressive resizing: those steps cost a quarter); validation and test always see full size.
+
+    `source_size` (None: `image_size`): the side the images are decoded and cached at. A larger one
+    gives the random crops (`crop_scale`) the photo's own detail: a crop of a quarter of the area
+    of a 256 px source is 128 px of real pixels, not 64 px enlarged. Every split is handed to the
+    model at `image_size` (whole images shrunk, exactly, by `resize_to`).
     """
 
     def __init__(
@@ -75,8 +81,15 @@ class CachedDataModule(ColorizationDataModule):
         crop_scale: float = 1.0,
         cache_dir: str | None = None,
         ram_budget_gb: float = RAM_BUDGET_GB,
+        source_size: int | None = None,
     ) -> None:
         super().__init__(image_size, batch_size, num_workers, flip, half_size_epochs, crop_scale)
+        self.source_size = source_size or image_size
+        if self.source_size < image_size:
+            raise ValueError(
+                f"data.source_size={source_size} is smaller than data.image_size={image_size}: "
+                "sources are cached at least at the size the model sees (null: the same)."
+            )
         self.splits = dict(splits or SPLIT_FRACTIONS)
         self.split_seed = split_seed
         self.num_folds = num_folds
@@ -93,14 +106,14 @@ class CachedDataModule(ColorizationDataModule):
 
     def prepare_data(self) -> None:
         # Once per machine, before `setup` runs in every process: fill the cache, do not load it.
-        self.prepared_key = ensure_cached(self.build_source(), self.image_size, self.cache_dir)
+        self.prepared_key = ensure_cached(self.build_source(), self.source_size, self.cache_dir)
 
     def setup(self, stage: str | None = None) -> None:
         if self.loaded is not None:
             return
         # In the process that prepared the data, its key saves listing and stat-ing every file again.
         self.loaded = load_cached(
-            self.build_source(), self.image_size, self.cache_dir, self.ram_budget_gb, self.prepared_key
+            self.build_source(), self.source_size, self.cache_dir, self.ram_budget_gb, self.prepared_key
         )
         self._warn_about_left_out()
         count = len(self.loaded.names)
@@ -114,13 +127,14 @@ class CachedDataModule(ColorizationDataModule):
         self.indices["train"] = torch.cat([self.indices["train"], train_only.nonzero().flatten()]).sort().values
         self.indices["all"] = torch.arange(count)
         log.info(
-            "Data: %d train (%d of them from data.train_only_root), %d val, %d test images at %dx%d",
+            "Data: %d train (%d of them from data.train_only_root), %d val, %d test images at %dx%d (cached at %d)",
             len(self.indices["train"]),
             int(train_only.sum()),
             len(self.indices["val"]),
             len(self.indices["test"]),
             self.image_size,
             self.image_size,
+            self.source_size,
         )
 
     def train_only_rows(self, names: list[str]) -> torch.Tensor:
@@ -151,7 +165,10 @@ class CachedDataModule(ColorizationDataModule):
 
     def split_images(self, split: str, rows: torch.Tensor | None = None) -> torch.Tensor:
         indices = self.indices[split]
-        return self.loaded.images[indices if rows is None else indices[rows]]
+        images = self.loaded.images[indices if rows is None else indices[rows]]
+        if self.source_size == self.image_size:
+            return images
+        return resize_to(images, self.image_size).round().to(torch.uint8)
 
     def split_size(self, split: str) -> int:
         return len(self.indices[split])

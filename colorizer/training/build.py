@@ -53,6 +53,7 @@ def build_trainer(cfg: DictConfig) -> lightning.Trainer:
 DATA_HPARAMS = (
     "_target_",
     "image_size",
+    "source_size",
     "batch_size",
     "num_images",
     "flip",

@@ -76,6 +76,7 @@ def check_loss_terms(loss: DictConfig) -> None:
 # a key an option does not have is skipped.
 LOWER_BOUNDS: dict[str, tuple[float, str]] = {
     "data.image_size": (8, "a size in pixels"),  # the data modules refuse less, too
+    "data.source_size": (8, "a size in pixels"),
     "data.batch_size": (1, "a count"),
     "data.num_workers": (0, "a count"),
     "data.num_images": (1, "a count"),
