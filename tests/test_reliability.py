@@ -26,7 +26,8 @@ from tests.helpers.images import bomb_png
 STEPS_PER_EPOCH = 6  # 41 training images in batches of 8
 
 
-# Also with what the fast preset adds (a per-step one-cycle schedule and the half-size epochs), and
+# Also with what the fast preset adds (a per-step one-cycle schedule and the half-size epochs) and
+# the weights' moving average, and
 # with a classification head, the adversarial term (two optimisers, stepped by the module) and
 # simulated hints (drawn from the restored RNG), and
 # with a pretrained-encoder net killed while its encoder is still frozen.
@@ -34,7 +35,7 @@ STEPS_PER_EPOCH = 6  # 41 training images in batches of 8
     "extra",
     [
         [],
-        ["scheduler=onecycle", "optimizer.lr=3e-3", "data.half_size_epochs=2"],
+        ["scheduler=onecycle", "optimizer.lr=3e-3", "data.half_size_epochs=2", "callbacks=ema"],
         [
             "model/head=classification",
             "loss=classification",

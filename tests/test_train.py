@@ -14,6 +14,7 @@ from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import LambdaCallback
 
 from colorizer.config import ConfigError
+from colorizer.inference.checkpoints import load_colorizer
 from colorizer.train import train
 from colorizer.training.build import build_module, build_trainer
 from tests.helpers.config import REPO
@@ -80,6 +81,19 @@ def test_debug_trainer_runs_one_batch_without_checkpoints(make_cfg) -> None:
     cfg = make_cfg("trainer=debug", "trainer.accelerator=cpu", "model=cae", "loss=l1")
     metrics = train(cfg)
     assert metrics["best_checkpoint"] is None and "test/psnr" in metrics
+
+
+def test_ema_validates_and_saves_the_averaged_weights_which_inference_loads(make_cfg) -> None:
+    cfg = make_cfg("callbacks=ema", "model=cae", "loss=mse", "trainer.max_epochs=2", "optimizer.lr=1e-3")
+    metrics = train(cfg)
+    checkpoint = torch.load(metrics["best_checkpoint"], map_location="cpu", weights_only=False)
+    averaged, trained = checkpoint["state_dict"], checkpoint["current_model_state"]
+    assert averaged.keys() == trained.keys()
+    moved = [key for key, value in averaged.items() if value.is_floating_point() and not value.equal(trained[key])]
+    assert any(key.startswith("net.") for key in moved), "the average lags the weights being trained"
+    assert torch.equal(averaged["train_mean_ab"], trained["train_mean_ab"]), "set before the first average"
+    net = load_colorizer(metrics["best_checkpoint"]).net
+    assert all(torch.equal(value, averaged[f"net.{key}"]) for key, value in net.state_dict().items())
 
 
 def fit_recording_lr(cfg, hook: str) -> tuple[list[float], Trainer]:
