@@ -12,6 +12,7 @@ from PIL import Image
 
 pytest.importorskip("timm", reason="the optional encoders extra (timm) is not installed")
 
+from colorizer.data.hints import fixed_hints  # noqa: E402
 from colorizer.export import export_checkpoint  # noqa: E402
 from colorizer.inference import load_colorizer  # noqa: E402
 from colorizer.models import ClassificationHead, EncoderUNet  # noqa: E402
@@ -147,10 +148,11 @@ def test_encoder_unet_trains_with_every_head_and_the_adversarial_term(make_cfg, 
 
 @pytest.fixture(scope="module")
 def encoder_checkpoint(tmp_path_factory) -> Path:
-    """An encoder U-Net trained one tiny epoch, as if from the packaged weights (its config says
-    weights=package), in a process where the weights package cannot be loaded."""
+    """An encoder U-Net that takes hints (with none it is automatic), trained one tiny epoch, as if
+    from the packaged weights (its config says weights=package), in a process where the weights
+    package cannot be loaded."""
     folder = tmp_path_factory.mktemp("encoder_unet")
-    train(compose_config([*TINY, *RANDOM, "model.decoder_base_width=8"], folder / "run"))
+    train(compose_config([*TINY, *RANDOM, "model.decoder_base_width=8", "model.hints=true"], folder / "run"))
     checkpoint = folder / "run" / "checkpoints" / "last.ckpt"
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     state["colorizer_config"]["model"]["encoder"]["weights"] = "package"
@@ -180,17 +182,20 @@ def test_its_checkpoint_needs_no_weights_package(encoder_checkpoint, no_weights_
 @pytest.mark.parametrize("export_format", ["torchscript", "onnx"])
 def test_export_matches_the_module(encoder_checkpoint, no_weights_package, tmp_path, export_format) -> None:
     reference = load_colorizer(encoder_checkpoint)
-    L = torch.rand(2, 1, reference.image_size, reference.image_size)
+    size = reference.image_size
+    L = torch.rand(2, 1, size, size)
+    hints = fixed_hints(torch.rand(2, 2, size, size) * 2 - 1, ["a", "b"], 10)
     with torch.no_grad():
-        expected = reference.net(L)
+        expected = reference.net(L, hints)
+    assert not torch.allclose(expected, reference.net(L)), "the hints reach the output"
     path = export_checkpoint(encoder_checkpoint, export_format, tmp_path / f"net.{export_format}")
     if export_format == "torchscript":
         with torch.no_grad():
-            got = torch.jit.load(str(path))(L)
+            got = torch.jit.load(str(path))(L, hints)
     else:
         onnxruntime = pytest.importorskip("onnxruntime", reason="the optional onnx extra is not installed")
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        got = torch.from_numpy(session.run(None, {"L": L.numpy()})[0])
+        got = torch.from_numpy(session.run(None, {"L": L.numpy(), "hints": hints.numpy()})[0])
     assert (got - expected).abs().max().item() < 1e-4
 
 

@@ -116,21 +116,24 @@ def test_every_net_takes_hints_and_without_them_is_automatic(name: str, head: st
 
 
 @pytest.mark.skipif(not HAS_TIMM, reason="the optional encoders extra (timm) is not installed")
-def test_the_widened_stem_starts_out_computing_what_it_did_on_l() -> None:
-    from colorizer.models.encoders import TimmEncoder
+def test_the_encoder_unet_gives_hints_an_encoder_of_their_own_and_its_backbone_l_alone() -> None:
+    from colorizer.models import EncoderUNet
 
     torch.manual_seed(0)
-    plain = TimmEncoder("efficientnet_lite0", "none").eval()
-    hinted = TimmEncoder("efficientnet_lite0", "none", extra_channels=3).eval()
-    own = hinted.state_dict()
-    (stem,) = [key for key, value in plain.state_dict().items() if own[key].shape != value.shape]
-    assert own[stem][:, 1:].abs().sum() == 0, "the hint channels' weights start at zero"
-    hinted.load_state_dict({**plain.state_dict(), stem: torch.cat([plain.state_dict()[stem], own[stem][:, 1:]], 1)})
-    L = torch.rand(1, 1, 64, 64)
-    hints = fixed_hints(torch.rand(1, 2, 64, 64), ["x"], 30)
+    net = EncoderUNet({"weights": "none"}, decoder_base_width=8, hints=True, hint_width=8).eval()
+    L = torch.rand(2, 1, 64, 64)
+    hints = fixed_hints(torch.rand(2, 2, 64, 64) * 2 - 1, ["a", "b"], 30)
+    inputs = torch.cat([L, hints], dim=1)
+    maps = net.hint_encoder(inputs)
+    backbone = net.encoder(L)
+    assert [m.shape[-1] for m in maps] == [f.shape[-1] for f in backbone], "one map per scale of the backbone"
+    assert [m.shape[1] for m in maps] == net.hint_encoder.widths == [8, 16, 32, 64, 64]
     with torch.no_grad():
-        for a, b in zip(plain(L), hinted(torch.cat([L, hints], 1)), strict=True):
-            assert torch.allclose(a, b, atol=1e-6)
+        without = net.hint_encoder(torch.cat([L, torch.zeros_like(hints)], dim=1))
+    assert all(not torch.allclose(a, b) for a, b in zip(maps, without, strict=True)), "hints reach every scale"
+    assert {id(p) for p in net.pretrained_parameters()}.isdisjoint(map(id, net.hint_encoder.parameters())), (
+        "the hint encoder trains at the full rate"
+    )
 
 
 def test_the_gray_baseline_with_hints_pastes_them_and_nothing_else() -> None:

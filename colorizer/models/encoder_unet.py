@@ -46,6 +46,31 @@ class DecoderBlock(nn.Module):
         return self.convs(torch.cat([self.upsample(x, skip.shape[-2:]), skip], dim=1))
 
 
+class HintEncoder(nn.Module):
+    """The user hints' own encoder, trained from scratch at the full learning rate: L and the hint
+    channels [B,4,H,W] -> one map per scale of the backbone, [B,widths[i],H/r_i,W/r_i] for each
+    reduction r_i (a conv block at full resolution, then one per scale, max-pooled between). It is
+    the from-scratch U-Net's encoder, which learns to spread a hint's colour over its region."""
+
+    def __init__(self, reductions: list[int], base_width: int) -> None:
+        super().__init__()
+        self.steps = [later // earlier for earlier, later in zip([1, *reductions[:-1]], reductions, strict=True)]
+        self.widths = [base_width * 2 ** min(i, 3) for i in range(len(reductions))]
+        self.stem = conv_block(4, base_width, first_slope=0.0, slope=0.0)
+        self.levels = nn.ModuleList(
+            conv_block(c_in, c_out, first_slope=0.0, slope=0.0)
+            for c_in, c_out in zip([base_width, *self.widths[:-1]], self.widths, strict=True)
+        )
+
+    def forward(self, inputs: torch.Tensor) -> list[torch.Tensor]:
+        x = self.stem(inputs)
+        maps = []
+        for step, level in zip(self.steps, self.levels, strict=True):
+            x = level(F.max_pool2d(x, step))
+            maps.append(x)
+        return maps
+
+
 class EncoderUNet(ColorizationNet):
     """L [B,1,H,W] -> ab [B,2,H,W] through a timm backbone and a decoder of `len(features)` blocks.
 
@@ -57,10 +82,10 @@ class EncoderUNet(ColorizationNet):
     `freeze_epochs`: for that many epochs only the decoder trains (the encoder's weights and
     batch-norm statistics stay as loaded), then the whole net.
 
-    Hints (`hints=True`) enter the stem as three more input channels with zero initial weights
-    (Zhang et al. fed them to the first conv too): the pretrained features are unchanged until
-    training teaches the stem to use them, and they reach every scale of the encoder. They also
-    join L at full resolution, where a patch's colour is exact.
+    Hints (`hints=True`) have an encoder of their own (`HintEncoder`, `hint_width` wide at full
+    resolution) whose maps join the backbone's at every scale, and they join L again at full
+    resolution, where a patch's colour is exact. The backbone sees L alone: fed to its stem, at
+    the backbone's gentle learning rate, the hints were barely used (docs/results.md, "Hints").
     """
 
     def __init__(
@@ -70,13 +95,17 @@ class EncoderUNet(ColorizationNet):
         upsample: str = "bilinear",
         head: nn.Module | None = None,
         hints: bool = False,
+        hint_width: int = 16,
     ) -> None:
         super().__init__(head, hints)
         settings = {"name": PACKAGE_BACKBONE, "weights": "package", "freeze_epochs": 0, **(encoder or {})}
         self.freeze_epochs = int(settings["freeze_epochs"])
-        self.encoder = TimmEncoder(settings["name"], settings["weights"], self.in_channels - 1)
+        self.encoder = TimmEncoder(settings["name"], settings["weights"])
         channels, reductions = self.encoder.channels, self.encoder.reductions
         self.size_multiple = max(reductions)
+        self.hint_encoder = HintEncoder(reductions, hint_width) if hints else None
+        if self.hint_encoder is not None:
+            channels = [c + w for c, w in zip(channels, self.hint_encoder.widths, strict=True)]
         levels = len(channels)
         widths = [decoder_base_width * 2 ** (levels - 1 - i) for i in range(levels)]
         blocks = []
@@ -95,7 +124,9 @@ class EncoderUNet(ColorizationNet):
         self.encoder.set_frozen(epoch < self.freeze_epochs)
 
     def colorize_padded(self, inputs: torch.Tensor) -> NetOutput:
-        features = self.encoder(inputs)
+        features = self.encoder(inputs[:, :1])
+        if self.hint_encoder is not None:
+            features = [torch.cat(pair, dim=1) for pair in zip(features, self.hint_encoder(inputs), strict=True)]
         x = features[-1]
         for block, skip in zip(self.decoder, reversed(features[:-1]), strict=True):
             x = block(x, skip)

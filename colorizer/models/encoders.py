@@ -105,14 +105,11 @@ class TimmEncoder(nn.Module):
     """A timm backbone (`features_only`) taking normalised L [B,1,H,W] in [0, 1]; returns its
     feature maps, finest first: [B,C_i,H/r_i,W/r_i] with `channels[i]` and `reductions[i]`.
 
-    `extra_channels` (user hints: 3) widens the stem's input to [B,1+extra,H,W] with zero weights
-    for the new channels, so the loaded backbone starts out computing exactly what it did on L.
-
     `frozen` (set by the net's freeze schedule) keeps the weights from training and the batch
     norms and dropout in eval mode.
     """
 
-    def __init__(self, name: str = PACKAGE_BACKBONE, weights: str = "package", extra_channels: int = 0) -> None:
+    def __init__(self, name: str = PACKAGE_BACKBONE, weights: str = "package") -> None:
         super().__init__()
         timm = import_timm()
         weights = str(weights)
@@ -135,8 +132,6 @@ class TimmEncoder(nn.Module):
         mean, std = PACKAGE_NORMALISATION if weights == "package" else self._timm_normalisation()
         self.register_buffer("mean", torch.tensor(sum(mean) / len(mean)))
         self.register_buffer("std", torch.tensor(sum(std) / len(std)))
-        if extra_channels:
-            self._widen_stem(extra_channels)
         self.channels: list[int] = list(self.body.feature_info.channels())
         self.reductions: list[int] = list(self.body.feature_info.reduction())
         self.frozen = False
@@ -167,13 +162,6 @@ class TimmEncoder(nn.Module):
         self.body.load_state_dict(kept)
         log.info("Encoder %s: loaded %d pretrained tensors (weights=%s)", self.name, len(kept), self.weights)
 
-    def _widen_stem(self, extra: int) -> None:
-        # The one conv that takes a single channel is the stem, whatever timm names it.
-        stem = next(m for m in self.body.modules() if isinstance(m, nn.Conv2d) and m.in_channels == 1)
-        weight = stem.weight.detach()
-        stem.weight = nn.Parameter(torch.cat([weight, weight.new_zeros(weight.shape[0], extra, *weight.shape[2:])], 1))
-        stem.in_channels = 1 + extra
-
     def set_frozen(self, frozen: bool) -> None:
         self.frozen = frozen
         for parameter in self.body.parameters():
@@ -186,6 +174,6 @@ class TimmEncoder(nn.Module):
             self.body.eval()
         return self
 
-    def forward(self, inputs: torch.Tensor) -> list[torch.Tensor]:
-        """inputs [B,1+extra_channels,H,W]: L, normalised as the backbone was trained, then the rest as given."""
-        return self.body(torch.cat([(inputs[:, :1] - self.mean) / self.std, inputs[:, 1:]], dim=1))
+    def forward(self, L: torch.Tensor) -> list[torch.Tensor]:
+        """L [B,1,H,W] in [0, 1], normalised here as the backbone was trained."""
+        return self.body((L - self.mean) / self.std)

@@ -86,6 +86,7 @@ LOWER_BOUNDS: dict[str, tuple[float, str]] = {
     "optimizer.weight_decay": (0, "a weight decay"),
     "model.base_width": (1, "a width"),
     "model.decoder_base_width": (1, "a width"),
+    "model.hint_width": (1, "a width"),
     "model.widths": (1, "a width"),
     "model.depth": (1, "a count"),
     "model.latent_dim": (1, "a width"),
