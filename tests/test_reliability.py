@@ -30,7 +30,7 @@ STEPS_PER_EPOCH = 6  # 41 training images in batches of 8
 # the weights' moving average, and
 # with a classification head, the adversarial term (two optimisers, stepped by the module) and
 # simulated hints (drawn from the restored RNG), and
-# with a pretrained-encoder net killed while its encoder is still frozen.
+# with a pretrained-encoder net (and its hints' own encoder) killed while its encoder is still frozen.
 @pytest.mark.parametrize(
     "extra",
     [
@@ -53,6 +53,7 @@ STEPS_PER_EPOCH = 6  # 41 training images in batches of 8
                 "model.decoder_base_width=8",
                 "optimizer.encoder_lr_mult=0.3",
                 "scheduler=onecycle",
+                "model.hints=true",
             ],
             marks=pytest.mark.skipif(importlib.util.find_spec("timm") is None, reason="no encoders extra"),
         ),
