@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from colorizer.data.base import ColorizationDataModule
 from colorizer.data.cache import ensure_cached, load_cached
@@ -25,31 +25,9 @@ from colorizer.data.sources import (
 from colorizer.data.splits import check_split_config, split_indices
 from colorizer.data.statistics import content_digest
 from colorizer.data.transforms import resize_to
+from colorizer.data.uint8_images import UInt8Images, keep_batch
 
 log = logging.getLogger(__name__)
-
-
-class UInt8Images(Dataset):
-    """A view of some rows of a uint8 image tensor [N,3,S,S]. Batches are fetched with one
-    fancy-indexing call (`__getitems__`) instead of N `__getitem__` calls and a collate."""
-
-    def __init__(self, images: torch.Tensor, indices: torch.Tensor) -> None:
-        self.images = images
-        self.indices = indices
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, index: int) -> torch.Tensor:
-        return self.images[self.indices[index]]
-
-    def __getitems__(self, indices: list[int]) -> torch.Tensor:
-        return self.images[self.indices[torch.as_tensor(indices)]]
-
-
-def keep_batch(batch: torch.Tensor) -> torch.Tensor:
-    """Collate for `UInt8Images`: the batch is already one tensor."""
-    return batch
 
 
 class CachedDataModule(ColorizationDataModule):
