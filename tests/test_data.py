@@ -173,6 +173,28 @@ def test_train_only_folders_join_training_and_leave_the_held_out_split_as_it_was
         ImageFolderDataModule(root=str(tmp_path / "extra"), train_only_root=[str(tmp_path / "extra")], **kwargs).setup()
 
 
+def test_a_train_fraction_keeps_a_fixed_nested_share_and_the_held_out_splits(tmp_path) -> None:
+    write_images(tmp_path / "photos", 40)
+    kwargs = {"root": str(tmp_path / "photos"), "image_size": 16, "cache_dir": str(tmp_path / "cache")}
+    shares = {}
+    for fraction in (1.0, 0.5, 0.25):
+        data = ImageFolderDataModule(train_fraction=fraction, **kwargs)
+        data.setup()
+        shares[fraction] = data.split_names("train")
+        assert data.split_size("train") == len(shares[fraction])
+        if fraction == 1.0:
+            held_out = {split: data.split_names(split) for split in ("val", "test")}
+        assert {split: data.split_names(split) for split in ("val", "test")} == held_out
+        assert sum(len(batch) for batch in data.train_dataloader()) == len(shares[fraction]), "only the share trains"
+    assert (len(shares[1.0]), len(shares[0.5]), len(shares[0.25])) == (26, 13, 6)
+    assert set(shares[0.25]) < set(shares[0.5]) < set(shares[1.0]), "a smaller share is within a larger one"
+    again = ImageFolderDataModule(train_fraction=0.5, **kwargs)
+    again.setup()
+    assert again.split_names("train") == shares[0.5], "the share is fixed by split_seed"
+    with pytest.raises(ValueError, match="train_fraction"):
+        ImageFolderDataModule(train_fraction=0.0, **kwargs)
+
+
 def test_kaggle_layout_reads_color_and_ignores_gray(tmp_path) -> None:
     write_images(tmp_path / "landscape" / "color", 6)
     write_images(tmp_path / "landscape" / "gray", 3, seed=9)

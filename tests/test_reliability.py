@@ -266,6 +266,7 @@ def test_two_processes_build_the_same_cache_at_once(tmp_path) -> None:
         (["model.base_width=-3"], r"model.base_width=-3 is out of range: a width, at least 1"),
         (["model.encoder_dropout=[0.1,1.5]"], r"model.encoder_dropout=\[0.1, 1.5\] is out of range: a fraction"),
         (["data.crop_scale=0.0"], r"data.crop_scale=0.0 is out of range: a fraction, 0 < crop_scale"),
+        (["data.train_fraction=1.5"], r"data.train_fraction=1.5 is out of range: a fraction, 0 < train_fraction"),
         (["data.num_workers=-1"], r"data.num_workers=-1 is out of range: a count, at least 0"),
     ],
 )

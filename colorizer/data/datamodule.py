@@ -22,7 +22,7 @@ from colorizer.data.sources import (
     SyntheticSource,
     write_skipped_tsv,
 )
-from colorizer.data.splits import check_split_config, split_indices
+from colorizer.data.splits import check_split_config, keep_share, split_indices
 from colorizer.data.statistics import content_digest
 from colorizer.data.transforms import resize_to
 from colorizer.data.uint8_images import UInt8Images, keep_batch
@@ -43,6 +43,10 @@ class CachedDataModule(ColorizationDataModule):
     gives the random crops (`crop_scale`) the photo's own detail: a crop of a quarter of the area
     of a 256 px source is 128 px of real pixels, not 64 px enlarged. Every split is handed to the
     model at `image_size` (whole images shrunk, exactly, by `resize_to`).
+
+    `train_fraction` (1: all) trains on that share of the training split, a subset fixed by
+    `split_seed` (a smaller share's photos are among a larger share's), while validation and test
+    stay as they are: a learning curve over the number of training photos.
     """
 
     def __init__(
@@ -60,8 +64,12 @@ class CachedDataModule(ColorizationDataModule):
         cache_dir: str | None = None,
         ram_budget_gb: float = RAM_BUDGET_GB,
         source_size: int | None = None,
+        train_fraction: float = 1.0,
     ) -> None:
         super().__init__(image_size, batch_size, num_workers, flip, half_size_epochs, crop_scale)
+        if not 0 < train_fraction <= 1:
+            raise ValueError(f"data.train_fraction={train_fraction} is not a share in (0, 1] of the training photos.")
+        self.train_fraction = train_fraction
         self.source_size = source_size or image_size
         if self.source_size < image_size:
             raise ValueError(
@@ -102,12 +110,13 @@ class CachedDataModule(ColorizationDataModule):
         # The split is cut from the other images alone, so it is the same with or without the extra ones.
         parts = split_indices(len(held), self.splits, self.split_seed, self.num_folds, self.fold)
         self.indices = {split: held[rows] for split, rows in parts.items()}
-        self.indices["train"] = torch.cat([self.indices["train"], train_only.nonzero().flatten()]).sort().values
+        train = torch.cat([self.indices["train"], train_only.nonzero().flatten()])
+        self.indices["train"] = keep_share(train, self.train_fraction, self.split_seed).sort().values
         self.indices["all"] = torch.arange(count)
         log.info(
             "Data: %d train (%d of them from data.train_only_root), %d val, %d test images at %dx%d (cached at %d)",
             len(self.indices["train"]),
-            int(train_only.sum()),
+            int(train_only[self.indices["train"]].sum()),
             len(self.indices["val"]),
             len(self.indices["test"]),
             self.image_size,
@@ -234,3 +243,4 @@ class KaggleLandscapeDataModule(ImageFolderDataModule):
 
     def held_out_roots(self) -> list[str | Path]:
         return KaggleLandscapeSource(self.root).roots
+

@@ -50,3 +50,12 @@ def split_indices(
     if len(train) == 0:
         raise ValueError(f"{count} images are too few for the splits {dict(fractions)}: no training image is left.")
     return {"train": train.sort().values, "val": val.sort().values, "test": test.sort().values}
+
+
+def keep_share(indices: torch.Tensor, fraction: float, seed: int) -> torch.Tensor:
+    """At least one of `indices` [N], `fraction` of them, drawn in an order fixed by `seed`: the
+    share kept at a smaller fraction is the start of the share kept at a larger one."""
+    if fraction >= 1:
+        return indices
+    order = torch.randperm(len(indices), generator=torch.Generator().manual_seed(seed))
+    return indices[order[: max(1, round(fraction * len(indices)))]]

@@ -54,6 +54,7 @@ DATA_HPARAMS = (
     "_target_",
     "image_size",
     "source_size",
+    "train_fraction",
     "batch_size",
     "num_images",
     "flip",

@@ -98,6 +98,7 @@ LOWER_BOUNDS: dict[str, tuple[float, str]] = {
 # Fractions: (low, high], except where the low end is allowed.
 FRACTIONS = {
     "data.crop_scale": False,
+    "data.train_fraction": False,
     "model.dropout": True,
     "model.decoder_dropout": True,
     "model.encoder_dropout": True,
