@@ -135,8 +135,10 @@ class TimmEncoder(nn.Module):
                 f"timm cannot build model.encoder.name={name} with weights={weights}: {error}. "
                 "Check the name (timm.list_models()); weights=timm needs the internet, package works offline."
             ) from error
-        if weights not in ("timm", "none"):
-            self._load(package_state_dict(name) if weights == "package" else read_state_dict(Path(weights).expanduser()))
+        if weights == "package":
+            self._load(package_state_dict(name))
+        elif weights not in ("timm", "none"):
+            self._load(read_state_dict(Path(weights).expanduser()))
         mean, std = PACKAGE_NORMALISATION if weights == "package" else self._timm_normalisation()
         self.register_buffer("mean", torch.tensor(sum(mean) / len(mean)))
         self.register_buffer("std", torch.tensor(sum(std) / len(std)))
