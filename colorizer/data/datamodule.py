@@ -243,4 +243,3 @@ class KaggleLandscapeDataModule(ImageFolderDataModule):
 
     def held_out_roots(self) -> list[str | Path]:
         return KaggleLandscapeSource(self.root).roots
-
