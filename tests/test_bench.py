@@ -103,9 +103,15 @@ def test_the_gpu_check_runs_in_its_reduced_form_on_the_cpu(tmp_path) -> None:
 @pytest.mark.skipif(importlib.util.find_spec("litserve") is None, reason="the serve extra is not installed")
 def test_the_serve_load_test_and_soak_run_in_their_reduced_form(tmp_path) -> None:
     output = tmp_path / "serve.json"
-    result = run_command("bench", "--smoke", "--sections", "serve", "--json", str(output), timeout=600)
+    result = run_command(
+        "bench", "--smoke", "--sections", "serve", "--serve-set", "threads=2", "--json", str(output), timeout=600
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     serve = json.loads(output.read_text())["serve"]
+    assert serve["overrides"] == ["threads=2"] and "default U-Net, with threads=2" in result.stdout
+    assert {name: server["threads"] for name, server in serve["servers"].items()} == {"batched": 2, "unbatched": 2}
+    assert serve["servers"]["batched"]["max_batch_size"] == 16 and serve["servers"]["unbatched"]["max_batch_size"] == 1
+    assert "2 torch threads in the inference worker" in result.stdout
     for level in serve["levels"].values():
         for mode in ("batched", "unbatched"):
             assert level[mode]["errors"] == 0 and level[mode]["images_per_s"] > 0

@@ -4,11 +4,13 @@ classification head), answers checked against `colorizer.predict`'s own pipeline
 
 import io
 import json
+import os
 import socket
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -70,6 +72,35 @@ def test_health_and_info_describe_the_models(server):
     assert models[labels["unet"]]["hints"] is False and models[labels["hints"]]["hints"] is True
     assert models[labels["classes"]]["head"] == "classification" and models[labels["unet"]]["head"] == "regression"
     assert models[labels["unet"]]["image_size"] == 32
+    serving = httpx.get(f"{url}/info").json()["model"]["serving"]
+    threads = max(1, (os.cpu_count() or 1) // 2)  # auto: half the cores for the one worker
+    assert serving == {"device": "cpu", "workers": 1, "threads": threads, "max_batch_size": 8, "batch_timeout": 0.2}
+
+
+@pytest.mark.parametrize(
+    ("threads", "workers", "accelerator", "cores", "expected"),
+    [
+        ("auto", 1, "cpu", 2, 1),
+        ("auto", 1, "cpu", 16, 8),
+        ("auto", 2, "cpu", 16, 4),
+        ("auto", 4, "cpu", 2, 1),
+        ("auto", 1, "cuda", 16, 1),
+        (3, 1, "cpu", 2, 3),
+    ],
+)
+def test_the_worker_threads_leave_the_api_server_cores_on_a_cpu(threads, workers, accelerator, cores, expected):
+    from colorizer.serve.server import worker_threads
+
+    with patch("os.cpu_count", return_value=cores):
+        assert worker_threads(threads, workers, accelerator) == expected
+
+
+@pytest.mark.parametrize("threads", [0, -2, "many", True])
+def test_a_bad_threads_value_is_refused_by_name(threads):
+    from colorizer.serve.server import worker_threads
+
+    with pytest.raises(ValueError, match=f"threads={threads} is neither auto nor a positive number"):
+        worker_threads(threads, 1, "cpu")
 
 
 def test_a_raw_body_and_a_multipart_form_get_predicts_image(server):

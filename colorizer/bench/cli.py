@@ -89,9 +89,16 @@ def format_report(figures: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run_bench(mode: str, workdir: Path, sections: list[str] | None = None, landscapes: Path = SHARED_PHOTOS) -> dict:
+def run_bench(
+    mode: str,
+    workdir: Path,
+    sections: list[str] | None = None,
+    landscapes: Path = SHARED_PHOTOS,
+    serve_overrides: list[str] | None = None,
+) -> dict:
     """The figures of `sections` (default: the mode's own) measured in `mode` ("smoke", "quick" or
-    "full"); `landscapes` is the folder of landscape photos that time to quality trains on."""
+    "full"); `landscapes` is the folder of landscape photos that time to quality trains on;
+    `serve_overrides` go to both servers of the serve section."""
     settings = MODES[mode]
     chosen = sections or settings["sections"]
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -127,7 +134,7 @@ def run_bench(mode: str, workdir: Path, sections: list[str] | None = None, lands
             quality_data, QUALITY_TARGETS[mode], workdir, general_data=general_data
         ),
         "app": lambda: bench_app(settings["app"], workdir, device),
-        "serve": lambda: bench_serve(workdir, device, **settings["serve"]),
+        "serve": lambda: bench_serve(workdir, device, **settings["serve"], overrides=serve_overrides or []),
         "gpu": lambda: bench_gpu(
             "smoke" if mode == "smoke" else "full", workdir, device, landscapes.parent, quality_data
         ),
@@ -177,6 +184,13 @@ def main() -> None:
         default=SHARED_PHOTOS,
         help="the folder of landscape photos (Kaggle color/) for time_to_quality",
     )
+    parser.add_argument(
+        "--serve-set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a colorizer.serve option for both servers of the serve section, e.g. threads=2 (repeatable)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="where to write the figures (default outputs/bench/)")
     args = parser.parse_args()
     unknown = sorted(set(args.sections or []) - set(SECTIONS))
@@ -184,7 +198,7 @@ def main() -> None:
         parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     with tempfile.TemporaryDirectory(prefix="colorizer-bench-") as workdir:
-        figures = run_bench(mode, Path(workdir), args.sections, args.landscapes.expanduser())
+        figures = run_bench(mode, Path(workdir), args.sections, args.landscapes.expanduser(), args.serve_set)
     path = args.json or REPO / "outputs" / "bench" / f"bench-{mode}-{time.strftime('%Y-%m-%d_%H-%M-%S')}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(figures, indent=2))

@@ -164,29 +164,46 @@ def predict_job(files: list[Path], workdir: Path, device: torch.device) -> float
     return rates[-1]
 
 
-def bench_serve(workdir: Path, device: torch.device, per_level: int, levels: list[int], soak_s: float) -> dict:
-    """The serve section's figures (see the module's docstring)."""
+def serving(url: str) -> dict[str, Any]:
+    """How the server at `url` serves (its `GET /info`): device, workers, threads, batching."""
+    import httpx
+
+    return httpx.get(f"{url}/info", timeout=30).json()["model"]["serving"]
+
+
+def bench_serve(
+    workdir: Path, device: torch.device, per_level: int, levels: list[int], soak_s: float, overrides: list[str]
+) -> dict:
+    """The serve section's figures (see the module's docstring); `overrides` (colorizer.serve
+    options) go to both servers."""
     files = prediction_photos(32, workdir / "serve_in")
     bodies = [f.read_bytes() for f in files]
     checkpoint = default_unet_checkpoint(workdir / "serve_unet.ckpt")
-    common = [f"ckpt_path={checkpoint}", f"device={device.type}", "batch_timeout=0.01"]
-    figures: dict[str, Any] = {"size": "768x512", "levels": {}}
+    common = [f"ckpt_path={checkpoint}", f"device={device.type}", "batch_timeout=0.01", *overrides]
+    figures: dict[str, Any] = {"size": "768x512", "overrides": overrides, "levels": {}}
+    # Before the servers start: their idle workers poll their queues, and predict runs alone for a user.
+    figures["predict_images_per_s"] = predict_job(files, workdir, device)
     with (
         running_server([*common, "max_batch_size=16"], workdir / "serve_batched" / "log") as (batched, pid),
         running_server([*common, "max_batch_size=1"], workdir / "serve_single" / "log") as (single, _),
     ):
+        figures["servers"] = {name: serving(url) for name, url in (("batched", batched), ("unbatched", single))}
         for concurrency in levels:  # both servers at each level in turn, so drift hits both alike
             figures["levels"][str(concurrency)] = {
                 name: asyncio.run(load_level(url, bodies, concurrency, per_level))
                 for name, url in (("batched", batched), ("unbatched", single))
             }
-        figures["predict_images_per_s"] = predict_job(files, workdir, device)
         figures["soak"] = asyncio.run(soak(batched, pid, bodies[:8], bad_inputs(workdir), 16, soak_s))
     return figures
 
 
 def format_serve(figures: dict) -> list[str]:
-    lines = [f"Serve: {figures['size']} JPEGs, POST /predict on loopback, answers as JPEG (default U-Net):"]
+    options = f", with {' '.join(figures['overrides'])}" if figures.get("overrides") else ""
+    threads = figures["servers"]["batched"]["threads"]
+    lines = [
+        f"Serve: {figures['size']} JPEGs, POST /predict on loopback, answers as JPEG (default U-Net{options}; "
+        f"{threads} torch thread{'s' if threads > 1 else ''} in the inference worker):"
+    ]
     lines.append(
         "| concurrency | batching | images/s | p50 ms | p95 ms | p99 ms | errors | network ms per image "
         "| client's share of the CPU |"

@@ -23,17 +23,20 @@ class ColorizerAPI(ls.LitAPI):
     `temperature` (None: as trained), `input` [1,1,S,S] and `hints` ([1,3,S,S] or None), as numpy
     arrays, which pickle by value between processes; the answer is {"ab": [1,2,S,S], "network_ms",
     "batch_size"}. Rows of one batch that ask for different models or temperatures run as one
-    sub-batch each."""
+    sub-batch each. The worker's torch runs `threads` threads."""
 
-    def __init__(self, checkpoints: dict[str, str], precision: str = "auto", **kwargs: Any) -> None:
+    def __init__(self, checkpoints: dict[str, str], precision: str = "auto", threads: int = 1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.checkpoints, self.precision = checkpoints, precision
+        self.checkpoints, self.precision, self.threads = checkpoints, precision, threads
 
     def setup(self, device: str) -> None:
+        torch.set_num_threads(self.threads)
         self.torch_device = torch.device(device)
         self.models: dict[str, TrainedColorizer] = {
             label: load_colorizer(path, self.torch_device) for label, path in self.checkpoints.items()
         }
+        for model in self.models.values():
+            model.net.to(memory_format=torch.channels_last)  # as in colorizer.predict: the faster layout
         self.trained_temperature = {label: temperature_of(model.net) for label, model in self.models.items()}
         self.bf16 = use_bf16(self.precision, self.torch_device)
 
@@ -66,6 +69,7 @@ class ColorizerAPI(ls.LitAPI):
             if temperature is not None:
                 set_temperature(model.net, temperature)
             inputs = torch.from_numpy(np.concatenate([requests[row]["input"] for row in rows]))
+            inputs = inputs.to(memory_format=torch.channels_last)
             hints = batch_hints([as_tensor(requests[row]["hints"]) for row in rows], model.image_size)
             ab = predict_ab(model.net, inputs, hints, self.torch_device, self.bf16).cpu().numpy()
             for index, row in enumerate(rows):
