@@ -6,6 +6,7 @@ carry allows (126 MB as they are; 64 px JPEGs at quality 95 are about 22 MB).
 Then, on the GPU machine, from the repository root:
     python3 -m pip install -q --no-index --no-deps --target /tmp/site .gpu/wheels/*.whl
     PYTHONPATH=/tmp/site python3 -m colorizer.bench --sections gpu --landscapes .gpu/landscapes/color
+    PYTHONPATH=/tmp/site python3 -m colorizer.bench --quick --sections serve
 """
 
 import argparse
@@ -20,6 +21,24 @@ from colorizer.bench.common import REPO, SHARED_PHOTOS
 
 # What the GPU image lacks (its package list: the device docs' KINDS.md), at the versions tested here.
 MISSING = ["hydra-core==1.3.8", "omegaconf==2.3.1", "kornia==0.9.0", "kornia_rs==0.2.0"]
+# ... and for the serve section (batching where it should pay): LitServe and what it needs beyond the image.
+MISSING += [
+    "litserve==0.2.19",
+    "fastapi==0.165.0",
+    "starlette==1.10.0",
+    "uvicorn==0.55.0",
+    "httptools==0.9.0",
+    "pyzmq==27.3.0",
+    "pydantic==2.14.4",
+    "pydantic_core==2.50.5",
+    "annotated-types==0.8.0",
+    "annotated-doc==0.0.7",
+    "typing-inspection==0.4.5",
+    "typing_extensions==4.16.0",
+    "anyio==4.16.0",
+    "opentelemetry-api==1.45.2",
+    "python-multipart==0.0.34",
+]
 # Hydra's parser runtime exists only as a source archive: built here into a pure-Python wheel.
 SOURCE_ONLY = ["antlr4-python3-runtime==4.9.3"]
 # The GPU image's Python and platforms, as the device docs give them.
