@@ -46,10 +46,10 @@ def test_every_preset_is_in_the_readmes_preset_table() -> None:
         readme_row(preset)
 
 
-def test_defaults_are_synthetic_unet_ssim(make_cfg) -> None:
+def test_defaults_are_synthetic_unet_mse_ssim(make_cfg) -> None:
     cfg = make_cfg(tiny=False)
     assert cfg.data._target_.endswith("SyntheticLandscapeDataModule")
-    assert cfg.model._target_.endswith("UNet") and list(cfg.loss) == ["_target_", "ssim"]
+    assert cfg.model._target_.endswith("UNet") and list(cfg.loss) == ["_target_", "mse", "ssim"]
     assert cfg.data.image_size == 64 and dict(cfg.data.splits) == {"train": 0.64, "val": 0.16, "test": 0.2}
 
 
