@@ -23,8 +23,9 @@ from colorizer.atomic import atomic_write_text
 from colorizer.cli import one_line_errors
 from colorizer.config import ConfigError
 from colorizer.training.build import build_module, build_trainer, hparams_of
-from colorizer.training.checkpointing import resolve_resume
+from colorizer.training.checkpointing import load_net_weights, resolve_resume
 from colorizer.training.config_checks import check_config, check_model_accepts, check_multirun_strategy
+from colorizer.training.stages import plan_stages
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit, test the best checkpoint on the test split, and write `metrics.json`.
 
     Returns the metrics (fit metrics of the last epoch and test metrics), plus the best
-    checkpoint path and the wall time.
+    checkpoint path and the wall time. A config with `stages` runs them in turn (`train_in_stages`).
     """
+    if cfg.get("stages"):
+        return train_in_stages(cfg)
     start = time.perf_counter()
     check_config(cfg)
     output_dir = Path(cfg.paths.output_dir)
@@ -43,8 +46,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     requested = cfg.get("ckpt_path") or ("last" if cfg.get("resume") else None)
     ckpt_path = resolve_resume(output_dir / "checkpoints", requested)
+    # A resumed run's checkpoint brings every weight; init_from only starts a fresh run from them.
+    init_from = cfg.get("init_from") if ckpt_path is None else None
     datamodule = instantiate(cfg.data)
-    module = build_module(cfg, resuming=ckpt_path is not None)
+    module = build_module(cfg, resuming=ckpt_path is not None or bool(init_from))
+    if init_from:
+        load_net_weights(module.net, init_from)
     check_model_accepts(module.net, cfg.data.image_size)
     if cfg.data.get("half_size_epochs", 0) > 0:
         try:
@@ -90,6 +97,37 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             output_dir,
         )
     return metrics
+
+
+def last_checkpoint(run_folder: Path) -> str | None:
+    path = run_folder / "checkpoints" / "last.ckpt"
+    return str(path) if path.is_file() else None
+
+
+def train_in_stages(cfg: DictConfig) -> dict[str, Any]:
+    """Each stage of `cfg.stages` as a run of its own in `<run folder>/<stage>/`, from the previous
+    stage's best weights; a finished stage is skipped and an interrupted one resumed. Returns the
+    last stage's metrics with every stage's test figures under "stages"."""
+    start = time.perf_counter()
+    output_dir = Path(cfg.paths.output_dir)
+    weights = cfg.get("init_from")
+    by_stage: dict[str, dict[str, Any]] = {}
+    for stage in plan_stages(cfg, output_dir):
+        metrics = stage.finished_metrics()
+        if metrics is None:
+            stage.config.ckpt_path = "last" if stage.can_resume() else None
+            stage.config.init_from = weights
+            log.info("Stage %s: %s in %s", stage.name, "resuming" if stage.can_resume() else "training", stage.folder)
+            metrics = train(stage.config)
+        else:
+            log.info("Stage %s finished before (%s): skipped.", stage.name, stage.folder / "metrics.json")
+        weights = metrics.get("best_checkpoint") or last_checkpoint(stage.folder)
+        if weights is None:
+            log.warning("Stage %s saved no checkpoint: the next stage starts from its own initial weights.", stage.name)
+        by_stage[stage.name] = {k: v for k, v in metrics.items() if k.startswith("test/") or k == "best_checkpoint"}
+    summary = {**metrics, "stages": by_stage, "wall_time_s": round(time.perf_counter() - start, 2)}
+    atomic_write_text(output_dir / "metrics.json", json.dumps(summary, indent=2, sort_keys=True))
+    return summary
 
 
 def run_sweep_job(cfg: DictConfig) -> float:

@@ -93,3 +93,33 @@ def resolve_resume(checkpoint_dir: Path, requested: str | None) -> str | None:
             log.warning("Checkpoint %s is damaged (cut short?); resuming from %s instead.", path, candidate)
             return str(candidate)
     raise ValueError(f"Checkpoint {path} is damaged and no other readable checkpoint is in {path.parent}.")
+
+
+def load_net_weights(net: torch.nn.Module, path: str | Path) -> None:
+    """`init_from=<checkpoint>`: the net's weights from another run's checkpoint, and nothing else
+    (unlike a resume: the optimiser, schedule, epoch and RNG start fresh). A checkpoint of a
+    different net is refused with the parameters that do not match, by name and shape."""
+    state = {k.removeprefix("net."): v for k, v in read_checkpoint(path)["state_dict"].items() if k.startswith("net.")}
+    own = net.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    reshaped = [
+        f"{k} {tuple(state[k].shape)} -> {tuple(own[k].shape)}"
+        for k in own
+        if k in state and state[k].shape != own[k].shape
+    ]
+    problems = [
+        (f"{len(missing)} missing", missing),
+        (f"{len(unexpected)} not in this net", unexpected),
+        (f"{len(reshaped)} of another shape", reshaped),
+    ]
+    said = [f"{label} (e.g. {', '.join(names[:3])})" for label, names in problems if names]
+    if said:
+        raise CheckpointError(
+            f"init_from={path} holds the weights of another net: {'; '.join(said)}. "
+            "Use a checkpoint of the same model settings, or leave init_from=null."
+        )
+    net.load_state_dict(state)
+    log.info(
+        "Initialised the net's %d tensors from %s (weights only: optimiser and epoch start fresh).", len(state), path
+    )
