@@ -211,7 +211,13 @@ def test_a_persons_points_are_checked_and_mapped_to_the_models_size() -> None:
 def test_a_hints_file_that_is_not_json_or_not_an_object_is_refused(tmp_path) -> None:
     (tmp_path / "bad.json").write_text("{not json")
     (tmp_path / "list.json").write_text("[1, 2]")
-    for name, message in [("bad.json", "is not JSON"), ("list.json", "JSON object"), ("none.json", "cannot be read")]:
+    (tmp_path / "deep.json").write_text('{"a.jpg": ' + "[" * 5000 + "]" * 5000 + "}")
+    for name, message in [
+        ("bad.json", "is not JSON"),
+        ("list.json", "JSON object"),
+        ("none.json", "cannot be read"),
+        ("deep.json", "nested too deeply"),
+    ]:
         with pytest.raises(HintError, match=message):
             read_hint_file(tmp_path / name)
 

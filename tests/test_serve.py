@@ -174,6 +174,12 @@ def bad_requests(labels: dict[str, str]) -> list[tuple[str, dict, int, str]]:
             "not a #rrggbb",
         ),
         ("hints not json", dict(body=good, hints="[{x", model=labels["hints"]), 422, "not JSON"),
+        (
+            "hints 5,000 lists deep",
+            dict(body=good, hints="[" * 5000 + "]" * 5000, model=labels["hints"]),
+            422,
+            "deeply",
+        ),
         ("temperature on regression", dict(body=good, temperature="0.5"), 422, "regresses ab"),
         ("negative temperature", dict(body=good, temperature="-1", model=labels["classes"]), 422, ">= 0"),
         ("temperature not a number", dict(body=good, temperature="hot", model=labels["classes"]), 422, "not a number"),

@@ -143,6 +143,8 @@ def parse_hints(text: str | None, card: ModelCard) -> list[dict[str, Any]] | Non
         points = json.loads(text)
     except json.JSONDecodeError as error:
         raise RequestError(422, f"hints is not JSON: {error}") from None
+    except RecursionError:  # the decoder recurses once per level of [[[...]]]
+        raise RequestError(422, "hints is nested too deeply to be a list of points") from None
     if not isinstance(points, list):
         raise RequestError(422, 'hints must be a JSON list of points, e.g. [{"x": 120, "y": 45, "color": "#c0392b"}]')
     return points
