@@ -2,12 +2,16 @@
 three checkpoints (a U-Net without hints, a hints U-Net that follows them, a hints net with a
 classification head), answers checked against `colorizer.predict`'s own pipeline."""
 
+import contextlib
 import io
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from unittest.mock import patch
@@ -232,3 +236,79 @@ def test_the_command_says_in_one_line_what_is_wrong_with_a_checkpoint(problem, t
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith("colorizer.serve: ") and str(path) in last
     assert ("does not exist" if problem == "missing" else "cannot be read") in last
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid` (Linux's /proc)."""
+    found, pending = set(), [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        found.update(int(child) for child in children)
+        pending.extend(int(child) for child in children)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@contextlib.contextmanager
+def own_server(checkpoint: Path, folder: Path, *overrides: str) -> Iterator[tuple[subprocess.Popen, str, Path]]:
+    """`python -m colorizer.serve` for one test to stop or break: (process, URL, log)."""
+    from colorizer.bench.serve_process import free_port, wait_for_http
+
+    port, log = free_port(), folder / "serve.log"
+    command = [sys.executable, "-m", "colorizer.serve", f"ckpt_path={checkpoint}", "device=cpu", *overrides]
+    command += ["host=127.0.0.1", f"port={port}", f"hydra.run.dir={folder / 'run'}"]
+    with open(log, "wb") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/health", process, log)
+        yield process, f"http://127.0.0.1:{port}", log
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def inference_worker(server_pid: int) -> int:
+    """The inference worker: LitServe spawns it (its manager is forked, its resource tracker named)."""
+    (worker,) = [pid for pid in descendants(server_pid) if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    return worker
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_stops_every_process_and_exits_0(trained_checkpoints, tmp_path, stop_signal):
+    with own_server(trained_checkpoints["unet"], tmp_path) as (process, url, log):
+        assert post(url, photo_bytes(40, 30, seed=1)).status_code == 200
+        started = descendants(process.pid)
+        assert started, "the worker, LitServe's manager and the resource tracker run as processes of their own"
+        # SIGTERM as a supervisor sends it, to the server alone; Ctrl+C reaches the whole group.
+        if stop_signal == signal.SIGINT:
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            process.send_signal(stop_signal)
+        assert process.wait(timeout=10) == 0, log.read_text()[-2000:]
+        deadline = time.monotonic() + 5
+        while any(alive(pid) for pid in started) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in started if alive(pid)], "no process is left behind"
+        assert "Traceback" not in log.read_text(), log.read_text()[-2000:]
+
+
+def test_a_killed_worker_stops_the_server_with_exit_1_and_leaves_nothing_behind(trained_checkpoints, tmp_path):
+    with own_server(trained_checkpoints["unet"], tmp_path) as (process, url, log):
+        started = descendants(process.pid)
+        os.kill(inference_worker(process.pid), signal.SIGKILL)
+        assert process.wait(timeout=30) == 1
+        assert "An inference worker died, so the server stopped" in log.read_text()
+        assert not [pid for pid in started if alive(pid)], "no process is left behind"
+        assert "Traceback" not in log.read_text(), log.read_text()[-2000:]

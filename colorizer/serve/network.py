@@ -5,6 +5,7 @@ Requests arrive already decoded (the HTTP side, `colorizer.serve.endpoint`, turn
 into the model's input in its own threads), so the worker only stacks inputs and runs nets:
 decoding and encoding never wait for the network, nor the network for them."""
 
+import signal
 import time
 from itertools import groupby
 from typing import Any
@@ -30,6 +31,8 @@ class ColorizerAPI(ls.LitAPI):
         self.checkpoints, self.precision, self.threads = checkpoints, precision, threads
 
     def setup(self, device: str) -> None:
+        # Ctrl+C reaches the whole process group; the server stops this worker itself, without a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         torch.set_num_threads(self.threads)
         self.torch_device = torch.device(device)
         self.models: dict[str, TrainedColorizer] = {

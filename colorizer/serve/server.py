@@ -1,6 +1,7 @@
 """Building the LitServer of `colorizer.serve` from its config."""
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,53 @@ from colorizer.models.heads import temperature_of
 from colorizer.serve.endpoint import ColorizeSpec, Limits
 from colorizer.serve.network import ColorizerAPI
 from colorizer.serve.requests import ModelCard
+
+
+class StoppableServerThread:
+    """LitServe's API server thread with the `terminate` its shutdown calls: LitServe 0.2 stops API
+    server processes but not threads (it logs "'Thread' object has no attribute 'terminate'" and the
+    process lives on until uvicorn's own timeout). Here uvicorn is asked to exit, which lets the
+    requests in flight finish first."""
+
+    def __init__(self, thread: threading.Thread) -> None:
+        self.thread = thread
+        self.uvicorn = thread._target.__self__  # LitServe starts the thread on its uvicorn Server's run
+        self.name, self.pid = thread.name, thread.ident  # LitServe logs a non-thread's pid
+
+    def is_alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def terminate(self) -> None:
+        self.uvicorn.should_exit = True
+
+    def join(self, timeout: float | None = None) -> None:
+        self.thread.join(timeout)
+
+    def kill(self) -> None:
+        self.uvicorn.force_exit = True
+
+
+class ColorizerServer(ls.LitServer):
+    """A LitServer that stops whole: `stop()` (from a signal handler) ends `run()`, which then
+    stops the API server thread, the inference workers and LitServe's manager, in that order."""
+
+    def _start_server(self, *args: Any, **kwargs: Any) -> dict[int, Any]:
+        started = super()._start_server(*args, **kwargs)
+        return {key: StoppableServerThread(w) if isinstance(w, threading.Thread) else w for key, w in started.items()}
+
+    def _perform_graceful_shutdown(self, *args: Any, **kwargs: Any) -> None:
+        # LitServe's worker monitor polls the manager: let it see the shutdown before the manager goes.
+        for thread in threading.enumerate():
+            if thread.name == "litserve-monitoring" and thread is not threading.current_thread():
+                thread.join(timeout=self.monitor_internal + 1)
+        super()._perform_graceful_shutdown(*args, **kwargs)
+
+    def stop(self) -> None:
+        """End `run()` from a signal handler: the event is set from a thread of its own, since
+        the handler interrupts the main thread inside its wait on that same event's connection."""
+        if self._shutdown_event is None:  # not running yet: nothing started to stop
+            raise KeyboardInterrupt
+        threading.Thread(target=self._shutdown_event.set, name="colorizer-stop").start()
 
 
 def model_card(label: str, model: TrainedColorizer) -> ModelCard:
@@ -49,7 +97,7 @@ def worker_threads(threads: int | str, workers: int, accelerator: str) -> int:
     return threads
 
 
-def build_server(cfg: DictConfig) -> ls.LitServer:
+def build_server(cfg: DictConfig) -> ColorizerServer:
     """The server for `cfg` (conf/serve.yaml). Every checkpoint is loaded here once, so a missing
     or broken one is a CheckpointError before any worker starts; the workers load them again."""
     models = load_colorizers(checkpoint_paths(cfg.ckpt_path, cfg.ckpt_paths), "cpu")
@@ -75,7 +123,7 @@ def build_server(cfg: DictConfig) -> ls.LitServer:
         "batch_timeout": float(cfg.batch_timeout),
     }
     metadata = {"models": [model_summary(cards[label], model) for label, model in models.items()], "serving": serving}
-    return ls.LitServer(
+    return ColorizerServer(
         api,
         accelerator=accelerator,
         devices=cfg.devices,
@@ -83,4 +131,7 @@ def build_server(cfg: DictConfig) -> ls.LitServer:
         timeout=float(cfg.timeout),
         model_metadata=metadata,
         fast_queue=bool(cfg.fast_queue),
+        # A worker that dies stops the server, exiting 1, for its supervisor to start it again:
+        # LitServe 0.2's restart pickles the API anew, which fails once the spec holds asyncio futures.
+        restart_workers=False,
     )
