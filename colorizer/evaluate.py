@@ -1,11 +1,11 @@
 """`python -m colorizer.evaluate`: checkpoints and baselines side by side on the same images."""
 
 import logging
-from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
 import hydra
+import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 
@@ -18,22 +18,17 @@ from colorizer.inference import load_colorizers
 from colorizer.models import GrayBaseline, MeanAbBaseline
 from colorizer.models.base import ColorizationNet
 from colorizer.models.encoders import EncoderWeightsError
-from colorizer.models.heads import set_temperature, temperature_of
+from colorizer.models.heads import AtTemperature, temperature_of
 
 log = logging.getLogger(__name__)
 
 
-def at_temperatures(label: str, net: ColorizationNet, temperatures: list[float]) -> dict[str, ColorizationNet]:
-    """The net under `label`, or for a classification net with `temperatures`, one copy per
-    temperature labelled `label@T=<t>` (regression nets have no temperature: kept as they are)."""
+def at_temperatures(label: str, net: ColorizationNet, temperatures: list[float]) -> dict[str, torch.nn.Module]:
+    """The net under `label`, or for a classification net with `temperatures`, the same net
+    decoding at each, labelled `label@T=<t>` (regression nets have no temperature: kept as they are)."""
     if not temperatures or temperature_of(net) is None:
         return {label: net}
-    copies = {}
-    for temperature in temperatures:
-        copy = deepcopy(net)
-        set_temperature(copy, float(temperature))
-        copies[f"{label}@T={temperature:g}"] = copy
-    return copies
+    return {f"{label}@T={t:g}": AtTemperature(net, t) for t in temperatures}
 
 
 def at_hint_counts(label: str, counts: list[int]) -> dict[str, int]:

@@ -15,6 +15,7 @@ from omegaconf import DictConfig
 
 from colorizer.cli import one_line_errors
 from colorizer.inference import load_colorizer
+from colorizer.models.heads import AtTemperature
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ def export_checkpoint(
     if export_format not in SUFFIXES:
         raise ValueError(f"format={export_format} is not supported; use one of {sorted(SUFFIXES)}.")
     model = load_colorizer(ckpt_path, temperature=temperature)
+    net = model.net if temperature is None else AtTemperature(model.net, temperature)
     ckpt_path = Path(ckpt_path)
     target = Path(output) if output else ckpt_path.with_name(ckpt_path.stem + SUFFIXES[export_format])
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -39,7 +41,7 @@ def export_checkpoint(
     example = (torch.rand(2, 1, size, size),) + ((torch.rand(2, 3, size, size).round(),) if model.net.hints else ())
     names = ["L", "hints"][: len(example)]
     if export_format == "torchscript":
-        traced = torch.jit.trace(model.net, example)
+        traced = torch.jit.trace(net, example)
         traced.save(str(target))
     else:
         try:
@@ -48,7 +50,7 @@ def export_checkpoint(
             raise RuntimeError("ONNX export needs the optional extra: pip install -e '.[onnx]'") from error
         batch = torch.export.Dim("batch")
         torch.onnx.export(
-            model.net,
+            net,
             example,
             str(target),
             input_names=names,

@@ -91,7 +91,7 @@ def test_one_checkpoint_is_scored_at_several_temperatures_without_its_data(class
     assert "@T=0.1" in page and 'id="tradeoff"' in page
 
     loaded = load_colorizer(classification_checkpoint, temperature=0.0)
-    assert temperature_of(loaded.net) == 0.0
+    assert loaded.temperature == 0.0 and temperature_of(loaded.net) == 0.38, "asked for, not set on the net"
     head = next(m for m in loaded.net.modules() if isinstance(m, ClassificationHead))
     assert head.prior.max() > 5 / len(head.prior)
 
@@ -113,8 +113,8 @@ def test_predict_and_export_decode_at_the_requested_temperature(classification_c
     traced = torch.jit.load(
         str(export_checkpoint(classification_checkpoint, output=tmp_path / "t0.pt", temperature=0.0))
     )
-    reference = load_colorizer(classification_checkpoint, temperature=0.0).net
-    assert torch.allclose(traced(example), reference(example), atol=1e-4)
+    reference = load_colorizer(classification_checkpoint, temperature=0.0)
+    assert torch.allclose(traced(example), reference.net(example, None, reference.temperature), atol=1e-4)
 
 
 @pytest.mark.parametrize("head", [[], CLASSIFY], ids=["regression", "classification"])

@@ -17,7 +17,7 @@ from colorizer.color.bins import (
     soft_encode,
 )
 from colorizer.models import ClassificationHead, UNet
-from colorizer.models.heads import set_temperature, temperature_of
+from colorizer.models.heads import temperature_of
 
 
 def random_true_ab(count: int = 4, size: int = 16, seed: int = 0) -> torch.Tensor:
@@ -117,13 +117,20 @@ def test_classification_head_decodes_logits_and_crops_with_the_net() -> None:
     expected = annealed_mean(output.classes.logits, head.centres, 0.38) / 110
     assert torch.allclose(output.ab, expected, atol=1e-6)
     assert {"ab_head.centres", "ab_head.prior"} <= set(net.state_dict())
-    # The decoding temperature is a setting of the loaded model, not of its weights.
-    set_temperature(net, 0.0)
-    assert temperature_of(net) == 0.0
-    mode = net.colorize(torch.rand(1, 1, 16, 16)).ab * 110
-    assert (torch.cdist(mode.permute(0, 2, 3, 1).reshape(-1, 2), head.centres).min(dim=1).values < 1e-3).all()
+    # The decoding temperature is an argument of the call, not state on the net: the same logits,
+    # decoded at 0, give each pixel its most likely bin; the next call decodes as trained again.
+    L = torch.rand(1, 1, 16, 16)
+    mode = net.colorize(L, temperature=0.0)
+    own = net.colorize(L)
+    assert torch.equal(mode.classes.logits, own.classes.logits) and temperature_of(net) == 0.38
+    centres_hit = torch.cdist((mode.ab * 110).permute(0, 2, 3, 1).reshape(-1, 2), head.centres).min(dim=1).values
+    assert (centres_hit < 1e-3).all()
+    assert torch.allclose(own.ab, annealed_mean(own.classes.logits, head.centres, 0.38) / 110, atol=1e-6)
+    assert torch.equal(net(L, None, 0.0), mode.ab)
     with pytest.raises(ValueError, match="classification heads only"):
-        set_temperature(UNet(base_width=4, depth=3), 0.5)
+        UNet(base_width=4, depth=3)(L, None, 0.5)
+    with pytest.raises(ValueError, match=">= 0"):
+        net(L, None, -1.0)
 
 
 def test_decoded_colours_of_a_confident_head_are_displayable() -> None:

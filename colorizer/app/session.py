@@ -2,7 +2,6 @@
 full resolution (the pipeline of `colorizer.predict`, original L kept, alpha given back) and,
 when it had colour, score each result and the gray baseline against it."""
 
-import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -16,7 +15,7 @@ from colorizer.color.srgb_table import lightness, srgb_table
 from colorizer.data.hint_points import user_hints
 from colorizer.data.images import has_colour, open_photo, with_alpha
 from colorizer.inference import TrainedColorizer, colorize_prepared, full_resolution_image, prepare_image
-from colorizer.models.heads import set_temperature, temperature_of
+from colorizer.models.heads import temperature_of
 
 GRAY = "gray"
 
@@ -49,8 +48,7 @@ def _as_batch(image: Image.Image) -> torch.Tensor:
 
 
 class PhotoColorizer:
-    """Models loaded once, shared by every request. `temperature` re-decodes the classification
-    models; requests are served one at a time, because a temperature is a setting of the net."""
+    """Models loaded once, shared by every request; `temperature` re-decodes the classification models."""
 
     def __init__(
         self,
@@ -64,7 +62,6 @@ class PhotoColorizer:
         self.bf16 = bf16
         self.table = srgb_table(table_dir).to(device)
         self.trained_temperatures = {label: temperature_of(m.net) for label, m in models.items()}
-        self._lock = threading.Lock()
 
     @property
     def takes_hints(self) -> bool:
@@ -91,18 +88,16 @@ class PhotoColorizer:
         _, level = lightness(np.asarray(photo))
         gray = full_resolution_image(level.to(self.device), torch.zeros(1, 2, 1, 1, device=self.device), self.table)
         results, automatic = {}, {}
-        with self._lock:
-            for label, model in self.models.items():
-                trained = self.trained_temperatures[label]
-                if trained is not None:
-                    set_temperature(model.net, trained if temperature is None else temperature)
-                alone = prepare_image(photo, None, model.image_size)
-                if points and model.net.hints:  # the same L and input, with the hint channels added
-                    hinted = replace(alone, hints=user_hints(points, photo.size, model.image_size))
-                    results[label] = colorize_prepared(model, hinted, self.table, self.device, self.bf16)
-                    automatic[label] = colorize_prepared(model, alone, self.table, self.device, self.bf16)
-                else:
-                    results[label] = colorize_prepared(model, alone, self.table, self.device, self.bf16)
+        for label, model in self.models.items():
+            # A regression net has no temperature to set: it decodes as it was trained.
+            chosen = temperature if self.trained_temperatures[label] is not None else None
+            alone = prepare_image(photo, None, model.image_size)
+            if points and model.net.hints:  # the same L and input, with the hint channels added
+                hinted = replace(alone, hints=user_hints(points, photo.size, model.image_size))
+                results[label] = colorize_prepared(model, hinted, self.table, self.device, self.bf16, chosen)
+                automatic[label] = colorize_prepared(model, alone, self.table, self.device, self.bf16, chosen)
+            else:
+                results[label] = colorize_prepared(model, alone, self.table, self.device, self.bf16, chosen)
         colourful = has_colour(np.asarray(photo))
         scores, automatic_scores = {}, {}
         if colourful:

@@ -9,7 +9,8 @@ from hydra.utils import instantiate
 
 from colorizer.models.base import ColorizationNet
 from colorizer.models.encoders import without_pretrained_loading
-from colorizer.models.heads import set_temperature
+from colorizer.models.heads import check_temperature_applies
+from colorizer.weights import shipped_model
 
 
 class CheckpointError(ValueError):
@@ -43,6 +44,8 @@ class TrainedColorizer:
     image_size: int
     train_mean_ab: torch.Tensor
     path: Path
+    # The classification head decodes at this temperature (None: the one it was trained with).
+    temperature: float | None = None
 
 
 def checkpoint_label(path: Path, taken: set[str]) -> str:
@@ -74,23 +77,22 @@ def load_colorizer(
     state = checkpoint["state_dict"]
     net.load_state_dict({k.removeprefix("net."): v for k, v in state.items() if k.startswith("net.")})
     net.to(device).eval()
-    if temperature is not None:
-        set_temperature(net, temperature)
+    check_temperature_applies(net, temperature)
     return TrainedColorizer(
         net=net,
         config=config,
         image_size=int(config["data"]["image_size"]),
         train_mean_ab=state.get("train_mean_ab", torch.zeros(2)).float(),
         path=Path(path),
+        temperature=temperature,
     )
 
 
-def checkpoint_paths(ckpt_path: str | None, ckpt_paths: list[str] | None) -> list[str]:
-    """The checkpoints a command was given as `ckpt_path=<file>` and / or `ckpt_paths=[a,b]`."""
+def checkpoint_paths(ckpt_path: str | None, ckpt_paths: list[str] | None = None) -> list[str]:
+    """The checkpoints a command was given as `ckpt_path=<file>` and / or `ckpt_paths=[a,b]`; with
+    neither, the model shipped with the package (`colorizer.weights`)."""
     paths = ([ckpt_path] if ckpt_path else []) + list(ckpt_paths or [])
-    if not paths:
-        raise CheckpointError("No model given: pass ckpt_path=<file> or ckpt_paths=[<file>,<file>].")
-    return paths
+    return paths or [str(shipped_model())]
 
 
 def load_colorizers(

@@ -70,12 +70,17 @@ def batch_hints(hints: list[torch.Tensor | None], size: int) -> torch.Tensor | N
 
 @torch.no_grad()
 def predict_ab(
-    net: torch.nn.Module, inputs: torch.Tensor, hints: torch.Tensor | None, device: torch.device, bf16: bool = False
+    net: torch.nn.Module,
+    inputs: torch.Tensor,
+    hints: torch.Tensor | None,
+    device: torch.device,
+    bf16: bool = False,
+    temperature: float | None = None,
 ) -> torch.Tensor:
     """The net's ab [B,2,S,S] (fp32) for inputs [B,1,S,S] and hint channels [B,3,S,S] or None,
-    under bfloat16 autocast with `bf16`."""
+    under bfloat16 autocast with `bf16`; a classification head decodes at `temperature` (None: its own)."""
     with torch.autocast(device.type, torch.bfloat16, enabled=bf16):
-        return net(inputs.to(device), None if hints is None else hints.to(device)).float()
+        return net(inputs.to(device), None if hints is None else hints.to(device), temperature).float()
 
 
 def full_resolution_image(level: torch.Tensor, ab_small: torch.Tensor, table: torch.Tensor) -> Image.Image:
@@ -87,11 +92,18 @@ def full_resolution_image(level: torch.Tensor, ab_small: torch.Tensor, table: to
 
 
 def colorize_prepared(
-    model: TrainedColorizer, photo: PreparedPhoto, table: torch.Tensor, device: torch.device, bf16: bool = False
+    model: TrainedColorizer,
+    photo: PreparedPhoto,
+    table: torch.Tensor,
+    device: torch.device,
+    bf16: bool = False,
+    temperature: float | None = None,
 ) -> Image.Image:
     """prepare -> net -> colour for one photo: its full resolution with its own L. `table` is
-    `srgb_table()` on `device`. `colorizer.predict` runs the same three steps in batches."""
-    ab_small = predict_ab(model.net, photo.model_input, photo.hints, device, bf16)
+    `srgb_table()` on `device`; `temperature` (None: `model.temperature`) decodes a classification
+    head. `colorizer.predict` runs the same three steps in batches."""
+    chosen = model.temperature if temperature is None else temperature
+    ab_small = predict_ab(model.net, photo.model_input, photo.hints, device, bf16, chosen)
     return full_resolution_image(photo.level.to(device), ab_small, table)
 
 

@@ -173,7 +173,7 @@ class PredictPipeline:
         inputs = torch.cat([item.photo.model_input for item in items])
         inputs = inputs.to(self.device, memory_format=torch.channels_last)
         hints = batch_hints([item.photo.hints for item in items], self.model.image_size)
-        ab_small = predict_ab(self.net, inputs, hints, self.device, self.bf16)
+        ab_small = predict_ab(self.net, inputs, hints, self.device, self.bf16, self.model.temperature)
         return [(item, ab_small[row : row + 1]) for row, item in enumerate(items)]
 
     def _colour_and_write(self, item: Decoded, ab_small: torch.Tensor) -> tuple[Job, str | None]:

@@ -50,17 +50,23 @@ class ColorizationNet(nn.Module):
         self.hints = hints
         self.in_channels = 4 if hints else 1
 
-    def forward(self, L: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
-        return self.colorize(L, hints).ab
+    def forward(
+        self, L: torch.Tensor, hints: torch.Tensor | None = None, temperature: float | None = None
+    ) -> torch.Tensor:
+        return self.colorize(L, hints, temperature).ab
 
-    def colorize(self, L: torch.Tensor, hints: torch.Tensor | None = None) -> NetOutput:
-        """Predict ab (and the KL term, for variational nets) for any input size."""
+    def colorize(
+        self, L: torch.Tensor, hints: torch.Tensor | None = None, temperature: float | None = None
+    ) -> NetOutput:
+        """Predict ab (and the KL term, for variational nets) for any input size. `temperature`:
+        a classification head decodes at it instead of its own (a regression head refuses one)."""
         height, width = L.shape[-2:]
         inputs = L
         if self.hints:
             hints = L.new_zeros(L.shape[0], 3, height, width) if hints is None else hints.to(L.dtype)
             inputs = torch.cat([L, hints], dim=1)
-        return self.colorize_padded(pad_to_multiple(inputs, self.size_multiple)).crop(height, width)
+        output = self.colorize_padded(pad_to_multiple(inputs, self.size_multiple)).crop(height, width)
+        return output if temperature is None else self.ab_head.at_temperature(output, temperature)
 
     def colorize_padded(self, inputs: torch.Tensor) -> NetOutput:
         """Predict for an input [B,in_channels,H,W] whose sides are multiples of `size_multiple`."""

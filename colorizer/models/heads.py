@@ -3,11 +3,13 @@ outputs and hands them to the head.
 
 - `RegressionHead`: 2 channels, tanh, ab/110 directly.
 - `ClassificationHead`: Q logits per pixel over the quantised ab bins (`colorizer.color.bins`),
-  decoded by the annealed mean at `temperature`; it holds the bin centres and the training
+  decoded by the annealed mean at its `temperature` (or at one a caller passes: `at_temperature`);
+  it holds the bin centres and the training
   set's bin prior as buffers, so a checkpoint alone can decode and be fine-tuned.
 """
 
 import logging
+from dataclasses import replace
 
 import torch
 from torch import nn
@@ -29,6 +31,9 @@ class RegressionHead(nn.Module):
 
     def forward(self, features: torch.Tensor, kl: torch.Tensor | None = None) -> NetOutput:
         return NetOutput(ab=torch.tanh(features), kl=kl)
+
+    def at_temperature(self, output: NetOutput, temperature: float) -> NetOutput:
+        raise ValueError(regression_temperature_message(temperature))
 
 
 class ClassificationHead(nn.Module):
@@ -52,6 +57,11 @@ class ClassificationHead(nn.Module):
         ab = annealed_mean(logits, self.centres, self.temperature) / AB_SCALE
         return NetOutput(ab=ab, kl=kl, classes=AbClasses(logits=logits, centres=self.centres, prior=self.prior))
 
+    def at_temperature(self, output: NetOutput, temperature: float) -> NetOutput:
+        """`output` with its ab decoded from the same logits at `temperature` instead of the head's own."""
+        check_temperature(temperature)
+        return replace(output, ab=annealed_mean(output.classes.logits, self.centres, temperature) / AB_SCALE)
+
 
 def classification_heads(net: nn.Module) -> list[ClassificationHead]:
     return [module for module in net.modules() if isinstance(module, ClassificationHead)]
@@ -73,15 +83,35 @@ def temperature_of(net: nn.Module) -> float | None:
     return heads[0].temperature if heads else None
 
 
-def set_temperature(net: nn.Module, temperature: float) -> None:
-    """Decode every classification head at `temperature` from now on; a regression net has none to set."""
-    heads = classification_heads(net)
-    if not heads:
-        raise ValueError(
-            f"temperature={temperature} applies to classification heads only; this model regresses ab. "
-            "Leave temperature unset (null)."
-        )
+def regression_temperature_message(temperature: float) -> str:
+    return (
+        f"temperature={temperature} applies to classification heads only; this model regresses ab. "
+        "Leave temperature unset (null)."
+    )
+
+
+def check_temperature_applies(net: nn.Module, temperature: float | None) -> None:
+    """Refuse, before any work, a temperature that `net.colorize` would refuse: one for a
+    regression net, or a negative one. None (decode as trained) always applies."""
+    if temperature is None:
+        return
+    if temperature_of(net) is None:
+        raise ValueError(regression_temperature_message(temperature))
+    check_temperature(temperature)
+
+
+class AtTemperature(nn.Module):
+    """`net` decoding at a fixed `temperature`: a row of evaluate's table, an exported model."""
+
+    def __init__(self, net: nn.Module, temperature: float) -> None:
+        super().__init__()
+        check_temperature_applies(net, temperature)
+        self.net, self.temperature, self.hints = net, float(temperature), net.hints
+
+    def forward(self, L: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(L, hints, self.temperature)
+
+
+def check_temperature(temperature: float) -> None:
     if temperature < 0:
         raise ValueError(f"temperature must be >= 0 (0 = the most likely bin), got {temperature}.")
-    for head in heads:
-        head.temperature = float(temperature)

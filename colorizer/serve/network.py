@@ -16,7 +16,7 @@ import torch
 
 from colorizer.device import use_bf16
 from colorizer.inference import TrainedColorizer, batch_hints, load_colorizer, predict_ab
-from colorizer.models.heads import set_temperature, temperature_of
+from colorizer.models.heads import temperature_of
 
 
 class ColorizerAPI(ls.LitAPI):
@@ -69,12 +69,10 @@ class ColorizerAPI(ls.LitAPI):
         for (label, temperature), rows in groupby(sorted(range(len(requests)), key=setting), key=setting):
             rows = list(rows)
             model = self.models[label]
-            if temperature is not None:
-                set_temperature(model.net, temperature)
             inputs = torch.from_numpy(np.concatenate([requests[row]["input"] for row in rows]))
             inputs = inputs.to(memory_format=torch.channels_last)
             hints = batch_hints([as_tensor(requests[row]["hints"]) for row in rows], model.image_size)
-            ab = predict_ab(model.net, inputs, hints, self.torch_device, self.bf16).cpu().numpy()
+            ab = predict_ab(model.net, inputs, hints, self.torch_device, self.bf16, temperature).cpu().numpy()
             for index, row in enumerate(rows):
                 answers[row]["ab"] = ab[index : index + 1]
         network_ms = (time.perf_counter() - start) * 1000

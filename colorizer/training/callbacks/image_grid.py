@@ -14,7 +14,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 
 from colorizer.color import gray_rgb, rebuild_rgb
 from colorizer.data.transforms import lab_batch
-from colorizer.models.heads import set_temperature, temperature_of
+from colorizer.models.heads import temperature_of
 
 
 def colorization_grid(L: torch.Tensor, predictions: list[torch.Tensor], true_ab: torch.Tensor) -> torch.Tensor:
@@ -43,14 +43,7 @@ class ImageGridLogger(Callback):
         if own is None:
             return [net(L)], ["prediction"]
         temperatures = [own, *(t for t in self.temperatures if t != own)]
-        predictions = []
-        try:
-            for temperature in temperatures:
-                set_temperature(net, temperature)
-                predictions.append(net(L))
-        finally:
-            set_temperature(net, own)
-        return predictions, [f"T={t:g}" for t in temperatures]
+        return [net(L, None, t) for t in temperatures], [f"T={t:g}" for t in temperatures]
 
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.sanity_checking or not trainer.is_global_zero or trainer.datamodule is None:
