@@ -14,6 +14,7 @@ from colorizer.data.hint_points import HintError
 from colorizer.data.images import ImageDecodeError
 from colorizer.inference.checkpoints import CheckpointError
 from colorizer.models.encoders import EncoderWeightsError
+from colorizer.weights import ShippedModelError
 
 USAGE_ERROR = 2
 USER_ERRORS: tuple[type[Exception], ...] = (
@@ -23,6 +24,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     HintError,
     ImageDecodeError,
     FileNotFoundError,
+    ShippedModelError,
 )
 
 

@@ -1,4 +1,4 @@
-"""`python -m colorizer.predict`: colorize photos at their full resolution (`predict_pipeline`)."""
+"""`python -m colorizer.predict`: colorize photos at their full resolution (`PredictPipeline`)."""
 
 import sys
 from pathlib import Path
@@ -11,6 +11,7 @@ from colorizer.cli import one_line_errors
 from colorizer.data.hint_points import HintError, read_hint_file
 from colorizer.device import resolve_device, use_bf16
 from colorizer.inference import load_colorizer
+from colorizer.inference.checkpoints import checkpoint_paths
 from colorizer.inference.pipeline import OutputSettings, PredictPipeline, PredictSummary, find_inputs, plan_jobs
 
 
@@ -39,7 +40,8 @@ def checked_hints(
 def run_predict(cfg: DictConfig) -> PredictSummary:
     """Colorize `cfg.input` (a file or folder) into `cfg.output`; returns what was written, skipped and failed."""
     device = resolve_device(cfg.device)
-    model = load_colorizer(cfg.ckpt_path, device, cfg.get("temperature"))
+    (ckpt_path,) = checkpoint_paths(cfg.ckpt_path)
+    model = load_colorizer(ckpt_path, device, cfg.get("temperature"))
     base, files = find_inputs(Path(cfg.input).expanduser(), cfg.recursive)
     output = Path(cfg.output).expanduser()
     summary = PredictSummary()
@@ -48,7 +50,7 @@ def run_predict(cfg: DictConfig) -> PredictSummary:
         output / "compare" if cfg.compare else None,
         cfg.jpeg_quality,
         Path(cfg.paths.cache_dir).expanduser(),
-        checked_hints(cfg.hints, model.net.hints, cfg.ckpt_path, base, files),
+        checked_hints(cfg.hints, model.net.hints, ckpt_path, base, files),
         cfg.hint_side,
     )
     pipeline = PredictPipeline(model, device, cfg.batch_size, use_bf16(cfg.precision, device), settings)

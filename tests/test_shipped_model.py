@@ -1,0 +1,113 @@
+"""The model shipped inside the package: installed as package data, checked by hash, and better
+than gray on the general test photos; predict uses it when no checkpoint is given."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from colorizer.inference import load_colorizer
+from colorizer.inference.checkpoints import checkpoint_paths
+from colorizer.weights import SHIPPED_MODEL, SHIPPED_SHA256, ShippedModelError, file_sha256, shipped_model
+from colorizer.weights.pack import pack_checkpoint
+from tests.helpers.config import REPO, require_shared_data
+from tests.helpers.images import write_images
+
+# Run from the installed copy: the shipped model against gray on the general test split
+# (data.root=[imagenet1000, bsds500_train], seed 42: the split of every general figure).
+SCORE_INSTALLED = """
+import json, os, sys
+import colorizer, colorizer.weights
+from colorizer.data.datamodule import ImageFolderDataModule
+from colorizer.evaluation.scoring import evaluate_models
+from colorizer.inference import load_colorizer
+from colorizer.models.baselines import GrayBaseline
+model = load_colorizer(colorizer.weights.shipped_model())
+cache = os.environ["COLORIZER_CACHE_DIR"]
+data = ImageFolderDataModule(root=sys.argv[1:], image_size=model.image_size, cache_dir=cache)
+data.prepare_data()
+data.setup()
+scores = evaluate_models({"shipped": model.net, "gray": GrayBaseline()}, data, "test", "cpu").summary
+print(json.dumps({"package": colorizer.__file__, "model": str(model.path), "scores": scores}))
+"""
+
+
+def test_the_shipped_model_is_within_the_size_limit_and_matches_its_hash() -> None:
+    assert SHIPPED_MODEL.stat().st_size <= 20 * 2**20
+    assert file_sha256(SHIPPED_MODEL) == SHIPPED_SHA256
+    model = load_colorizer(shipped_model())
+    assert model.config["model"]["_target_"].endswith("EncoderUNet")
+    ab = model.net(torch.rand(2, 1, model.image_size, model.image_size))
+    assert ab.shape == (2, 2, model.image_size, model.image_size) and ab.dtype == torch.float32
+
+
+def test_no_checkpoint_given_means_the_shipped_model() -> None:
+    assert checkpoint_paths(None, []) == [str(SHIPPED_MODEL)]
+    assert checkpoint_paths("mine.ckpt", []) == ["mine.ckpt"]
+
+
+def test_a_damaged_shipped_model_is_refused_with_what_to_do(tmp_path: Path, monkeypatch) -> None:
+    damaged = tmp_path / "general.pt"
+    damaged.write_bytes(SHIPPED_MODEL.read_bytes()[:-10])
+    monkeypatch.setattr("colorizer.weights.SHIPPED_MODEL", damaged)
+    shipped_model.cache_clear()
+    try:
+        with pytest.raises(ShippedModelError, match="damaged or not the one this version shipped.*reinstall"):
+            shipped_model()
+        damaged.unlink()
+        with pytest.raises(ShippedModelError, match="missing from this installation"):
+            shipped_model()
+    finally:
+        shipped_model.cache_clear()
+
+
+def test_pack_keeps_the_net_in_half_precision_and_loads_like_a_checkpoint(trained_checkpoints, tmp_path) -> None:
+    source = trained_checkpoints["unet"]
+    target = tmp_path / "packed.pt"
+    digest = pack_checkpoint(source, target, {"data": "synthetic"})
+    assert digest == file_sha256(target) and target.stat().st_size < source.stat().st_size / 1.8
+    packed = torch.load(target, weights_only=True)
+    assert set(packed["colorizer_config"]) == {"model", "seed", "stages", "data"}
+    weights = {k: v for k, v in packed["state_dict"].items() if k.endswith(".weight")}
+    assert weights and all(v.dtype == torch.float16 for v in weights.values())
+    original, small = load_colorizer(source), load_colorizer(target)
+    L = torch.rand(2, 1, 32, 32)
+    with torch.no_grad():
+        assert (original.net(L) - small.net(L)).abs().max() < 2e-2
+
+
+@pytest.mark.slow
+def test_predict_colours_photos_with_no_checkpoint_given(tmp_path: Path) -> None:
+    write_images(tmp_path / "in", 2, size=(96, 64))
+    command = [sys.executable, "-m", "colorizer.predict", f"input={tmp_path / 'in'}", f"output={tmp_path / 'out'}"]
+    result = subprocess.run([*command, f"hydra.run.dir={tmp_path / 'run'}"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert len(list((tmp_path / "out").glob("*"))) == 2
+
+
+@pytest.mark.slow
+def test_the_installed_package_carries_the_model_and_it_beats_gray(tmp_path: Path) -> None:
+    roots = [str(require_shared_data("imagenet1000")), str(require_shared_data("bsds500_train"))]
+    # Built from a copy, so the build leaves nothing in the repository.
+    source, target = tmp_path / "source", tmp_path / "site"
+    shutil.copytree(REPO / "colorizer", source / "colorizer", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    install = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target"]
+    subprocess.run([*install, str(target), str(source)], check=True, capture_output=True, timeout=300)
+    assert (target / "colorizer" / "weights" / "general.pt").is_file(), "the wheel carries the model as package data"
+
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    result = subprocess.run(
+        [sys.executable, "-c", SCORE_INSTALLED, *roots], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout.splitlines()[-1])
+    assert found["package"].startswith(str(target)) and found["model"].startswith(str(target))
+    shipped, gray = found["scores"]["shipped"], found["scores"]["gray"]
+    assert shipped["psnr"] > gray["psnr"] + 0.5, (shipped["psnr"], gray["psnr"])
