@@ -1,1 +1,1 @@
-"""`python -m colorizer.bench`: the speed benchmarks, one section per measured job."""
+"""`python -m benchmarks`: the speed benchmarks, one section per measured job."""

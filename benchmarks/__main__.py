@@ -1,3 +1,3 @@
-from colorizer.bench.cli import main
+from benchmarks.cli import main
 
 main()

@@ -10,8 +10,8 @@ from pathlib import Path
 import torch
 from hydra.utils import instantiate
 
-from colorizer.bench.common import compose_train_config
-from colorizer.bench.prediction import prediction_photos
+from benchmarks.common import compose_train_config
+from benchmarks.prediction import prediction_photos
 from colorizer.models.heads import DEFAULT_TEMPERATURE
 
 

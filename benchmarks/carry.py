@@ -1,12 +1,12 @@
-"""`python -m colorizer.bench.carry`: what the GPU check needs on a bare GPU machine that reaches no
+"""`python -m benchmarks.carry`: what the GPU check needs on a bare GPU machine that reaches no
 registry, in one folder to carry there (`.gpu/`, ignored by git): the wheels of the packages
 its image lacks, and the landscapes re-encoded at the check's 64 px so they fit the 64 MiB a
 carry allows (126 MB as they are; 64 px JPEGs at quality 95 are about 22 MB).
 
 Then, on the GPU machine, from the repository root:
     python3 -m pip install -q --no-index --no-deps --target /tmp/site .gpu/wheels/*.whl
-    PYTHONPATH=/tmp/site python3 -m colorizer.bench --sections gpu --landscapes .gpu/landscapes/color
-    PYTHONPATH=/tmp/site python3 -m colorizer.bench --quick --sections serve
+    PYTHONPATH=/tmp/site python3 -m benchmarks --sections gpu --landscapes .gpu/landscapes/color
+    PYTHONPATH=/tmp/site python3 -m benchmarks --quick --sections serve
 """
 
 import argparse
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from colorizer.bench.common import REPO, SHARED_PHOTOS
+from benchmarks.common import REPO, SHARED_PHOTOS
 
 # What the GPU image lacks (its package list: the device docs' KINDS.md), at the versions tested here.
 MISSING = ["hydra-core==1.3.8", "omegaconf==2.3.1", "kornia==0.9.0", "kornia_rs==0.2.0"]

@@ -1,4 +1,4 @@
-"""`python -m colorizer.bench [--quick]`: how fast the data pipeline, training and prediction are,
+"""`python -m benchmarks [--quick]`: how fast the data pipeline, training and prediction are,
 and how long training takes to reach a model worth looking at.
 
 One module per section beside this one; here are the modes, the report and the command line.
@@ -19,8 +19,8 @@ from typing import Any
 
 import torch
 
-from colorizer.bench.app import bench_app, format_app
-from colorizer.bench.common import (
+from benchmarks.app import bench_app, format_app
+from benchmarks.common import (
     REPO,
     SHARED_GENERAL_PHOTOS,
     SHARED_PHOTOS,
@@ -28,15 +28,15 @@ from colorizer.bench.common import (
     photo_folder,
     synthetic_folder,
 )
-from colorizer.bench.gpu import bench_gpu, format_gpu
-from colorizer.bench.loader import bench_loader, format_loader
-from colorizer.bench.modes import MODES, QUALITY_TARGETS, SMOKE_QUALITY_DATA
-from colorizer.bench.prediction import bench_prediction, format_prediction
-from colorizer.bench.scale import bench_scale, format_scale
-from colorizer.bench.serve import bench_serve, format_serve
-from colorizer.bench.start import bench_cache_start, format_cache_start
-from colorizer.bench.time_to_quality import bench_time_to_quality, format_time_to_quality
-from colorizer.bench.training import bench_training, format_training
+from benchmarks.gpu import bench_gpu, format_gpu
+from benchmarks.loader import bench_loader, format_loader
+from benchmarks.modes import MODES, QUALITY_TARGETS, SMOKE_QUALITY_DATA
+from benchmarks.prediction import bench_prediction, format_prediction
+from benchmarks.scale import bench_scale, format_scale
+from benchmarks.serve import bench_serve, format_serve
+from benchmarks.start import bench_cache_start, format_cache_start
+from benchmarks.time_to_quality import bench_time_to_quality, format_time_to_quality
+from benchmarks.training import bench_training, format_training
 
 
 def header(device: torch.device) -> dict[str, Any]:

@@ -1,7 +1,5 @@
 """What every benchmark section shares: where the photos are, test folders of images, peak memory."""
 
-import contextlib
-import resource
 from pathlib import Path
 
 from hydra.utils import instantiate
@@ -11,8 +9,10 @@ from PIL import Image
 from colorizer.config import REPO, compose_command_config
 from colorizer.data.base import ColorizationDataModule
 from colorizer.data.synthetic import synthetic_landscapes
+from tests.helpers.memory import peak_rss_mb
 
 SHARED_DATA = REPO.parent / "shared" / "data"
+__all__ = ["REPO", "SHARED_DATA", "build_datamodule", "compose_train_config", "peak_rss_mb", "photo_folder"]
 SHARED_PHOTOS = SHARED_DATA / "landscapes150" / "color"
 SHARED_MIXED_PHOTOS = SHARED_DATA / "bsds500_train"
 # General photos: one ImageNet photo per class and BSDS500's training photos, split as one set.
@@ -27,16 +27,6 @@ def compose_train_config(overrides: list[str]) -> DictConfig:
 def build_datamodule(overrides: list[str]) -> ColorizationDataModule:
     """The data module `python -m colorizer.train <overrides>` trains on."""
     return instantiate(compose_train_config(overrides).data)
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory in MB. Linux's VmHWM, because `ru_maxrss` carries the
-    parent's peak over fork and exec (a subprocess of a 1.2 GB process reported 1.2 GB)."""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def synthetic_folder(count: int, workdir: Path) -> Path:

@@ -1,4 +1,4 @@
-"""The GPU check (`python -m colorizer.bench --sections gpu`): what a lent GPU is measured for, in
+"""The GPU check (`python -m benchmarks --sections gpu`): what a lent GPU is measured for, in
 one run that fits a few minutes, with a reduced form that runs on the CPU (the suite's test).
 
 Parts, each recorded on its own (a part that fails records its error and the others still run,
@@ -24,12 +24,12 @@ from typing import Any
 
 import torch
 
-from colorizer.bench.common import build_datamodule
-from colorizer.bench.gpu_busy import BusySampler, gpu_utilisation
-from colorizer.bench.prediction import bench_prediction
-from colorizer.bench.resume import bench_resume
-from colorizer.bench.time_to_quality import bench_time_to_quality, format_time_to_quality
-from colorizer.bench.training import PlainLoop, bare_trainer, bench_training, build_setup, garbage_collector_paused
+from benchmarks.common import build_datamodule
+from benchmarks.gpu_busy import BusySampler, gpu_utilisation
+from benchmarks.prediction import bench_prediction
+from benchmarks.resume import bench_resume
+from benchmarks.time_to_quality import bench_time_to_quality, format_time_to_quality
+from benchmarks.training import PlainLoop, bare_trainer, bench_training, build_setup, garbage_collector_paused
 from colorizer.color import rebuild_rgb
 from colorizer.data.defaults import SPLIT_FRACTIONS
 from colorizer.data.transforms import lab_batch

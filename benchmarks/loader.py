@@ -11,7 +11,7 @@ from kornia.color import rgb_to_lab
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from colorizer.bench.common import build_datamodule
+from benchmarks.common import build_datamodule
 from colorizer.color import AB_SCALE, L_SCALE
 from colorizer.data.images import list_image_files
 from colorizer.data.transforms import lab_batch

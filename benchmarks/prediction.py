@@ -13,7 +13,7 @@ import torch
 from hydra.utils import instantiate
 from PIL import Image
 
-from colorizer.bench.common import SHARED_MIXED_PHOTOS, compose_train_config
+from benchmarks.common import SHARED_MIXED_PHOTOS, compose_train_config
 from colorizer.data.synthetic import synthetic_landscapes
 
 

@@ -1,6 +1,6 @@
 """Scale section: building and starting on caches of many images, and streaming them with LitData.
 
-Each measurement runs in a fresh process (`python -m colorizer.bench.scale <task> ...`), so that
+Each measurement runs in a fresh process (`python -m benchmarks.scale <task> ...`), so that
 its peak RSS is its own. The images are synthetic landscapes tiled from 512 renders: the figures
 are the cache's and the loader's costs, not the renderer's (decode speed is the loader section's).
 """
@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from colorizer.bench.common import REPO, peak_rss_mb
+from benchmarks.common import REPO, peak_rss_mb
 from colorizer.data.cache import load_cached
 from colorizer.data.datamodule import CachedDataModule
 from colorizer.data.sources import DecodedFiles, SyntheticSource
@@ -88,7 +88,7 @@ def start_and_epoch(count: int, workdir: str, epoch: bool) -> dict[str, Any]:
 def streaming(count: int, workdir: str, steps: int) -> dict[str, Any]:
     """`prepare` of the built cache, one streamed epoch with Lab, and U-Net training steps from
     the local cache and from the stream, interleaved one for one."""
-    from colorizer.bench.training import MODELS, PlainLoop, build_setup
+    from benchmarks.training import MODELS, PlainLoop, build_setup
     from colorizer.data.streaming import StreamingDataModule
     from colorizer.prepare import write_info, write_splits
 
@@ -130,7 +130,7 @@ def streaming(count: int, workdir: str, steps: int) -> dict[str, Any]:
 
 def _run(task: str, *args: Any) -> dict[str, Any]:
     """`task` in a fresh process; its JSON result."""
-    command = [sys.executable, "-m", "colorizer.bench.scale", task, *map(str, args)]
+    command = [sys.executable, "-m", "benchmarks.scale", task, *map(str, args)]
     output = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
     if output.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{output.stderr[-3000:]}")

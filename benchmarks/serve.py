@@ -5,9 +5,7 @@ mixed in. The net is the default U-Net at its initial weights (the time does not
 import asyncio
 import io
 import os
-import struct
 import time
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -15,21 +13,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from colorizer.bench.prediction import prediction_photos
-from colorizer.bench.serve_process import default_unet_checkpoint, running_server, tree_rss_mb
+from benchmarks.prediction import prediction_photos
+from tests.helpers.images import bomb_png_bytes
+from tests.helpers.server_process import default_unet_checkpoint, running_server, tree_rss_mb
 
 CORES = os.cpu_count() or 1
-
-
-def bomb_png_bytes(side: int = 200_000) -> bytes:
-    """A valid PNG of a few bytes whose header declares side x side pixels."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
-    idat = zlib.compress(b"\x00\x00\x00\x00")
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 def bad_inputs(workdir: Path) -> list[tuple[str, bytes, dict[str, str], int]]:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from colorizer.bench.common import REPO, build_datamodule
+from benchmarks.common import REPO, build_datamodule
 
 
 def bench_cache_start(folder: Path, cache: Path, workdir: Path, runs: int = 3) -> dict:
@@ -32,7 +32,7 @@ def bench_cache_start(folder: Path, cache: Path, workdir: Path, runs: int = 3) -
             "+trainer.limit_val_batches=2",
             "+trainer.limit_test_batches=1",
             "trainer.enable_progress_bar=false",
-            "+callbacks.first_step._target_=colorizer.training.callbacks.FirstStepTimer",
+            "+callbacks.first_step._target_=benchmarks.first_step_timer.FirstStepTimer",
             f"+callbacks.first_step.launched_at={time.time()}",
             f"+callbacks.first_step.report={report}",
         ]

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from colorizer.bench.common import REPO, build_datamodule
+from benchmarks.common import REPO, build_datamodule
 
 # What a new user runs today (U-Net + SSIM, Adam 1e-3, validation once per epoch), and the preset.
 SETUPS: dict[str, list[str]] = {
@@ -45,7 +45,7 @@ def launch(overrides: list[str], targets: list[float], run_dir: Path) -> dict[st
         *overrides,
         f"hydra.run.dir={run_dir}",
         "trainer.enable_progress_bar=false",
-        "+callbacks.quality._target_=colorizer.training.callbacks.QualityTimer",
+        "+callbacks.quality._target_=benchmarks.quality_timer.QualityTimer",
         f"+callbacks.quality.targets=[{','.join(str(t) for t in targets)}]",
         "+callbacks.quality.stop_at_last=true",
         f"+callbacks.quality.report={report}",

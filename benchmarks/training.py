@@ -13,7 +13,7 @@ import torch
 from hydra.utils import instantiate
 from lightning.pytorch import Callback
 
-from colorizer.bench.common import build_datamodule, compose_train_config
+from benchmarks.common import build_datamodule, compose_train_config
 from colorizer.data.defaults import SPLIT_FRACTIONS
 from colorizer.data.transforms import lab_batch
 from colorizer.losses import CompositeLoss, LossInputs

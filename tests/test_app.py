@@ -16,10 +16,10 @@ import torch
 from kornia.color import rgb_to_lab
 from PIL import Image
 
-from colorizer.bench.serve_process import free_port
 from colorizer.inference import load_colorizer
 from tests.helpers.config import TINY, compose_config
 from tests.helpers.images import write_images
+from tests.helpers.server_process import free_port
 from tests.helpers.servers import CHROMIUM_FLAGS, chromium_path, stop, wait_for_http
 
 pytest.importorskip("gradio", reason="the app's extra is not installed: pip install -e '.[app]' (.ci/run does).")

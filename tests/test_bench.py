@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from colorizer.bench.gpu import GPU_NETS
+from benchmarks.gpu import GPU_NETS
 from colorizer.train import train
 from tests.helpers.commands import run_command
 
@@ -14,7 +14,7 @@ from tests.helpers.commands import run_command
 @pytest.mark.slow
 def test_bench_smoke_produces_every_figure(tmp_path) -> None:
     output = tmp_path / "bench.json"
-    result = run_command("bench", "--smoke", "--json", str(output), timeout=600)
+    result = run_command("benchmarks", "--smoke", "--json", str(output), timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(output.read_text())
     assert figures["header"]["torch_threads"] >= 1 and figures["header"]["torch"]
@@ -53,11 +53,11 @@ def test_bench_smoke_produces_every_figure(tmp_path) -> None:
 @pytest.mark.slow
 def test_bench_runs_only_the_sections_asked_for(tmp_path) -> None:
     output = tmp_path / "bench.json"
-    result = run_command("bench", "--smoke", "--sections", "scale", "--json", str(output), timeout=600)
+    result = run_command("benchmarks", "--smoke", "--sections", "scale", "--json", str(output), timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(output.read_text())
     assert list(figures["seconds"]) == ["scale"] and "loader" not in figures and "time_to_quality" not in figures
-    wrong = run_command("bench", "--smoke", "--sections", "speed", timeout=120)
+    wrong = run_command("benchmarks", "--smoke", "--sections", "speed", timeout=120)
     assert wrong.returncode == 2 and "unknown section(s) speed" in wrong.stderr
 
 
@@ -65,7 +65,7 @@ def test_first_step_timer_reports_when_training_started(make_cfg, tmp_path) -> N
     report = tmp_path / "first_step.json"
     launched = time.time()
     cfg = make_cfg(
-        "+callbacks.first_step._target_=colorizer.training.callbacks.FirstStepTimer",
+        "+callbacks.first_step._target_=benchmarks.first_step_timer.FirstStepTimer",
         f"+callbacks.first_step.launched_at={launched}",
         f"+callbacks.first_step.report={report}",
     )
@@ -79,7 +79,7 @@ def test_first_step_timer_reports_when_training_started(make_cfg, tmp_path) -> N
 def test_the_gpu_check_runs_in_its_reduced_form_on_the_cpu(tmp_path) -> None:
     """`--sections gpu` is what a session lent a GPU runs once: every part must work here first."""
     output = tmp_path / "gpu.json"
-    result = run_command("bench", "--smoke", "--sections", "gpu", "--json", str(output), timeout=900)
+    result = run_command("benchmarks", "--smoke", "--sections", "gpu", "--json", str(output), timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     gpu = json.loads(output.read_text())["gpu"]
     assert gpu["errors"] == {}, gpu["errors"]
@@ -121,3 +121,33 @@ def test_the_serve_load_test_and_soak_run_in_their_reduced_form(tmp_path) -> Non
     assert soak["good"] > 0 and soak["bad"] > 0 and soak["wrong"] == 0 and soak["errors"] == 0 and soak["healthy"]
     assert len(soak["rss_mb"]) >= 2 and soak["rss_start_mb"] > 100, "the server's processes were measured"
     assert serve["predict_images_per_s"] > 0 and "Soak:" in result.stdout
+
+
+@pytest.mark.slow
+def test_quality_timer_records_targets_and_stops_at_the_last(make_cfg, tmp_path) -> None:
+    report = tmp_path / "quality.json"
+    launched = time.time()
+
+    def timed(targets: str):
+        return make_cfg(
+            "trainer.max_epochs=4",
+            "model=cae",
+            "loss=mse",
+            "+callbacks.quality._target_=benchmarks.quality_timer.QualityTimer",
+            f"+callbacks.quality.launched_at={launched}",
+            f"+callbacks.quality.targets={targets}",
+            f"+callbacks.quality.report={report}",
+            "+callbacks.quality.stop_at_last=true",
+        )
+
+    train(timed("[-60.0,-50.0,1000.0]"))
+    figures = json.loads(report.read_text())
+    # Nothing reaches +1000 dB, so the run goes on for all 4 epochs: one validation after each.
+    steps = [point["step"] for point in figures["history"]]
+    assert len(steps) == 4 and steps == [steps[0] * epoch for epoch in (1, 2, 3, 4)]
+    assert set(figures["reached"]) == {"-60.0", "-50.0"} and figures["reached"]["-60.0"] == figures["history"][0]
+    assert 0 < figures["history"][0]["wall_s"] < figures["history"][-1]["wall_s"] <= time.time() - launched
+    assert figures["median_step_s"] > 0 and figures["steps_timed"] == steps[-1]
+
+    train(timed("[-60.0]"))  # reached at the first validation: the run stops there
+    assert [point["step"] for point in json.loads(report.read_text())["history"]] == steps[:1]

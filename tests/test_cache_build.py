@@ -18,7 +18,7 @@ from tests.helpers.images import write_images
 
 PEAK_RSS_SCRIPT = """
 import sys
-from colorizer.bench.common import peak_rss_mb
+from tests.helpers.memory import peak_rss_mb
 from colorizer.data import cache_build
 from colorizer.data.cache import load_cached
 from colorizer.data.sources import FolderSource

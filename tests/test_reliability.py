@@ -14,13 +14,13 @@ import torch
 from hydra.errors import InstantiationException
 from PIL import Image
 
-from colorizer.bench.resume import DRILL_RUN
 from colorizer.config import ConfigError
 from colorizer.train import train
 from colorizer.training.checkpointing import AtomicCheckpointIO, resolve_resume
 from colorizer.training.module import NonFiniteLossError
 from tests.helpers.commands import assert_same_test_metrics, kill_at_step, run_command, start_command
 from tests.helpers.config import REPO
+from tests.helpers.drill import DRILL_RUN
 from tests.helpers.images import bomb_png
 
 STEPS_PER_EPOCH = 6  # 41 training images in batches of 8
@@ -258,7 +258,7 @@ def test_two_processes_build_the_same_cache_at_once(tmp_path) -> None:
         (["model=vae", "model.image_size=64", "data.image_size=48"], "cannot take data.image_size=48"),
         (
             ["++loss.perceptual.pretrained=false"],
-            r"loss.perceptual is not a loss term this loss has \(its terms: ssim\)",
+            r"loss.perceptual is not a loss term this loss has \(its terms: mse, ssim\)",
         ),
         (["optimizer.lr=abc"], r"optimizer.lr='abc' is not a float"),
         (["data.batch_size=1.5"], r"data.batch_size=1.5 is not an int"),

@@ -21,11 +21,10 @@ import pytest
 import torch
 from PIL import Image
 
-from colorizer.bench.serve import bomb_png_bytes
 from colorizer.color.srgb_table import srgb_table
 from colorizer.inference import colorize_photo, load_colorizer
 from tests.helpers.config import REPO
-from tests.helpers.images import photo_bytes
+from tests.helpers.images import bomb_png_bytes, photo_bytes
 
 pytest.importorskip("litserve", reason="the serve extra is not installed: pip install -e '.[serve]' (.ci/run does).")
 httpx = pytest.importorskip("httpx")
@@ -35,7 +34,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def server(trained_checkpoints, hints_checkpoints, tmp_path_factory):
-    from colorizer.bench.serve_process import running_server
+    from tests.helpers.server_process import running_server
 
     paths = [trained_checkpoints["unet"], hints_checkpoints["regression"], hints_checkpoints["classification"]]
     log = tmp_path_factory.mktemp("serve") / "serve.log"
@@ -263,7 +262,7 @@ def alive(pid: int) -> bool:
 @contextlib.contextmanager
 def own_server(checkpoint: Path, folder: Path, *overrides: str) -> Iterator[tuple[subprocess.Popen, str, Path]]:
     """`python -m colorizer.serve` for one test to stop or break: (process, URL, log)."""
-    from colorizer.bench.serve_process import free_port, wait_for_http
+    from tests.helpers.server_process import free_port, wait_for_http
 
     port, log = free_port(), folder / "serve.log"
     command = [sys.executable, "-m", "colorizer.serve", f"ckpt_path={checkpoint}", "device=cpu", *overrides]

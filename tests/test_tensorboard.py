@@ -9,10 +9,10 @@ import urllib.request
 
 import pytest
 
-from colorizer.bench.serve_process import free_port
 from colorizer.train import train
 from colorizer.training.loggers import CUSTOM_SCALARS, HEADLINE_METRICS, VERDICT
 from tests.helpers.config import TINY, compose_config
+from tests.helpers.server_process import free_port
 from tests.helpers.servers import stop, wait_for_http
 
 STATUSES = ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"]

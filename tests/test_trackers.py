@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from colorizer.bench.serve_process import free_port
 from colorizer.summarize import summarize
 from colorizer.train import train
 from colorizer.training.loggers import HEADLINE_METRICS
 from tests.helpers.config import REPO, TINY
+from tests.helpers.server_process import free_port
 from tests.helpers.servers import stop, wait_for_http
 
 

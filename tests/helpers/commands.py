@@ -11,9 +11,11 @@ from colorizer.config import REPO
 
 
 def run_command(command: str, *args: str, cwd: Path = REPO, timeout: float = 600) -> subprocess.CompletedProcess:
-    """`python -m colorizer.<command> ARGS` to completion, output captured."""
+    """`python -m colorizer.<command> ARGS` to completion, output captured; "benchmarks" runs
+    `python -m benchmarks` (the repository's, beside the package)."""
+    module = command if command == "benchmarks" else f"colorizer.{command}"
     return subprocess.run(
-        [sys.executable, "-m", f"colorizer.{command}", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -30,8 +32,8 @@ def start_command(command: str, *args: str) -> subprocess.Popen:
 
 def kill_at_step(run: list[str], run_dir: Path, step: int) -> None:
     """Start the training `run` in `run_dir`, pause it at global step `step` and SIGKILL it
-    there, as a power cut would (the drill of `colorizer.bench.resume`)."""
-    from colorizer.bench.resume import kill_at_step as drill
+    there, as a power cut would (`tests.helpers.drill`, which `benchmarks.resume` runs too)."""
+    from tests.helpers.drill import kill_at_step as drill
 
     drill(run, run_dir, step)
     assert not (run_dir / "metrics.json").exists()

@@ -5,8 +5,10 @@ from pathlib import Path
 import pytest
 from omegaconf import DictConfig, open_dict
 
-from colorizer.bench.common import SHARED_DATA
 from colorizer.config import CONF_DIR, REPO, compose_command_config
+
+# Real photographs beside the repository (../shared/data); absent on a user's machine.
+SHARED_DATA = REPO.parent / "shared" / "data"
 
 __all__ = ["CONF_DIR", "REPO", "SHARED_DATA", "TINY", "compose_config", "evaluate_cfg", "require_shared_data"]
 

@@ -1,6 +1,8 @@
 """Images made for a test: folders of small files, photo-like images, a decompression bomb."""
 
 import io
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -47,8 +49,17 @@ def photo_bytes(width: int, height: int, seed: int, image_format: str = "JPEG", 
     return buffer.getvalue()
 
 
+def bomb_png_bytes(side: int = 200_000) -> bytes:
+    """A valid PNG of a few bytes whose header declares side x side pixels."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    idat = zlib.compress(b"\x00\x00\x00\x00")
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
 def bomb_png(path: Path, side: int = 200_000) -> None:
     """A tiny PNG whose header declares side x side pixels."""
-    from colorizer.bench.serve import bomb_png_bytes
-
     path.write_bytes(bomb_png_bytes(side))

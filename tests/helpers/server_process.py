@@ -1,5 +1,5 @@
-"""`python -m colorizer.serve` as a user starts it, on a free loopback port, for the serve bench
-and the tests: started, waited for, measured (resident memory of its processes) and stopped."""
+"""`python -m colorizer.serve` as a user starts it, on a free loopback port, for the tests and the
+serve benchmark: started, waited for, measured (resident memory of its processes) and stopped."""
 
 import os
 import signal
@@ -16,7 +16,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from colorizer.bench.common import REPO, compose_train_config
+from colorizer.config import REPO, compose_command_config
 
 
 class ServerStartError(RuntimeError):
@@ -32,7 +32,7 @@ def free_port() -> int:
 def default_unet_checkpoint(path: Path, overrides: list[str] | None = None) -> Path:
     """A checkpoint of the default training config's net (`python -m colorizer.train` with
     `overrides`) at its initial weights: what it predicts does not change the time it takes."""
-    cfg = compose_train_config(overrides or [])
+    cfg = compose_command_config("train", overrides or [])
     net = instantiate(cfg.model)
     config = {"model": OmegaConf.to_container(cfg.model, resolve=True), "data": {"image_size": cfg.data.image_size}}
     path.parent.mkdir(parents=True, exist_ok=True)

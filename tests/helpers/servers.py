@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from colorizer.bench import serve_process
+from tests.helpers import server_process
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -31,8 +31,8 @@ def chromium_path() -> str:
 def wait_for_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 180.0) -> None:
     """Poll `url` until it answers 200; fail the test with the server's log if it never does."""
     try:
-        serve_process.wait_for_http(url, process, log, timeout)
-    except serve_process.ServerStartError as error:
+        server_process.wait_for_http(url, process, log, timeout)
+    except server_process.ServerStartError as error:
         pytest.fail(str(error))
 
 
