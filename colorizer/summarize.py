@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from omegaconf import OmegaConf
 
 # Overrides that only repeat a run (K-fold or seeds): a sweep over these alone is summarised as mean ± std.
 REPEAT_KEYS = {"data.fold", "seed", "data.split_seed", "data.seed"}
@@ -61,9 +62,10 @@ def read_jobs(sweep_dir: Path) -> list[JobResult]:
 
 
 def optimized_metric(sweep_dir: Path, jobs: list[JobResult]) -> str:
-    """The sweep's `optimized_metric`, from the first job's saved config."""
-    config = yaml.safe_load((sweep_dir / jobs[0].name / ".hydra" / "config.yaml").read_text())
-    return (config or {}).get("optimized_metric") or "val/psnr"
+    """The sweep's `optimized_metric`, from the first job's saved config (`monitor` for runs from
+    before it had one)."""
+    config = OmegaConf.load(sweep_dir / jobs[0].name / ".hydra" / "config.yaml")  # saved unresolved: ${monitor}
+    return OmegaConf.select(config, "optimized_metric") or OmegaConf.select(config, "monitor")
 
 
 def swept_keys(jobs: list[JobResult]) -> list[str]:

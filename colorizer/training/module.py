@@ -51,7 +51,7 @@ class ColorizationModule(LightningModule):
         loss: CompositeLoss,
         optimizer: OptimizerFactory,
         scheduler: SchedulerFactory | None = None,
-        scheduler_monitor: str = "val/psnr",
+        scheduler_monitor: str = "val/psnr",  # the config's `monitor`
         config: dict[str, Any] | None = None,
         channels_last: bool = True,
         compile: bool = False,
