@@ -99,7 +99,7 @@ def test_pixel_shuffle_upsampling_and_a_bad_mode() -> None:
 def test_the_encoder_learns_at_its_own_rate_under_every_schedule(make_cfg) -> None:
     for scheduler in ("none", "onecycle"):
         module = build_module(
-            make_cfg(*RANDOM, "optimizer.encoder_lr_mult=0.1", f"scheduler={scheduler}", "optimizer.lr=1e-3")
+            make_cfg(*RANDOM, "model.encoder.lr_mult=0.1", f"scheduler={scheduler}", "optimizer.lr=1e-3")
         )
         module.trainer = type("T", (), {"estimated_stepping_batches": 10})()
         configured = module.configure_optimizers()

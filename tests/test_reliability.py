@@ -51,7 +51,7 @@ STEPS_PER_EPOCH = 6  # 41 training images in batches of 8
                 "model.encoder.freeze_epochs=2",
                 "data.image_size=64",
                 "model.decoder_base_width=8",
-                "optimizer.encoder_lr_mult=0.3",
+                "model.encoder.lr_mult=0.3",
                 "scheduler=onecycle",
                 "model.hints=true",
             ],

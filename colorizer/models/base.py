@@ -43,6 +43,8 @@ class ColorizationNet(nn.Module):
     """
 
     size_multiple: int = 1
+    # The learning rate of `pretrained_parameters()` is the optimiser's times this (model.encoder.lr_mult).
+    pretrained_lr_mult: float = 1.0
 
     def __init__(self, head: nn.Module | None = None, hints: bool = False) -> None:
         super().__init__()
@@ -74,7 +76,7 @@ class ColorizationNet(nn.Module):
 
     def pretrained_parameters(self) -> list[nn.Parameter]:
         """The parameters that came pretrained (an encoder's): the optimiser gives them
-        `optimizer.encoder_lr_mult` times the learning rate. None for a net trained from scratch."""
+        `pretrained_lr_mult` times the learning rate. None for a net trained from scratch."""
         return []
 
     def on_train_epoch_start(self, epoch: int) -> None:

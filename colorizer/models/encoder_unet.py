@@ -78,9 +78,11 @@ class EncoderUNet(ColorizationNet):
     `decoder_base_width` at full resolution, where L is joined again: the head sees the exact
     lightness edges, which the encoder's stride-2 stem has lost.
 
-    `encoder`: the backbone's `name` and `weights` (see `colorizer.models.encoders`), and
+    `encoder`: the backbone's `name` and `weights` (see `colorizer.models.encoders`);
     `freeze_epochs`: for that many epochs only the decoder trains (the encoder's weights and
-    batch-norm statistics stay as loaded), then the whole net.
+    batch-norm statistics stay as loaded), then the whole net; `lr_mult`: the encoder's learning
+    rate is the optimiser's times this (fastai's discriminative rates: a pretrained encoder moved
+    gently, the new decoder fast).
 
     Hints (`hints=True`) have an encoder of their own (`HintEncoder`, `hint_width` wide at full
     resolution) whose maps join the backbone's at every scale, and they join L again at full
@@ -98,8 +100,15 @@ class EncoderUNet(ColorizationNet):
         hint_width: int = 16,
     ) -> None:
         super().__init__(head, hints)
-        settings = {"name": PACKAGE_BACKBONE, "weights": "package", "freeze_epochs": 0, **(encoder or {})}
+        settings = {
+            "name": PACKAGE_BACKBONE,
+            "weights": "package",
+            "freeze_epochs": 0,
+            "lr_mult": 1.0,
+            **(encoder or {}),
+        }
         self.freeze_epochs = int(settings["freeze_epochs"])
+        self.pretrained_lr_mult = float(settings["lr_mult"])
         self.encoder = TimmEncoder(settings["name"], settings["weights"])
         channels, reductions = self.encoder.channels, self.encoder.reductions
         self.size_multiple = max(reductions)

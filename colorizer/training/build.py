@@ -13,12 +13,6 @@ from colorizer.training.checkpointing import AtomicCheckpointIO, RNGStateCheckpo
 from colorizer.training.module import ColorizationModule
 
 
-def optimizer_factory(optimizer: DictConfig) -> Any:
-    """The optimiser factory of the `optimizer` group, less `encoder_lr_mult`: a setting of the
-    optimiser in the config, but one the module applies to its parameter groups."""
-    return instantiate({k: v for k, v in optimizer.items() if k != "encoder_lr_mult"})
-
-
 def build_module(cfg: DictConfig, resuming: bool = False) -> ColorizationModule:
     """The LightningModule from the `model`, `loss`, `optimizer` and `scheduler` groups.
     `resuming`: the checkpoint brings every weight, so a pretrained encoder is built without its own."""
@@ -27,8 +21,7 @@ def build_module(cfg: DictConfig, resuming: bool = False) -> ColorizationModule:
     return ColorizationModule(
         net=instantiate(without_pretrained_loading(model) if resuming else model),
         loss=instantiate(cfg.loss),
-        optimizer=optimizer_factory(cfg.optimizer),
-        encoder_lr_mult=cfg.optimizer.get("encoder_lr_mult", 1.0),
+        optimizer=instantiate(cfg.optimizer),
         scheduler=scheduler,
         scheduler_monitor=cfg.monitor,
         channels_last=cfg.get("channels_last", True),

@@ -92,6 +92,7 @@ LOWER_BOUNDS: dict[str, tuple[float, str]] = {
     "model.latent_dim": (1, "a width"),
     "model.image_size": (1, "a size in pixels"),
     "model.encoder.freeze_epochs": (0, "a count"),
+    "model.encoder.lr_mult": (0, "a learning-rate multiplier"),
     "model.head.step": (1, "a bin size in Lab units"),
     "model.head.temperature": (0, "a temperature"),
 }

@@ -36,8 +36,7 @@ class ColorizationModule(LightningModule):
     resolved configuration, saved in every checkpoint so the model can be rebuilt from it alone.
     `channels_last`: NHWC activations (faster in oneDNN and cuDNN); `compile`: torch.compile the
     net's `colorize`, the call training makes (`nn.Module.compile` would compile only `forward`).
-    `encoder_lr_mult` scales the learning rate of the net's pretrained parameters (fastai's
-    discriminative learning rates: a pretrained encoder is moved gently, the new decoder fast).
+    The net's pretrained parameters learn at its `pretrained_lr_mult` times the rate.
     `hint_simulator` draws hints from the true ab of training batches for a net that takes them.
 
     A loss term that trains a network of its own (the adversarial term's discriminator) brings
@@ -55,7 +54,6 @@ class ColorizationModule(LightningModule):
         config: dict[str, Any] | None = None,
         channels_last: bool = True,
         compile: bool = False,
-        encoder_lr_mult: float = 1.0,
         hint_simulator: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
         super().__init__()
@@ -65,7 +63,6 @@ class ColorizationModule(LightningModule):
         self.scheduler_factory = scheduler
         self.scheduler_monitor = scheduler_monitor
         self.config = config
-        self.encoder_lr_mult = encoder_lr_mult
         self.hint_simulator = hint_simulator
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.net.to(memory_format=self.memory_format)
@@ -217,7 +214,7 @@ class ColorizationModule(LightningModule):
         self._log_metrics(self.test_metrics, "test")
 
     def configure_optimizers(self) -> Any:
-        groups = parameter_groups(self.net, self.encoder_lr_mult)
+        groups = parameter_groups(self.net, self.net.pretrained_lr_mult)
         if not groups:
             return None
         optimizer = scale_group_lrs(self.optimizer_factory(groups))

@@ -31,14 +31,14 @@ class MultiStepGammaLR(LambdaLR):
         return value
 
 
-def parameter_groups(net: nn.Module, encoder_lr_mult: float = 1.0) -> list[dict[str, Any]]:
+def parameter_groups(net: nn.Module, pretrained_lr_mult: float = 1.0) -> list[dict[str, Any]]:
     """`net`'s trainable parameters as optimiser groups: the new ones, and the pretrained ones (its
-    `pretrained_parameters()`, if any) with `lr_mult` = `encoder_lr_mult`, which `scale_group_lrs` applies."""
+    `pretrained_parameters()`, if any) with `lr_mult` = `pretrained_lr_mult`, which `scale_group_lrs` applies."""
     pretrained = {id(p) for p in net.pretrained_parameters()}
     trainable = [p for p in net.parameters() if p.requires_grad]
     groups = [
         {"params": [p for p in trainable if id(p) not in pretrained], "lr_mult": 1.0},
-        {"params": [p for p in trainable if id(p) in pretrained], "lr_mult": encoder_lr_mult},
+        {"params": [p for p in trainable if id(p) in pretrained], "lr_mult": pretrained_lr_mult},
     ]
     return [group for group in groups if group["params"]]
 
