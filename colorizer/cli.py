@@ -10,9 +10,9 @@ from contextlib import contextmanager
 from hydra.errors import InstantiationException
 
 from colorizer.config import ConfigError
-from colorizer.data.hint_points import HintError
 from colorizer.data.images import ImageDecodeError
 from colorizer.inference.checkpoints import CheckpointError
+from colorizer.inference.hint_points import HintError
 from colorizer.models.encoders import EncoderWeightsError
 from colorizer.weights import ShippedModelError
 

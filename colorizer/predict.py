@@ -8,10 +8,10 @@ from omegaconf import DictConfig
 from rich.progress import Progress
 
 from colorizer.cli import one_line_errors
-from colorizer.data.hint_points import HintError, read_hint_file
 from colorizer.device import resolve_device, use_bf16
 from colorizer.inference import load_colorizer
 from colorizer.inference.checkpoints import checkpoint_paths
+from colorizer.inference.hint_points import HintError, read_hint_file
 from colorizer.inference.pipeline import OutputSettings, PredictPipeline, PredictSummary, find_inputs, plan_jobs
 
 

@@ -13,13 +13,13 @@ from PIL import Image
 
 from colorizer.color import rebuild_rgb, rgb_to_normalized_lab
 from colorizer.data.datamodule import SyntheticLandscapeDataModule
-from colorizer.data.hint_points import HintError, read_hint_file, user_hints
 from colorizer.data.hints import HintSimulator, box_means, fixed_hints, geometric_counts, hint_channels, sample_boxes
 from colorizer.data.transforms import lab_batch
 from colorizer.evaluate import run_evaluation
 from colorizer.evaluation.metrics import image_scores
 from colorizer.export import export_checkpoint
 from colorizer.inference import checkpoint_label, load_colorizer
+from colorizer.inference.hint_points import HintError, read_hint_file, user_hints
 from colorizer.models import ClassificationHead, GrayBaseline
 from colorizer.predict import run_predict
 from tests.helpers.config import compose_config

@@ -12,9 +12,9 @@ from PIL import Image
 
 from colorizer.color import AB_SCALE, rebuild_rgb
 from colorizer.color.srgb_table import lightness, srgb_table
-from colorizer.data.hint_points import user_hints
 from colorizer.data.images import has_colour, open_photo, with_alpha
 from colorizer.inference import TrainedColorizer, colorize_prepared, full_resolution_image, prepare_image
+from colorizer.inference.hint_points import user_hints
 from colorizer.models.heads import temperature_of
 
 GRAY = "gray"
@@ -81,7 +81,7 @@ class PhotoColorizer:
         self, path: str | Path, temperature: float | None = None, points: list[dict] | None = None
     ) -> ColorizedPhoto:
         """Colour the photo with every model, the models that take hints with `points` (in the
-        photo's pixels: `colorizer.data.hint_points`). Raises ImageDecodeError when `path` is not
+        photo's pixels: `colorizer.inference.hint_points`). Raises ImageDecodeError when `path` is not
         a readable image and HintError for a bad point."""
         started = time.perf_counter()
         photo, alpha = open_photo(path)

@@ -12,9 +12,9 @@ from PIL import Image
 
 from colorizer.color import AB_SCALE, L_SCALE
 from colorizer.color.srgb_table import lab_to_srgb8, lightness, packed_to_image
-from colorizer.data.hint_points import user_hints
 from colorizer.data.images import open_photo
 from colorizer.inference.checkpoints import TrainedColorizer
+from colorizer.inference.hint_points import user_hints
 
 
 def model_input(L_full: torch.Tensor, image_size: int) -> torch.Tensor:

@@ -20,9 +20,9 @@ from rich.progress import Progress
 
 from colorizer.atomic import atomic_write
 from colorizer.color.srgb_table import srgb_table
-from colorizer.data.hint_points import HintError
 from colorizer.data.images import ImageDecodeError, has_colour, list_image_files, with_alpha
 from colorizer.inference.checkpoints import TrainedColorizer
+from colorizer.inference.hint_points import HintError
 from colorizer.inference.photo import PreparedPhoto, batch_hints, full_resolution_image, predict_ab, prepare_photo
 
 
@@ -99,7 +99,7 @@ class Decoded:
 class OutputSettings:
     """Where comparison panels go (none when None), the JPEG / WebP quality, the folder of the
     colour table (`srgb_table`; None: the default cache folder), and the user's hints: points
-    per input path relative to the input folder (`colorizer.data.hint_points`), each a patch of
+    per input path relative to the input folder (`colorizer.inference.hint_points`), each a patch of
     `hint_side` pixels at the model's size."""
 
     compare_dir: Path | None = None

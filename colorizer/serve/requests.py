@@ -9,9 +9,9 @@ from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 
-from colorizer.data.hint_points import HintError
 from colorizer.data.images import ImageDecodeError, ImageTooLargeError
 from colorizer.inference import PreparedPhoto, prepare_photo
+from colorizer.inference.hint_points import HintError
 
 # format= -> (Pillow's format, the response's media type)
 OUTPUT_FORMATS = {

@@ -14,7 +14,7 @@ from colorizer.losses import CompositeLoss, LossInputs, LossResult
 from colorizer.models.base import ColorizationNet
 from colorizer.models.heads import fit_bin_priors, temperature_of
 from colorizer.models.outputs import NetOutput
-from colorizer.training.schedulers import lightning_scheduler, parameter_groups, scale_group_lrs, step_schedulers
+from colorizer.training.optimization import lightning_scheduler, parameter_groups, scale_group_lrs, step_schedulers
 
 log = logging.getLogger(__name__)
 
