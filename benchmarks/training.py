@@ -17,7 +17,6 @@ from benchmarks.common import build_datamodule, compose_train_config
 from colorizer.data.defaults import SPLIT_FRACTIONS
 from colorizer.data.transforms import lab_batch
 from colorizer.losses import CompositeLoss, LossInputs
-from colorizer.training.build import optimizer_factory
 from colorizer.training.module import ColorizationModule
 
 # Each benchmarked setup as the overrides `python -m colorizer.train` takes (VGG weights are not
@@ -32,7 +31,7 @@ MODELS = {
 def build_setup(overrides: list[str], size: int) -> tuple[torch.nn.Module, CompositeLoss, Callable]:
     """The net, loss and optimizer factory that `colorizer.train` builds for these overrides at `size`."""
     cfg = compose_train_config([*overrides, f"data.image_size={size}"])
-    return instantiate(cfg.model), instantiate(cfg.loss), optimizer_factory(cfg.optimizer)
+    return instantiate(cfg.model), instantiate(cfg.loss), instantiate(cfg.optimizer)
 
 
 class PlainLoop:

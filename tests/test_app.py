@@ -19,10 +19,11 @@ from PIL import Image
 from colorizer.inference import load_colorizer
 from tests.helpers.config import TINY, compose_config
 from tests.helpers.images import write_images
+from tests.helpers.run_if import chromium_path, needs
 from tests.helpers.server_process import free_port
-from tests.helpers.servers import CHROMIUM_FLAGS, chromium_path, stop, wait_for_http
+from tests.helpers.servers import CHROMIUM_FLAGS, stop, wait_for_http
 
-pytest.importorskip("gradio", reason="the app's extra is not installed: pip install -e '.[app]' (.ci/run does).")
+needs("gradio")
 
 
 def pixel_ab(rgb: np.ndarray) -> torch.Tensor:
@@ -121,9 +122,7 @@ def app_server(trained_checkpoints, tmp_path):
 
 @pytest.mark.slow
 def test_page_in_a_real_browser(app_server, tmp_path) -> None:
-    playwright = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is part of the app extra"
-    ).sync_playwright
+    playwright = needs("playwright.sync_api").sync_playwright
     chromium = chromium_path()
     photo = write_images(tmp_path / "photos", 1, size=(120, 80))[0]
     broken = tmp_path / "broken.png"
@@ -179,9 +178,7 @@ def test_hints_on_the_page_in_a_real_browser(hints_app_server, tmp_path) -> None
     towards that colour, the page lists the point and the scores with and without it; the
     classifier's likely colours appear as swatches and picking one recolours the point; clear
     returns to the automatic result."""
-    playwright = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is part of the app extra"
-    ).sync_playwright
+    playwright = needs("playwright.sync_api").sync_playwright
     chromium = chromium_path()
     photo = write_images(tmp_path / "photos", 1, size=(120, 80))[0]
     target, x, y = np.array([32, 96, 224]), 30, 40

@@ -1,6 +1,5 @@
 """The benchmark in its smallest form: every figure is produced (how fast is for the README)."""
 
-import importlib.util
 import json
 import time
 
@@ -9,6 +8,7 @@ import pytest
 from benchmarks.gpu import GPU_NETS
 from colorizer.train import train
 from tests.helpers.commands import run_command
+from tests.helpers.run_if import run_if
 
 
 @pytest.mark.slow
@@ -75,7 +75,6 @@ def test_first_step_timer_reports_when_training_started(make_cfg, tmp_path) -> N
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("timm") is None, reason="the encoder U-Net needs the encoders extra")
 def test_the_gpu_check_runs_in_its_reduced_form_on_the_cpu(tmp_path) -> None:
     """`--sections gpu` is what a session lent a GPU runs once: every part must work here first."""
     output = tmp_path / "gpu.json"
@@ -100,7 +99,7 @@ def test_the_gpu_check_runs_in_its_reduced_form_on_the_cpu(tmp_path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("litserve") is None, reason="the serve extra is not installed")
+@run_if(module="litserve")
 def test_the_serve_load_test_and_soak_run_in_their_reduced_form(tmp_path) -> None:
     output = tmp_path / "serve.json"
     result = run_command(

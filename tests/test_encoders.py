@@ -10,8 +10,6 @@ import pytest
 import torch
 from PIL import Image
 
-pytest.importorskip("timm", reason="the optional encoders extra (timm) is not installed")
-
 from colorizer.data.hints import fixed_hints  # noqa: E402
 from colorizer.export import export_checkpoint  # noqa: E402
 from colorizer.inference import load_colorizer  # noqa: E402
@@ -22,6 +20,7 @@ from colorizer.train import train  # noqa: E402
 from colorizer.training.build import build_module  # noqa: E402
 from tests.helpers.config import REPO, TINY, compose_config, require_shared_data  # noqa: E402
 from tests.helpers.images import write_images  # noqa: E402
+from tests.helpers.run_if import needs
 
 RANDOM = ["model=encoder_unet", "model.encoder.weights=none", "loss=mse"]
 
@@ -37,7 +36,7 @@ def test_packaged_weights_map_onto_timm_and_classify_a_tench(name: str) -> None:
     import timm
 
     module = encoders_module.PACKAGED_WEIGHTS[name][0]
-    pytest.importorskip(module, reason=f"the packaged weights ({module}) are not installed")
+    needs(module)
     tench = require_shared_data("imagenet1000") / "n01440764_tench.jpg"
     state = encoders_module.efficientnet_pytorch_to_timm(package_state_dict(name), name)
     mapped = timm.create_model(name, pretrained=False).eval()
@@ -195,7 +194,7 @@ def test_export_matches_the_module(encoder_checkpoint, no_weights_package, tmp_p
         with torch.no_grad():
             got = torch.jit.load(str(path))(L, hints)
     else:
-        onnxruntime = pytest.importorskip("onnxruntime", reason="the optional onnx extra is not installed")
+        onnxruntime = needs("onnxruntime")
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         got = torch.from_numpy(session.run(None, {"L": L.numpy(), "hints": hints.numpy()})[0])
     assert (got - expected).abs().max().item() < 1e-4

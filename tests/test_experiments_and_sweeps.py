@@ -14,6 +14,7 @@ from colorizer.training.config_checks import check_multirun_strategy
 from tests.helpers.commands import run_command
 from tests.helpers.config import CONF_DIR, TINY
 from tests.helpers.images import write_images
+from tests.helpers.run_if import needs
 
 PRESETS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
 
@@ -179,7 +180,7 @@ def test_ddp_under_multirun_is_refused_with_a_way_out(make_cfg) -> None:
 
 @pytest.mark.slow
 def test_submitit_local_launcher(tmp_path) -> None:
-    pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="the optional slurm extra is not installed")
+    needs("hydra_plugins.hydra_submitit_launcher")
     sweep = tmp_path / "submitit"
     result = run_command(
         "train",
@@ -197,7 +198,7 @@ def test_submitit_local_launcher(tmp_path) -> None:
 
 @pytest.mark.slow
 def test_slurm_launcher_config_composes(tmp_path) -> None:
-    pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="the optional slurm extra is not installed")
+    needs("hydra_plugins.hydra_submitit_launcher")
     result = run_command("train", "hydra/launcher=slurm", "--cfg", "hydra", "--package", "hydra.launcher")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "partition: gpu" in result.stdout and "SlurmLauncher" in result.stdout

@@ -1,7 +1,6 @@
 """User-guided hints: simulated points, nets that take them (every net, both heads), the gray
 baseline that only pastes them, and training with them."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -23,8 +22,8 @@ from colorizer.inference.hint_points import HintError, read_hint_file, user_hint
 from colorizer.models import ClassificationHead, GrayBaseline
 from colorizer.predict import run_predict
 from tests.helpers.config import compose_config
+from tests.helpers.run_if import needs
 
-HAS_TIMM = importlib.util.find_spec("timm") is not None
 NETS = {
     "unet": {"_target_": "colorizer.models.UNet", "base_width": 8, "concat_input": True},
     "cae": {"_target_": "colorizer.models.SkipConnectionAutoencoder", "widths": [8, 8, 16, 16]},
@@ -94,7 +93,7 @@ def test_simulated_hints_follow_the_global_rng_and_fixed_ones_follow_the_image_n
 
 
 @pytest.mark.parametrize("head", ["regression", "classification"])
-@pytest.mark.parametrize("name", [n for n in NETS if HAS_TIMM or n != "encoder_unet"])
+@pytest.mark.parametrize("name", NETS)
 def test_every_net_takes_hints_and_without_them_is_automatic(name: str, head: str) -> None:
     torch.manual_seed(0)
     settings = {**NETS[name], "hints": True}
@@ -115,7 +114,6 @@ def test_every_net_takes_hints_and_without_them_is_automatic(name: str, head: st
         assert torch.equal(plain(L, hints), plain(L)), "a net without hints ignores them"
 
 
-@pytest.mark.skipif(not HAS_TIMM, reason="the optional encoders extra (timm) is not installed")
 def test_the_encoder_unet_gives_hints_an_encoder_of_their_own_and_its_backbone_l_alone() -> None:
     from colorizer.models import EncoderUNet
 
@@ -279,7 +277,7 @@ def test_a_hints_model_exports_with_its_hint_input(hints_checkpoint, tmp_path) -
         scripted = torch.jit.load(str(export_checkpoint(hints_checkpoint, "torchscript", tmp_path / "h.pt")))
         assert (scripted(L, hints) - expected).abs().max() < 1e-4
         assert (scripted(L, torch.zeros_like(hints)) - reference.net(L)).abs().max() < 1e-4, "zeros: automatic"
-    onnxruntime = pytest.importorskip("onnxruntime", reason="the optional onnx extra is not installed")
+    onnxruntime = needs("onnxruntime")
     session = onnxruntime.InferenceSession(str(export_checkpoint(hints_checkpoint, "onnx", tmp_path / "h.onnx")))
     (ab,) = session.run(None, {"L": L.numpy(), "hints": hints.numpy()})
     assert np.abs(ab - expected.numpy()).max() < 1e-4

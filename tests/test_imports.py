@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from tests.helpers.config import REPO
+from tests.helpers.run_if import needs
 
 TRAINING_ONLY = ("lightning", "pytorch_lightning", "torchmetrics", "torchvision")
 
@@ -20,8 +21,8 @@ TRAINING_ONLY = ("lightning", "pytorch_lightning", "torchmetrics", "torchvision"
     ],
 )
 def test_inference_entry_points_import_nothing_of_training(modules) -> None:
-    pytest.importorskip("litserve" if "serve" in modules else "torch")
-    pytest.importorskip("gradio" if "app" in modules else "torch")
+    needs("litserve" if "serve" in modules else "torch")
+    needs("gradio" if "app" in modules else "torch")
     script = f"import sys; import {modules}; print(' '.join({{m.split('.')[0] for m in sys.modules}}))"
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]

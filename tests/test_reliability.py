@@ -1,6 +1,5 @@
 """Resume after a kill, NaN losses, damaged files and caches, bad configs."""
 
-import importlib.util
 import json
 import random
 import subprocess
@@ -55,7 +54,6 @@ STEPS_PER_EPOCH = 6  # 41 training images in batches of 8
                 "scheduler=onecycle",
                 "model.hints=true",
             ],
-            marks=pytest.mark.skipif(importlib.util.find_spec("timm") is None, reason="no encoders extra"),
         ),
     ],
     ids=["default", "fast", "classification_adversarial_hints", "encoder_unet_frozen_then_trained"],

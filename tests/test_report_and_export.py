@@ -11,7 +11,8 @@ from colorizer.evaluate import run_evaluation
 from colorizer.export import export_checkpoint
 from colorizer.inference import load_colorizer
 from tests.helpers.config import evaluate_cfg
-from tests.helpers.servers import CHROMIUM_FLAGS, chromium_path
+from tests.helpers.run_if import chromium_path, needs
+from tests.helpers.servers import CHROMIUM_FLAGS
 
 # Appended to a copy of the report: after load, the title tells how many images really decoded.
 IMAGE_PROBE = """<script>window.addEventListener("load", () => {
@@ -108,7 +109,7 @@ def test_torchscript_export_matches_the_module(trained_checkpoints, tmp_path, mo
 
 @pytest.mark.slow
 def test_onnx_export_matches_the_module(trained_checkpoints, tmp_path) -> None:
-    onnxruntime = pytest.importorskip("onnxruntime", reason="the optional onnx extra is not installed")
+    onnxruntime = needs("onnxruntime")
     path = export_checkpoint(trained_checkpoints["unet"], "onnx", tmp_path / "unet.onnx")
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     reference = load_colorizer(trained_checkpoints["unet"])

@@ -25,9 +25,10 @@ from colorizer.color.srgb_table import srgb_table
 from colorizer.inference import colorize_photo, load_colorizer
 from tests.helpers.config import REPO
 from tests.helpers.images import bomb_png_bytes, photo_bytes
+from tests.helpers.run_if import needs
 
-pytest.importorskip("litserve", reason="the serve extra is not installed: pip install -e '.[serve]' (.ci/run does).")
-httpx = pytest.importorskip("httpx")
+needs("litserve")
+httpx = needs("httpx")
 
 pytestmark = pytest.mark.slow
 

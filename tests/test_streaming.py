@@ -10,7 +10,9 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import open_dict
 
-pytest.importorskip("litdata", reason="data=streaming needs LitData (pip install -e '.[dev]')")
+from tests.helpers.run_if import needs
+
+needs("litdata")
 
 from colorizer.data.transforms import lab_batch  # noqa: E402
 from colorizer.evaluation.scoring import evaluate_models  # noqa: E402

@@ -15,6 +15,7 @@ from colorizer.summarize import summarize
 from colorizer.train import train
 from colorizer.training.loggers import HEADLINE_METRICS
 from tests.helpers.config import REPO, TINY
+from tests.helpers.run_if import needs
 from tests.helpers.server_process import free_port
 from tests.helpers.servers import stop, wait_for_http
 
@@ -65,7 +66,7 @@ def test_wandb_is_offline_unless_a_key_is_configured(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_an_offline_wandb_run_holds_the_curves_beside_gray_the_verdict_and_the_grid(make_cfg, tmp_path, monkeypatch):
-    pytest.importorskip("wandb", reason="the wandb extra is not installed: pip install -e '.[wandb]'")
+    needs("wandb")
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     monkeypatch.delenv("WANDB_MODE", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ~/.netrc key: offline by itself, never a prompt
@@ -103,7 +104,7 @@ def test_an_offline_wandb_run_holds_the_curves_beside_gray_the_verdict_and_the_g
 
 @pytest.mark.slow
 def test_an_mlflow_sweep_is_one_experiment_that_mlflow_server_answers_for(tmp_path):
-    pytest.importorskip("mlflow", reason="the mlflow extra is not installed: pip install -e '.[mlflow]'")
+    needs("mlflow")
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     sweep = [
         sys.executable,

@@ -2,13 +2,10 @@
 
 from pathlib import Path
 
-import pytest
 from omegaconf import DictConfig, open_dict
 
 from colorizer.config import CONF_DIR, REPO, compose_command_config
-
-# Real photographs beside the repository (../shared/data); absent on a user's machine.
-SHARED_DATA = REPO.parent / "shared" / "data"
+from tests.helpers.run_if import SHARED_DATA, shared_photos
 
 __all__ = ["CONF_DIR", "REPO", "SHARED_DATA", "TINY", "compose_config", "evaluate_cfg", "require_shared_data"]
 
@@ -44,7 +41,5 @@ def evaluate_cfg(tmp_path: Path, *overrides: str) -> DictConfig:
 
 
 def require_shared_data(name: str) -> Path:
-    path = SHARED_DATA / name
-    if not path.is_dir():
-        pytest.skip(f"{path} is absent: real-photo tests need the shared data folder beside the repository.")
-    return path
+    """The shared photo folder `name`, or a skip that says it is absent (`run_if.shared_photos`)."""
+    return shared_photos(name)

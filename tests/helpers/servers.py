@@ -1,7 +1,6 @@
 """Test helpers for what runs as a user would see it: a server process on a free loopback port,
 and headless Chromium (Debian's package) to look at it."""
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,13 +18,6 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def chromium_path() -> str:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if chromium is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium); .ci/run installs it.")
-    return chromium
 
 
 def wait_for_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 180.0) -> None:
