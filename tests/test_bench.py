@@ -103,7 +103,7 @@ def test_the_gpu_check_runs_in_its_reduced_form_on_the_cpu(tmp_path) -> None:
 def test_the_serve_load_test_and_soak_run_in_their_reduced_form(tmp_path) -> None:
     output = tmp_path / "serve.json"
     result = run_command(
-        "bench", "--smoke", "--sections", "serve", "--serve-set", "threads=2", "--json", str(output), timeout=600
+        "benchmarks", "--smoke", "--sections", "serve", "--serve-set", "threads=2", "--json", str(output), timeout=600
     )
     assert result.returncode == 0, result.stderr[-3000:]
     serve = json.loads(output.read_text())["serve"]

@@ -310,5 +310,8 @@ def test_a_killed_worker_stops_the_server_with_exit_1_and_leaves_nothing_behind(
         os.kill(inference_worker(process.pid), signal.SIGKILL)
         assert process.wait(timeout=30) == 1
         assert "An inference worker died, so the server stopped" in log.read_text()
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in started) and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert not [pid for pid in started if alive(pid)], "no process is left behind"
         assert "Traceback" not in log.read_text(), log.read_text()[-2000:]

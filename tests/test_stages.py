@@ -85,6 +85,7 @@ def test_stages_run_in_turn_each_from_the_previous_best_and_resume_after_a_kill(
     ("stages", "message"),
     [
         ({"small": {"dataa": {"image_size": 16}}}, r"stages\.small\.dataa is not a key"),
+        ({"small": {"data": {"image_sise": 16}}}, r"stages\.small\.data\.image_sise is not a key"),
         ({"small": 3}, r"stages\.small must be a mapping"),
     ],
 )
@@ -93,3 +94,12 @@ def test_a_wrong_stage_is_named(make_cfg, tmp_path: Path, stages: dict, message:
     cfg.stages = stages
     with pytest.raises(ConfigError, match=message):
         plan_stages(cfg, tmp_path)
+
+
+def test_a_stage_unsetting_a_key_the_run_lacks_changes_nothing(make_cfg, tmp_path: Path) -> None:
+    # general_fast's second stage sets data.train_only_root: null; data=synthetic has no such key.
+    cfg = make_cfg()
+    cfg.stages = {"detail": {"data": {"train_only_root": None, "image_size": 16}}}
+    (stage,) = plan_stages(cfg, tmp_path)
+    assert "train_only_root" not in stage.config.data and stage.config.data.image_size == 16
+    assert stage.folder == tmp_path / "detail" and stage.config.paths.output_dir == str(tmp_path / "detail")

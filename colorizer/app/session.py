@@ -135,8 +135,7 @@ class PhotoColorizer:
         size = model.image_size
         inputs = prepared.model_input.to(self.device)
         hints = None if prepared.hints is None else prepared.hints.to(self.device)
-        with self._lock:
-            output = model.net.colorize(inputs, hints)
+        output = model.net.colorize(inputs, hints)
         width, height = photo.size
         row, column = min(int(y * size / height), size - 1), min(int(x * size / width), size - 1)
         probabilities = output.classes.logits[0, :, row, column].float().softmax(0)

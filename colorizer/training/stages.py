@@ -39,6 +39,23 @@ class Stage:
         return (self.folder / "checkpoints" / "last.ckpt").is_file()
 
 
+def applicable(settings: DictConfig, base: DictConfig, where: str) -> DictConfig:
+    """The stage's `settings` that apply to `base`. A key the run does not have is refused by name,
+    except one set to null: unsetting what is not there changes nothing (a stage's
+    `data.train_only_root: null` on a data option without extra photos)."""
+    kept = {}
+    for key, value in settings.items():
+        if key not in base:
+            if value is None:
+                continue
+            raise ConfigError(f"{where}.{key} is not a key of the run's config: a stage only changes settings it has.")
+        if isinstance(value, DictConfig) and isinstance(base[key], DictConfig):
+            kept[key] = applicable(value, base[key], f"{where}.{key}")
+        else:
+            kept[key] = value
+    return OmegaConf.create(kept)
+
+
 def plan_stages(cfg: DictConfig, output_dir: Path) -> list[Stage]:
     """Each stage's config: the run's config less `stages`, with the stage's settings merged over it
     and its own run folder. `init_from` and `ckpt_path` are the caller's to set per stage."""
@@ -51,12 +68,7 @@ def plan_stages(cfg: DictConfig, output_dir: Path) -> list[Stage]:
     for name, settings in stages.items():
         if settings is not None and not isinstance(settings, DictConfig):
             raise ConfigError(f"stages.{name} must be a mapping of settings (or null for none), not {settings!r}.")
-        unknown = [key for key in (settings or {}) if key not in base]
-        if unknown:
-            raise ConfigError(
-                f"stages.{name}.{unknown[0]} is not a key of the run's config: a stage only changes settings it has."
-            )
-        config = OmegaConf.merge(base, settings or {})
+        config = OmegaConf.merge(base, applicable(settings or OmegaConf.create({}), base, f"stages.{name}"))
         folder = output_dir / str(name)
         config.paths.output_dir = str(folder)
         config.ckpt_path = None
