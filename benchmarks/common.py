@@ -10,9 +10,10 @@ from colorizer.config import REPO, compose_command_config
 from colorizer.data.base import ColorizationDataModule
 from colorizer.data.synthetic import synthetic_landscapes
 from tests.helpers.memory import peak_rss_mb
+from tests.helpers.run_if import SHARED_DATA
 
-SHARED_DATA = REPO.parent / "shared" / "data"
 __all__ = ["REPO", "SHARED_DATA", "build_datamodule", "compose_train_config", "peak_rss_mb", "photo_folder"]
+
 SHARED_PHOTOS = SHARED_DATA / "landscapes150" / "color"
 SHARED_MIXED_PHOTOS = SHARED_DATA / "bsds500_train"
 # General photos: one ImageNet photo per class and BSDS500's training photos, split as one set.

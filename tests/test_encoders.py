@@ -18,9 +18,9 @@ from colorizer.models import encoders as encoders_module  # noqa: E402
 from colorizer.models.encoders import EncoderWeightsError, TimmEncoder, package_state_dict  # noqa: E402
 from colorizer.train import train  # noqa: E402
 from colorizer.training.build import build_module  # noqa: E402
-from tests.helpers.config import REPO, TINY, compose_config, require_shared_data  # noqa: E402
+from tests.helpers.config import REPO, TINY, compose_config  # noqa: E402
 from tests.helpers.images import write_images  # noqa: E402
-from tests.helpers.run_if import needs
+from tests.helpers.run_if import needs, shared_photos
 
 RANDOM = ["model=encoder_unet", "model.encoder.weights=none", "loss=mse"]
 
@@ -37,7 +37,7 @@ def test_packaged_weights_map_onto_timm_and_classify_a_tench(name: str) -> None:
 
     module = encoders_module.PACKAGED_WEIGHTS[name][0]
     needs(module)
-    tench = require_shared_data("imagenet1000") / "n01440764_tench.jpg"
+    tench = shared_photos("imagenet1000") / "n01440764_tench.jpg"
     state = encoders_module.efficientnet_pytorch_to_timm(package_state_dict(name), name)
     mapped = timm.create_model(name, pretrained=False).eval()
     mapped.load_state_dict(state)

@@ -3,12 +3,12 @@
 import pytest
 
 from colorizer.train import train
-from tests.helpers.config import require_shared_data
+from tests.helpers.run_if import shared_photos
 
 
 @pytest.mark.slow
 def test_unet_beats_the_gray_baseline_on_held_out_landscapes(make_cfg) -> None:
-    root = require_shared_data("landscapes150")
+    root = shared_photos("landscapes150")
     cfg = make_cfg(
         "data=landscape",
         f"data.root={root}",

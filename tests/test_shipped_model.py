@@ -15,8 +15,9 @@ from colorizer.inference import load_colorizer
 from colorizer.inference.checkpoints import checkpoint_paths
 from colorizer.weights import SHIPPED_MODEL, SHIPPED_SHA256, ShippedModelError, file_sha256, shipped_model
 from colorizer.weights.pack import pack_checkpoint
-from tests.helpers.config import REPO, require_shared_data
+from tests.helpers.config import REPO
 from tests.helpers.images import write_images
+from tests.helpers.run_if import shared_photos
 
 # Run from the installed copy: the shipped model against gray on the general test split
 # (data.root=[imagenet1000, bsds500_train], seed 42: the split of every general figure).
@@ -92,7 +93,7 @@ def test_predict_colours_photos_with_no_checkpoint_given(tmp_path: Path) -> None
 
 @pytest.mark.slow
 def test_the_installed_package_carries_the_model_and_it_beats_gray(tmp_path: Path) -> None:
-    roots = [str(require_shared_data("imagenet1000")), str(require_shared_data("bsds500_train"))]
+    roots = [str(shared_photos("imagenet1000")), str(shared_photos("bsds500_train"))]
     # Built from a copy, so the build leaves nothing in the repository.
     source, target = tmp_path / "source", tmp_path / "site"
     shutil.copytree(REPO / "colorizer", source / "colorizer", ignore=shutil.ignore_patterns("__pycache__"))

@@ -4,8 +4,8 @@ outputs and hands them to the head.
 - `RegressionHead`: 2 channels, tanh, ab/110 directly.
 - `ClassificationHead`: Q logits per pixel over the quantised ab bins (`colorizer.color.bins`),
   decoded by the annealed mean at its `temperature` (or at one a caller passes: `at_temperature`);
-  it holds the bin centres and the training
-  set's bin prior as buffers, so a checkpoint alone can decode and be fine-tuned.
+  it holds the bin centres and the training set's bin prior as buffers, so a checkpoint alone can
+  decode and be fine-tuned.
 """
 
 import logging

@@ -72,7 +72,9 @@ class ColorizerAPI(ls.LitAPI):
             inputs = torch.from_numpy(np.concatenate([requests[row]["input"] for row in rows]))
             inputs = inputs.to(memory_format=torch.channels_last)
             hints = batch_hints([as_tensor(requests[row]["hints"]) for row in rows], model.image_size)
-            ab = predict_ab(model.net, inputs, hints, self.torch_device, self.bf16, temperature).cpu().numpy()
+            # At the trained temperature the head's own decoding is the answer: no second one.
+            decode_at = None if temperature == self.trained_temperature[label] else temperature
+            ab = predict_ab(model.net, inputs, hints, self.torch_device, self.bf16, decode_at).cpu().numpy()
             for index, row in enumerate(rows):
                 answers[row]["ab"] = ab[index : index + 1]
         network_ms = (time.perf_counter() - start) * 1000

@@ -5,9 +5,8 @@ from pathlib import Path
 from omegaconf import DictConfig, open_dict
 
 from colorizer.config import CONF_DIR, REPO, compose_command_config
-from tests.helpers.run_if import SHARED_DATA, shared_photos
 
-__all__ = ["CONF_DIR", "REPO", "SHARED_DATA", "TINY", "compose_config", "evaluate_cfg", "require_shared_data"]
+__all__ = ["CONF_DIR", "REPO", "TINY", "compose_config", "evaluate_cfg"]
 
 # Small and fast: enough to exercise every code path on 2 CPU cores.
 TINY = [
@@ -38,8 +37,3 @@ def evaluate_cfg(tmp_path: Path, *overrides: str) -> DictConfig:
     return compose_config(
         (["data.num_images=30"] if synthetic else []) + list(overrides), tmp_path / "eval", "evaluate"
     )
-
-
-def require_shared_data(name: str) -> Path:
-    """The shared photo folder `name`, or a skip that says it is absent (`run_if.shared_photos`)."""
-    return shared_photos(name)
