@@ -1,18 +1,23 @@
-"""`python -m colorizer.predict`: colorize photos at their full resolution (`PredictPipeline`)."""
+"""`python -m colorizer.predict`: colorize photos at their full resolution (`PredictPipeline`) and videos
+(`colorizer.video`), frame by frame with colour steadied over time."""
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import hydra
+import torch
 from omegaconf import DictConfig
 from rich.progress import Progress
 
 from colorizer.cli import one_line_errors
+from colorizer.data.images import IMAGE_EXTENSIONS
 from colorizer.device import resolve_device, use_bf16
-from colorizer.inference import load_colorizer
+from colorizer.inference import TrainedColorizer, load_colorizer
 from colorizer.inference.checkpoints import checkpoint_paths
 from colorizer.inference.hint_points import HintError, read_hint_file
-from colorizer.inference.pipeline import OutputSettings, PredictPipeline, PredictSummary, find_inputs, plan_jobs
+from colorizer.inference.pipeline import Job, OutputSettings, PredictPipeline, PredictSummary, find_inputs, plan_jobs
+from colorizer.video import VIDEO_EXTENSIONS, is_video
 
 
 def checked_hints(
@@ -42,10 +47,12 @@ def run_predict(cfg: DictConfig) -> PredictSummary:
     device = resolve_device(cfg.device)
     (ckpt_path,) = checkpoint_paths(cfg.ckpt_path)
     model = load_colorizer(ckpt_path, device, cfg.get("temperature"))
-    base, files = find_inputs(Path(cfg.input).expanduser(), cfg.recursive)
+    base, files = find_inputs(Path(cfg.input).expanduser(), cfg.recursive, IMAGE_EXTENSIONS + VIDEO_EXTENSIONS)
     output = Path(cfg.output).expanduser()
     summary = PredictSummary()
     jobs = plan_jobs(base, files, output, cfg.overwrite, summary)
+    videos = [job for job in jobs if is_video(job.source)]
+    photos = [job for job in jobs if not is_video(job.source)]
     settings = OutputSettings(
         output / "compare" if cfg.compare else None,
         cfg.jpeg_quality,
@@ -53,10 +60,41 @@ def run_predict(cfg: DictConfig) -> PredictSummary:
         checked_hints(cfg.hints, model.net.hints, ckpt_path, base, files),
         cfg.hint_side,
     )
-    pipeline = PredictPipeline(model, device, cfg.batch_size, use_bf16(cfg.precision, device), settings)
+    bf16 = use_bf16(cfg.precision, device)
+    pipeline = PredictPipeline(model, device, cfg.batch_size, bf16, settings)
     with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
-        pipeline.run(jobs, summary, progress)
+        pipeline.run(photos, summary, progress)
+        if videos:
+            colour_videos_or_explain(videos, VideoSetup(model, device, pipeline.table, bf16), cfg, summary, progress)
     return summary
+
+
+@dataclass
+class VideoSetup:
+    """What predict has ready for the videos: the model, its device, the colour table, bf16 or not."""
+
+    model: TrainedColorizer
+    device: torch.device
+    table: torch.Tensor
+    bf16: bool
+
+
+def colour_videos_or_explain(
+    jobs: list[Job], setup: VideoSetup, cfg: DictConfig, summary: PredictSummary, progress: Progress
+) -> None:
+    """Colour the video jobs with `cfg.video`'s options (`colorizer.video`); without the video
+    extra, each fails saying what to install."""
+    try:
+        from colorizer.video.colorize import VideoColorizer, colour_videos
+        from colorizer.video.files import VideoOptions
+    except ImportError as error:
+        reason = f"videos need PyAV and OpenCV ({error.name} is missing): pip install 'colorizer[video]'"
+        summary.failed.extend((job.source, reason) for job in jobs)
+        return
+    colorizer = VideoColorizer(
+        setup.model, setup.device, setup.table, VideoOptions(**cfg.video), cfg.batch_size, setup.bf16
+    )
+    colour_videos(jobs, colorizer, summary, progress)
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="predict")

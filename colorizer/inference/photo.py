@@ -83,12 +83,17 @@ def predict_ab(
         return net(inputs.to(device), None if hints is None else hints.to(device), temperature).float()
 
 
-def full_resolution_image(level: torch.Tensor, ab_small: torch.Tensor, table: torch.Tensor) -> Image.Image:
+def full_resolution_packed(level: torch.Tensor, ab_small: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
     """Upsample predicted ab [1,2,S,S] bilinearly to the photo's size, join it with the ORIGINAL
-    L (its table levels [H,W] from `srgb_table.lightness`) and convert to a gamut-mapped 8-bit
-    RGB image. The eye forgives low-resolution chroma, not blurred luminance."""
+    L (its table levels [H,W] from `srgb_table.lightness`) and convert to gamut-mapped 8-bit sRGB,
+    packed [H,W] int32 (`lab_to_srgb8`). The eye forgives low-resolution chroma, not blurred luminance."""
     ab = F.interpolate(ab_small.float() * AB_SCALE, size=level.shape, mode="bilinear", align_corners=False)
-    return packed_to_image(lab_to_srgb8(level, ab[0], table))
+    return lab_to_srgb8(level, ab[0], table)
+
+
+def full_resolution_image(level: torch.Tensor, ab_small: torch.Tensor, table: torch.Tensor) -> Image.Image:
+    """`full_resolution_packed` as an 8-bit RGB image."""
+    return packed_to_image(full_resolution_packed(level, ab_small, table))
 
 
 def colorize_prepared(

@@ -20,7 +20,7 @@ from rich.progress import Progress
 
 from colorizer.atomic import atomic_write
 from colorizer.color.srgb_table import srgb_table
-from colorizer.data.images import ImageDecodeError, has_colour, list_image_files, with_alpha
+from colorizer.data.images import IMAGE_EXTENSIONS, ImageDecodeError, has_colour, list_image_files, with_alpha
 from colorizer.inference.checkpoints import TrainedColorizer
 from colorizer.inference.hint_points import HintError
 from colorizer.inference.photo import PreparedPhoto, batch_hints, full_resolution_image, predict_ab, prepare_photo
@@ -40,13 +40,15 @@ class Job:
     relative: Path  # the input's path relative to the input folder, also used for its comparison panel
 
 
-def find_inputs(input_path: Path, recursive: bool) -> tuple[Path, list[Path]]:
-    """(the folder outputs are relative to, the image files to colorize)."""
+def find_inputs(
+    input_path: Path, recursive: bool, extensions: tuple[str, ...] = IMAGE_EXTENSIONS
+) -> tuple[Path, list[Path]]:
+    """(the folder outputs are relative to, the files to colorize: those with `extensions`)."""
     if input_path.is_file():
         return input_path.parent, [input_path]
     if not input_path.is_dir():
         raise FileNotFoundError(f"input={input_path} does not exist.")
-    return input_path, list_image_files(input_path, recursive)
+    return input_path, list_image_files(input_path, recursive, extensions)
 
 
 def plan_jobs(base: Path, files: list[Path], output: Path, overwrite: bool, summary: PredictSummary) -> list[Job]:

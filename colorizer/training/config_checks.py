@@ -29,6 +29,7 @@ TYPED_KEYS: dict[str, dict[str, type]] = {
     },
     "trainer": {
         "max_epochs": int,
+        "max_steps": int,
         "min_epochs": int,
         "log_every_n_steps": int,
         "check_val_every_n_epoch": int,

