@@ -37,6 +37,7 @@ from benchmarks.serve import bench_serve, format_serve
 from benchmarks.start import bench_cache_start, format_cache_start
 from benchmarks.time_to_quality import bench_time_to_quality, format_time_to_quality
 from benchmarks.training import bench_training, format_training
+from benchmarks.video import bench_video, format_video
 
 
 def header(device: torch.device) -> dict[str, Any]:
@@ -69,6 +70,7 @@ FORMATTERS: dict[str, Callable[[Any], list[str]]] = {
     "app": format_app,
     "serve": format_serve,
     "gpu": format_gpu,
+    "video": format_video,
 }
 SECTIONS = list(FORMATTERS)
 
@@ -135,6 +137,7 @@ def run_bench(
         ),
         "app": lambda: bench_app(settings["app"], workdir, device),
         "serve": lambda: bench_serve(workdir, device, **settings["serve"], overrides=serve_overrides or []),
+        "video": lambda: bench_video(workdir / "video", settings["video_frames"], device, settings["predict_runs"]),
         "gpu": lambda: bench_gpu(
             "smoke" if mode == "smoke" else "full", workdir, device, landscapes.parent, quality_data
         ),
@@ -145,6 +148,9 @@ def run_bench(
             continue
         if name == "app" and importlib.util.find_spec("gradio") is None:
             figures["not_run"][name] = "the app extra is not installed: pip install -e '.[app]'"
+            continue
+        if name == "video" and (importlib.util.find_spec("av") is None or importlib.util.find_spec("cv2") is None):
+            figures["not_run"][name] = "the video extra is not installed: pip install -e '.[video]'"
             continue
         if name == "serve" and importlib.util.find_spec("litserve") is None:
             figures["not_run"][name] = "the serve extra is not installed: pip install -e '.[serve]'"

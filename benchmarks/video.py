@@ -79,11 +79,17 @@ def colorfulness(rgb: np.ndarray) -> float:
 
 
 def score_clip(
-    colorizer: VideoColorizer, clip: Path, variants: dict[str, Callable[[], TemporalStabilizer | None]]
+    colorizer: VideoColorizer,
+    clip: Path,
+    variants: dict[str, Callable[[], TemporalStabilizer | None]],
+    still: dict[str, np.ndarray] | None = None,
+    max_frames: int | None = None,
 ) -> dict[str, dict[str, float]]:
     """Per variant (a stabiliser factory, None: frame by frame) and for gray and the truth: flicker
-    (mean warp error of ab, Lab units), and per-frame psnr_gain over gray and colourfulness ratio."""
-    truth = read_frames(clip)
+    (mean warp error of ab, Lab units), and per-frame psnr_gain over gray and colourfulness ratio.
+    `still`, if given, receives each variant's and the truth's middle frame; `max_frames` scores
+    only the clip's first frames."""
+    truth = read_frames(clip)[:max_frames]
     table = colorizer.table
     gray = [
         np.ascontiguousarray(
@@ -103,6 +109,9 @@ def score_clip(
         level = lightness(rgb)[1].numpy()
         meter.update(level, {"truth": ab_of(rgb), **{name: ab_of(frames[index]) for name, frames in outputs.items()}})
     flicker = meter.mean()
+    if still is not None:
+        middle = len(truth) // 2
+        still.update({name: frames[middle] for name, frames in outputs.items()} | {"truth": truth[middle]})
     gray_psnr = [psnr(g, t) for g, t in zip(gray, truth, strict=True)]
     true_colour = statistics.mean(colorfulness(rgb) for rgb in truth)
     scores = {"truth": {"flicker": flicker["truth"]}}
@@ -116,6 +125,11 @@ def score_clip(
     return scores
 
 
+def still_panel(still: dict[str, np.ndarray]) -> Image.Image:
+    """The frames of `still` side by side, in its order (e.g. frame by frame | stabilised | truth)."""
+    return Image.fromarray(np.concatenate(list(still.values()), axis=1))
+
+
 def colorizer_packed_gray(rgb: np.ndarray, table: torch.Tensor) -> torch.Tensor:
     """Packed sRGB of the frame's own L with ab = 0: what gray scores."""
     from colorizer.color.srgb_table import lab_to_srgb8
@@ -124,8 +138,13 @@ def colorizer_packed_gray(rgb: np.ndarray, table: torch.Tensor) -> torch.Tensor:
     return lab_to_srgb8(level, torch.zeros(2, *level.shape), table)
 
 
-def bench_video(model: TrainedColorizer, workdir: Path, frames: int, device: torch.device, runs: int = 3) -> dict:
-    """Flicker and accuracy per clip for frame by frame and the flow stabiliser, and frames/s."""
+def bench_video(workdir: Path, frames: int, device: torch.device, runs: int = 3) -> dict:
+    """Flicker and accuracy per clip for frame by frame and the flow stabiliser, and frames/s, with
+    the model shipped in the package."""
+    from colorizer.inference import load_colorizer
+    from colorizer.weights import shipped_model
+
+    model = load_colorizer(shipped_model(), device)
     table = srgb_table().to(device)
     clips = generated_clips(workdir / "clips", frames)
     colorizer = VideoColorizer(model, device, table, VideoOptions(stabilize="none"))
@@ -159,3 +178,26 @@ def bench_speed(model: TrainedColorizer, clip: Path, workdir: Path, device: torc
             result = colorizer.run(clip, workdir / f"video_{stabilize}_{run}.mp4")
             times[f"video ({stabilize})"].append(result.frames_per_second())
     return {name: statistics.median(values) for name, values in times.items()}
+
+
+def format_video(v: dict) -> list[str]:
+    lines = [
+        f"Video, generated clips of {v['frames']} frames at {v['size']} (the shipped model): flicker = warp error "
+        "of ab (Lab units), psnr_gain over gray per frame, colourfulness ratio"
+    ]
+    for clip, rows in v["quality"].items():
+        baseline = rows["frame by frame"]["flicker"]
+        lines.append(f"  {clip:<5} truth flicker {rows['truth']['flicker']:.3f}")
+        for name, row in rows.items():
+            if name != "truth":
+                lines.append(
+                    f"        {name:<15} flicker {row['flicker']:.3f} ({row['flicker'] / baseline:.2f}x)  "
+                    f"psnr_gain {row['psnr_gain']:+.3f}  colourfulness {row['colorfulness_ratio']:.2f}"
+                )
+    speed = v["speed"]
+    lines.append(
+        f"  speed: photos {speed['photos']:.1f}/s; video frame by frame {speed['video (none)']:.1f} frames/s "
+        f"({speed['video (none)'] / speed['photos']:.2f}x), stabilised {speed['video (flow)']:.1f} frames/s "
+        f"({speed['video (flow)'] / speed['photos']:.2f}x)"
+    )
+    return lines
