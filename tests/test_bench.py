@@ -48,6 +48,16 @@ def test_bench_smoke_produces_every_figure(tmp_path) -> None:
     app = figures["app"]
     assert app["photos"] == 2 and 0 < app["direct_s"] and 0 < app["served_s"] <= app["served_max_s"]
     assert "through the served page" in result.stdout
+    video = figures["video"]
+    assert set(video["quality"]) == {"pan", "zoom", "cut"} and video["frames"] == 8
+    for rows in video["quality"].values():
+        assert set(rows) == {"truth", "frame by frame", "stabilised"}
+        assert all(row["flicker"] > 0 for row in rows.values())
+    pan = video["quality"]["pan"]
+    assert pan["stabilised"]["flicker"] < pan["frame by frame"]["flicker"]
+    assert abs(pan["stabilised"]["psnr_gain"] - pan["frame by frame"]["psnr_gain"]) < 0.5
+    assert all(rate > 0 for rate in video["speed"].values())
+    assert "Video, generated clips of 8 frames" in result.stdout
 
 
 @pytest.mark.slow

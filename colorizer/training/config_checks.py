@@ -5,7 +5,7 @@ into its schema, which refuses a value of the wrong type with the key's name. Th
 only the keys every option of a group shares; options keep their own extra keys.
 """
 
-from dataclasses import fields, make_dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -16,30 +16,45 @@ from omegaconf.errors import ValidationError
 from colorizer.config import ConfigError
 from colorizer.models.base import ColorizationNet
 
-# The typed keys every option of a group shares; options keep their own extra keys.
-TYPED_KEYS: dict[str, dict[str, type]] = {
-    "optimizer": {"lr": float, "weight_decay": float},
-    "data": {
-        "image_size": int,
-        "batch_size": int,
-        "num_workers": int,
-        "flip": bool,
-        "half_size_epochs": int,
-        "crop_scale": float,
-    },
-    "trainer": {
-        "max_epochs": int,
-        "max_steps": int,
-        "min_epochs": int,
-        "log_every_n_steps": int,
-        "check_val_every_n_epoch": int,
-    },  # deterministic is left out: Lightning also takes "warn".
-    "loss term": {"weight": float},
-}
-# Each group's schema: a dataclass whose fields have those types (and no defaults).
-SCHEMAS = {
-    group: make_dataclass(f"{group.title().replace(' ', '')}Schema", list(keys.items()))
-    for group, keys in TYPED_KEYS.items()
+# The typed keys every option of a group shares; options keep their own extra keys. Each is a
+# schema OmegaConf merges the group's values into (fields without defaults: only present keys are checked).
+
+
+@dataclass
+class OptimizerSchema:
+    lr: float
+    weight_decay: float
+
+
+@dataclass
+class DataSchema:
+    image_size: int
+    batch_size: int
+    num_workers: int
+    flip: bool
+    half_size_epochs: int
+    crop_scale: float
+
+
+@dataclass
+class TrainerSchema:  # deterministic is left out: Lightning also takes "warn".
+    max_epochs: int
+    max_steps: int
+    min_epochs: int
+    log_every_n_steps: int
+    check_val_every_n_epoch: int
+
+
+@dataclass
+class LossTermSchema:
+    weight: float
+
+
+SCHEMAS: dict[str, type] = {
+    "optimizer": OptimizerSchema,
+    "data": DataSchema,
+    "trainer": TrainerSchema,
+    "loss term": LossTermSchema,
 }
 
 
