@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 
 from colorizer.color.srgb_table import srgb_table
-from colorizer.inference import colorize_photo, load_colorizer
+from colorizer.inference import colorize_prepared, load_colorizer, prepare_photo
 from tests.helpers.config import REPO
 from tests.helpers.images import bomb_png_bytes, photo_bytes
 from tests.helpers.run_if import needs
@@ -60,8 +60,8 @@ def post(url: str, body: bytes, content_type: str = "image/jpeg", **query: str) 
 def predict_locally(checkpoint: Path, body: bytes) -> np.ndarray:
     """What `colorizer.predict` makes of the same file: [H,W,3] int16."""
     model = load_colorizer(checkpoint)
-    photo = Image.open(io.BytesIO(body)).convert("RGB")
-    return np.asarray(colorize_photo(model, photo, srgb_table(), torch.device("cpu")), dtype=np.int16)
+    prepared = prepare_photo(io.BytesIO(body), model.image_size)
+    return np.asarray(colorize_prepared(model, prepared, srgb_table(), torch.device("cpu")), dtype=np.int16)
 
 
 def as_array(response: httpx.Response, mode: str = "RGB") -> np.ndarray:

@@ -131,15 +131,6 @@ def soft_encode(
     return indices, weights
 
 
-def dense_soft_encoding(
-    ab: torch.Tensor, centres: torch.Tensor, neighbours: int = 5, sigma: float = 5.0
-) -> torch.Tensor:
-    """`soft_encode` as a full distribution over the bins: [B,2,H,W] -> [B,Q,H,W]."""
-    indices, weights = soft_encode(ab, centres, neighbours, sigma)
-    dense = weights.new_zeros(ab.shape[0], len(centres), *ab.shape[2:])
-    return dense.scatter_(1, indices, weights)
-
-
 def annealed_mean(logits: torch.Tensor, centres: torch.Tensor, temperature: float) -> torch.Tensor:
     """Decode per-pixel bin logits [B,Q,H,W] to ab [B,2,H,W] (Lab units).
 

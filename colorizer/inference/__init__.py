@@ -16,7 +16,6 @@ from colorizer.inference.checkpoints import (
 from colorizer.inference.photo import (
     PreparedPhoto,
     batch_hints,
-    colorize_photo,
     colorize_prepared,
     full_resolution_image,
     full_resolution_packed,
@@ -33,7 +32,6 @@ __all__ = [
     "batch_hints",
     "checkpoint_label",
     "checkpoint_paths",
-    "colorize_photo",
     "colorize_prepared",
     "full_resolution_image",
     "full_resolution_packed",

@@ -110,16 +110,3 @@ def colorize_prepared(
     chosen = model.temperature if temperature is None else temperature
     ab_small = predict_ab(model.net, photo.model_input, photo.hints, device, bf16, chosen)
     return full_resolution_image(photo.level.to(device), ab_small, table)
-
-
-def colorize_photo(
-    model: TrainedColorizer,
-    photo: Image.Image,
-    table: torch.Tensor,
-    device: torch.device,
-    bf16: bool = False,
-    points: list[dict[str, Any]] | None = None,
-) -> Image.Image:
-    """One 'RGB' photo colorized at its full resolution (`colorize_prepared`), with the user's
-    hint `points` (photo pixels) for a net that takes them."""
-    return colorize_prepared(model, prepare_image(photo, None, model.image_size, points), table, device, bf16)
