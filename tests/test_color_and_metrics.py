@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from colorizer.color import AB_SCALE, gray_rgb, rebuild_rgb, rgb_to_normalized_lab
+from colorizer.color import AB_SCALE, gamut_map, gray_rgb, rebuild_rgb, rgb_to_normalized_lab
+from colorizer.color.bins import ab_bin_centres, annealed_mean, nearest_bin, soft_encode
+from colorizer.color.srgb_table import lab_to_srgb8, lightness
 from colorizer.evaluation.metrics import MAX_PSNR, ColorizationMetrics, colorfulness_per_image, delta_e76_per_image
 
 
@@ -167,3 +169,32 @@ def test_delta_e_is_the_lab_distance() -> None:
     pred_rgb, true_rgb = rebuild_rgb(L, shifted), rebuild_rgb(L, ab)
     assert delta_e76_per_image(true_rgb, true_rgb).max() < 1e-2
     assert delta_e76_per_image(pred_rgb, true_rgb).mean().item() == pytest.approx(5.0, abs=0.3)
+
+
+WRONG_SHAPES = [
+    ("rgb_to_normalized_lab", lambda: rgb_to_normalized_lab(torch.rand(2, 4, 8, 8)), "rgb must be [B,3,H,W], got"),
+    ("rgb_to_normalized_lab", lambda: rgb_to_normalized_lab(torch.rand(3, 8, 8)), "got shape [3, 8, 8]"),
+    ("rebuild_rgb", lambda: rebuild_rgb(torch.rand(1, 1, 8, 8), torch.rand(1, 3, 8, 8)), "ab must be [B,2,H,W]"),
+    ("rebuild_rgb", lambda: rebuild_rgb(torch.rand(1, 1, 8, 8), torch.rand(1, 2, 8, 6)), "L and ab differ in size"),
+    ("gray_rgb", lambda: gray_rgb(torch.rand(1, 2, 8, 8)), "L must be [B,1,H,W]"),
+    ("gamut_map", lambda: gamut_map(torch.rand(8, 8), torch.rand(2, 8, 8)), "L must be [B,1,H,W], got shape [8, 8]"),
+    ("soft_encode", lambda: soft_encode(torch.rand(1, 3, 4, 4), ab_bin_centres()), "ab must be [B,2,H,W]"),
+    ("nearest_bin", lambda: nearest_bin(torch.rand(2, 4, 4), ab_bin_centres()), "ab must be [B,2,H,W]"),
+    ("annealed_mean", lambda: annealed_mean(torch.rand(1, 5, 4, 4), ab_bin_centres(), 1.0), "logits must be [B,"),
+    ("BinGrid.of", lambda: soft_encode(torch.rand(1, 2, 4, 4), torch.rand(10, 3)), "centres must be [Q,2]"),
+    ("lightness", lambda: lightness(np.zeros((8, 8, 3), np.float32)), "rgb8 must be [H,W,3] uint8, got float32"),
+    ("lightness", lambda: lightness(np.zeros((8, 8), np.uint8)), "of shape [8, 8]"),
+    ("lab_to_srgb8", lambda: lab_to_srgb8(torch.zeros(8, 8), torch.zeros(1, 2, 8, 8), None), "ab must be [2,H,W]"),
+    ("lab_to_srgb8", lambda: lab_to_srgb8(torch.zeros(8, 8), torch.zeros(2, 8, 9), None), "level and ab differ"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("function", "call", "message"), WRONG_SHAPES, ids=[f"{f}-{i}" for i, (f, *_) in enumerate(WRONG_SHAPES)]
+)
+def test_colour_functions_name_a_wrong_input_shape(function, call, message) -> None:
+    """kornia's cardinality tests: a wrong shape is refused with the function's name, what it
+    takes and the shape it received, before anything is computed."""
+    with pytest.raises(ValueError) as raised:
+        call()
+    assert str(raised.value).startswith(f"{function}: ") and message in str(raised.value)

@@ -13,6 +13,7 @@ from functools import lru_cache
 import torch
 from kornia.color import lab_to_rgb
 
+from colorizer.color.checks import check_shape
 from colorizer.color.lab import AB_SCALE
 
 
@@ -77,6 +78,7 @@ class BinGrid:
 
     @classmethod
     def of(cls, centres: torch.Tensor) -> "BinGrid":
+        check_shape(centres, "Q,2", "centres", "BinGrid.of")
         values = torch.unique(centres)
         step = float(values.diff().min())
         origin = centres.min(dim=0).values
@@ -110,6 +112,7 @@ def soft_encode(
     Returns:
         (indices, weights), both [B,K,H,W]: bin indices, nearest first, and weights summing to 1.
     """
+    check_shape(ab, "B,2,H,W", "ab", "soft_encode")
     grid = BinGrid.of(centres)
     inner = math.ceil((math.sqrt(neighbours) - 1) / 2)  # the square of grid points holding K of them
     radius = max(1, math.ceil(math.sqrt(2) * (inner + 0.5) - 0.5))
@@ -138,6 +141,8 @@ def annealed_mean(logits: torch.Tensor, centres: torch.Tensor, temperature: floa
     plain mean (right on average, desaturated), T -> 0 the mode (vivid, patchy); T = 0 is the
     argmax bin exactly.
     """
+    check_shape(centres, "Q,2", "centres", "annealed_mean")
+    check_shape(logits, f"B,{len(centres)},H,W", "logits", "annealed_mean")
     if temperature < 0:
         raise ValueError(f"The decoding temperature must be >= 0, got {temperature}.")
     # Bins last ([B,H,W,Q]): a plain view of the channels-last logits the nets produce, where a
@@ -153,6 +158,7 @@ def nearest_bin(ab: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
     """Index of the bin of each pixel: [B,2,H,W] (Lab units) -> [B,H,W]. Exact for displayable
     colours (their grid cell is a bin); a value outside the bins' cells gets the bin nearest to
     its cell's grid point."""
+    check_shape(ab, "B,2,H,W", "ab", "nearest_bin")
     grid = BinGrid.of(centres)
     cell = grid.cell(ab)
     size_a, size_b = grid.nearest.shape

@@ -7,6 +7,8 @@ Dividing ab by 110 maps the sRGB gamut (a in about [-86, 98], b in about [-108, 
 import torch
 from kornia.color import lab_to_rgb, rgb_to_lab
 
+from colorizer.color.checks import check_same_size, check_shape
+
 L_SCALE = 100.0
 AB_SCALE = 110.0
 
@@ -20,8 +22,15 @@ def rgb_to_normalized_lab(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
     Returns:
         (L, ab): L/100 as [B,1,H,W] in [0, 1] and ab/110 as [B,2,H,W] in about [-1, 1].
     """
+    check_shape(rgb, "B,3,H,W", "rgb", "rgb_to_normalized_lab")
     lab = rgb_to_lab(rgb.float())
     return lab[:, :1] / L_SCALE, lab[:, 1:] / AB_SCALE
+
+
+def _check_l_and_ab(L: torch.Tensor, ab: torch.Tensor, where: str) -> None:
+    check_shape(L, "B,1,H,W", "L", where)
+    check_shape(ab, "B,2,H,W", "ab", where)
+    check_same_size(L, ab, "L and ab", where, slice(2, None))
 
 
 def rebuild_rgb(L: torch.Tensor, ab: torch.Tensor, clip: bool = True) -> torch.Tensor:
@@ -30,12 +39,14 @@ def rebuild_rgb(L: torch.Tensor, ab: torch.Tensor, clip: bool = True) -> torch.T
     `clip=False` keeps gradients for out-of-gamut colours (use it inside losses);
     `clip=True` clamps to [0, 1] (use it for metrics and display).
     """
+    _check_l_and_ab(L, ab, "rebuild_rgb")
     lab = torch.cat([L.float() * L_SCALE, ab.float() * AB_SCALE], dim=1)
     return lab_to_rgb(lab, clip=clip)
 
 
 def gray_rgb(L: torch.Tensor) -> torch.Tensor:
     """The gray baseline: normalised L [B,1,H,W] with ab = 0, as RGB [B,3,H,W] in [0, 1]."""
+    check_shape(L, "B,1,H,W", "L", "gray_rgb")
     return rebuild_rgb(L, torch.zeros_like(L).expand(-1, 2, -1, -1))
 
 
@@ -47,6 +58,7 @@ def gamut_map(L: torch.Tensor, ab: torch.Tensor, steps: int = 10) -> torch.Tenso
     (ab = 0) is always in gamut, so a bisection on the chroma scale converges; it runs only on
     the pixels that are out of gamut.
     """
+    _check_l_and_ab(L, ab, "gamut_map")
     rgb = lab_to_rgb(torch.cat([L, ab], dim=1), clip=False)
     outside = ((rgb < 0) | (rgb > 1)).any(dim=1)  # [B,H,W]
     if outside.any():

@@ -23,6 +23,7 @@ from PIL import Image
 
 from colorizer.atomic import atomic_write
 from colorizer.color import AB_SCALE, gamut_map
+from colorizer.color.checks import check_same_size, check_shape
 from colorizer.config import default_cache_dir
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ def lightness(rgb8: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     Returns:
         (L, level): L in 0..100 as float [1,1,H,W], and its table level 0..255 as uint8 [H,W].
     """
+    if rgb8.dtype != np.uint8 or rgb8.ndim != 3 or rgb8.shape[2] != 3:
+        raise ValueError(f"lightness: rgb8 must be [H,W,3] uint8, got {rgb8.dtype} of shape {list(rgb8.shape)}")
     # np.take is about twice as fast as fancy indexing here.
     y = np.take(_LUMINANCE[0], rgb8[..., 0]) + np.take(_LUMINANCE[1], rgb8[..., 1])
     y += np.take(_LUMINANCE[2], rgb8[..., 2])
@@ -121,6 +124,9 @@ def srgb_table(cache_dir: Path | None = None) -> torch.Tensor:
 def lab_to_srgb8(level: torch.Tensor, ab: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
     """Packed 8-bit sRGB [H,W] int32 (R | G << 8 | B << 16) of L levels [H,W] and ab [2,H,W] in Lab
     units, gamut-mapped. `table` must be on the same device as the inputs."""
+    check_shape(level, "H,W", "level", "lab_to_srgb8")
+    check_shape(ab, "2,H,W", "ab", "lab_to_srgb8")
+    check_same_size(level, ab[0], "level and ab", "lab_to_srgb8", slice(None))
     ab_index = (ab + (AB_LIMIT + 0.5)).clamp_(0, 2 * AB_LIMIT).to(torch.int32)
     index = (level.to(torch.int32) * AB_LEVELS + ab_index[0]) * AB_LEVELS + ab_index[1]
     if index.device.type == "cpu":
