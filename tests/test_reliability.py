@@ -1,6 +1,7 @@
 """Resume after a kill, NaN losses, damaged files and caches, bad configs."""
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -75,10 +76,12 @@ def test_a_damaged_last_checkpoint_falls_back_to_the_previous_good_one(tmp_path,
     folder = tmp_path / "checkpoints"
     io = AtomicCheckpointIO()
     io.save_checkpoint({"state_dict": {"w": torch.ones(2)}}, folder / "best-epoch003.ckpt")
-    time.sleep(0.01)
     io.save_checkpoint({"state_dict": {"w": torch.zeros(2)}}, folder / "last.ckpt")
     data = (folder / "last.ckpt").read_bytes()
     (folder / "last.ckpt").write_bytes(data[: len(data) // 2])
+    # Which one is newer is set, not left to the clock's resolution.
+    os.utime(folder / "best-epoch003.ckpt", ns=(1_000_000_000, 1_000_000_000))
+    os.utime(folder / "last.ckpt", ns=(2_000_000_000, 2_000_000_000))
     assert resolve_resume(folder, "last") == str(folder / "best-epoch003.ckpt")
     assert "last.ckpt is damaged" in caplog.text
     assert resolve_resume(folder, None) is None
