@@ -16,7 +16,7 @@ from lightning.pytorch import Callback
 from benchmarks.common import build_datamodule, compose_train_config
 from colorizer.data.defaults import SPLIT_FRACTIONS
 from colorizer.data.transforms import lab_batch
-from colorizer.losses import CompositeLoss, LossInputs
+from colorizer.losses import CompositeLoss, LossResult
 from colorizer.training.module import ColorizationModule
 
 # Each benchmarked setup as the overrides `python -m colorizer.train` takes (VGG weights are not
@@ -56,6 +56,13 @@ class PlainLoop:
         self.steps = 0
         self.finite: list[bool] = []  # per step: was the loss finite
 
+    def loss_of(self, batch: dict[str, torch.Tensor]) -> LossResult:
+        """The loss of the net on a Lab batch, built as `ColorizationModule.score` builds it (the same
+        `loss_inputs`), with the net under bf16 autocast if asked and the loss in fp32."""
+        with torch.autocast(self.device.type, torch.bfloat16, enabled=self.bf16):
+            output = self.net.colorize(batch["L"].contiguous(memory_format=torch.channels_last))
+        return self.loss(ColorizationModule.loss_inputs(batch, output), step=self.steps)
+
     def step(self) -> float:
         """One step, from fetching the batch to the optimizer update; returns its seconds."""
         start = time.perf_counter()
@@ -63,11 +70,7 @@ class PlainLoop:
         if images is None:  # the next epoch, as Lightning would start it
             self.batches = iter(self.loader)
             images = next(self.batches)
-        batch = lab_batch(images.to(self.device, non_blocking=True), flip=True)
-        with torch.autocast(self.device.type, torch.bfloat16, enabled=self.bf16):
-            output = self.net.colorize(batch["L"].contiguous(memory_format=torch.channels_last))
-        kl = None if output.kl is None else output.kl.float()
-        result = self.loss(LossInputs(batch["L"], output.ab.float(), batch["ab"], kl), step=self.steps)
+        result = self.loss_of(lab_batch(images.to(self.device, non_blocking=True), flip=True))
         self.optimizer.zero_grad(set_to_none=True)
         result.total.backward()
         self.optimizer.step()

@@ -4,6 +4,7 @@ import json
 import time
 
 import pytest
+import torch
 
 from benchmarks.gpu import GPU_NETS
 from colorizer.train import train
@@ -160,3 +161,34 @@ def test_quality_timer_records_targets_and_stops_at_the_last(make_cfg, tmp_path)
 
     train(timed("[-60.0]"))  # reached at the first validation: the run stops there
     assert [point["step"] for point in json.loads(report.read_text())["history"]] == steps[:1]
+
+
+@pytest.mark.parametrize(
+    "overrides", [["model=unet", "loss=mse_ssim"], ["model=unet", "model/head=classification", "loss=classification"]]
+)
+def test_the_plain_loop_computes_the_modules_loss(overrides, tmp_path) -> None:
+    """The bench's hand-written loop must train what Lightning trains: on the same batch and
+    weights its loss equals `ColorizationModule.score`'s, term by term (the classification loss
+    needs the net's class logits, which an earlier copy of the loop left out)."""
+    from hydra.utils import instantiate
+
+    from benchmarks.training import PlainLoop
+    from colorizer.data.transforms import lab_batch
+    from colorizer.training.build import build_module
+    from tests.helpers.config import TINY, compose_config
+
+    cfg = compose_config([*TINY, *overrides], tmp_path / "run")
+    torch.manual_seed(0)
+    module = build_module(cfg)
+    datamodule = instantiate(cfg.data)
+    datamodule.setup("fit")
+    loop = PlainLoop(module.net, module.loss, datamodule, torch.device("cpu"), instantiate(cfg.optimizer))
+    batch = lab_batch(next(iter(datamodule.train_dataloader())))
+    torch.manual_seed(1)  # the same dropout masks for both
+    expected, _ = module.score(batch)
+    torch.manual_seed(1)
+    actual = loop.loss_of(batch)
+    assert set(actual.terms) == set(expected.terms) and actual.terms
+    for name, value in expected.terms.items():
+        assert torch.allclose(actual.terms[name], value), name
+    assert torch.allclose(actual.total, expected.total)
