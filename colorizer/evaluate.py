@@ -1,6 +1,7 @@
 """`python -m colorizer.evaluate`: checkpoints and baselines side by side on the same images."""
 
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -8,12 +9,14 @@ import hydra
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
+from rich.progress import Progress
 
 from colorizer.cli import one_line_errors
-from colorizer.device import resolve_device
-from colorizer.evaluation.fid import FidFeatures, fid_features
+from colorizer.data.base import ColorizationDataModule
+from colorizer.device import resolve_device, use_bf16
+from colorizer.evaluation.fid import ReferenceFeatures, fid_features
 from colorizer.evaluation.report import write_html_report
-from colorizer.evaluation.scoring import Evaluation, evaluate_models, markdown_table, write_results
+from colorizer.evaluation.scoring import Evaluation, FidSetup, evaluate_models, markdown_table, write_results
 from colorizer.inference import load_colorizers
 from colorizer.models import GrayBaseline, MeanAbBaseline
 from colorizer.models.base import ColorizationNet
@@ -37,21 +40,29 @@ def at_hint_counts(label: str, counts: list[int]) -> dict[str, int]:
     return {f"{label}@hints={n}": n for n in counts} if counts else {label: 0}
 
 
-def frechet_features(fid: DictConfig, num_images: int) -> FidFeatures | None:
-    """The FID feature extractor `fid` asks for, or None when it is off or the split has fewer
-    than `fid.min_images` images (a Fréchet distance from a few images says nothing)."""
+def frechet_setup(
+    fid: DictConfig, datamodule: ColorizationDataModule, split: str, device: torch.device
+) -> FidSetup | None:
+    """How FID is computed as `fid` asks, or None when it is off or the split has fewer than
+    `fid.min_images` images (a Fréchet distance from a few images says nothing). The truth's,
+    gray's and a constant colour's features are kept in the data's cache folder per split."""
     if not fid.enabled:
         return None
+    num_images = datamodule.split_size(split)
     if num_images < fid.min_images:
         log.info("FID left out: %d images, fewer than fid.min_images=%d.", num_images, fid.min_images)
         return None
     try:
-        return fid_features(fid.inception_weights)
+        features = fid_features(fid.inception_weights)
     except EncoderWeightsError as error:
         if fid.inception_weights:
             raise
         log.warning("FID left out: %s", error)
         return None
+    bf16 = use_bf16(fid.precision, device)
+    name = f"fid_{features.label}_{'bf16' if bf16 else 'fp32'}"
+    references = ReferenceFeatures(lambda key: datamodule.statistics_path(name, key, split=split))
+    return FidSetup(features, bf16, references)
 
 
 def run_evaluation(cfg: DictConfig) -> tuple[Evaluation, dict[str, Any]]:
@@ -90,15 +101,27 @@ def run_evaluation(cfg: DictConfig) -> tuple[Evaluation, dict[str, Any]]:
     if not models:
         raise ValueError("Nothing to evaluate: give ckpt_path=... or ckpt_paths=[...], or keep some baselines.")
 
-    fid = frechet_features(cfg.fid, datamodule.split_size(cfg.split))
+    fid = frechet_setup(cfg.fid, datamodule, cfg.split, device)
     keep_worst = cfg.report_max_images if cfg.report else 0
-    evaluation = evaluate_models(models, datamodule, cfg.split, device, keep_worst, fid, hint_counts, cfg.hint_seed)
+    with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
+        task = progress.add_task(f"scoring {len(models)} rows", total=datamodule.split_size(cfg.split))
+        evaluation = evaluate_models(
+            models,
+            datamodule,
+            cfg.split,
+            device,
+            keep_worst,
+            fid,
+            hint_counts,
+            cfg.hint_seed,
+            on_batch=lambda images: progress.advance(task, images),
+        )
     output_dir = Path(cfg.paths.output_dir)
     extra = {"checkpoints": checkpoints, "image_size": image_size}
     if counts:
         extra["hints"] = {"counts": counts, "seed": cfg.hint_seed}
     if fid:
-        extra["fid"] = {"label": fid.label, "num_images": len(evaluation.names)}
+        extra["fid"] = {"label": fid.features.label, "num_images": len(evaluation.names), "bf16": fid.bf16}
     write_results(evaluation, output_dir, extra)
     if cfg.report:
         extra["report"] = str(write_html_report(output_dir / "report.html", evaluation, datamodule))

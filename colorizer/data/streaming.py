@@ -175,10 +175,11 @@ class StreamingDataModule(ColorizationDataModule):
         data = self.dataset(split, images=False)
         return [data[row]["name"] for row in range(len(data))]
 
-    def statistics_path(self, name: str, *parts: torch.Tensor | str) -> Path | None:
+    def statistics_path(self, name: str, *parts: torch.Tensor | str, split: str = "train") -> Path | None:
         if self.stream_cache_dir is None:
             return None
-        return Path(self.stream_cache_dir).expanduser() / f"{name}-{content_digest(self.root, *parts)}.pt"
+        digest = content_digest(self.root, split, str(self.image_size), *parts)
+        return Path(self.stream_cache_dir).expanduser() / f"{name}-{digest}.pt"
 
     def write_skipped_files(self, directory: str | Path) -> Path:
         self.setup()

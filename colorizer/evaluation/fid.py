@@ -9,9 +9,13 @@ comparable with published FIDs.
 
 Features are extracted once per image (the truth once, each model's prediction once) and fed to
 torchmetrics' `FrechetInceptionDistance` through an identity "extractor", so the true images'
-statistics are not recomputed for every model.
+statistics are not recomputed for every model. The features of what depends on the data alone
+(the truth, gray, a constant colour) are kept in the cache folder per split (`ReferenceFeatures`):
+a second evaluate of the same photos extracts only its checkpoints' features.
 """
 
+import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -19,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
+from colorizer.atomic import atomic_write
 from colorizer.models.encoders import (
     PACKAGE_BACKBONE,
     EncoderWeightsError,
@@ -26,6 +31,8 @@ from colorizer.models.encoders import (
     import_timm,
     package_state_dict,
 )
+
+log = logging.getLogger(__name__)
 
 
 class FidFeatures(nn.Module):
@@ -102,3 +109,45 @@ class _GivenFeatures(nn.Module):
 def frechet_distance(num_features: int) -> FrechetInceptionDistance:
     """torchmetrics' FID over features [B,num_features] passed to `update` directly."""
     return FrechetInceptionDistance(feature=_GivenFeatures(num_features), normalize=True)
+
+
+class ReferenceFeatures:
+    """FID features of the rows that depend on the data alone (the truth, gray, one constant colour),
+    kept between evaluations of the same split, so that an evaluate computes only its models' own.
+
+    `path_of(key)` is where a row's features [N,D] live (None: not kept). Features are added batch
+    by batch on the first evaluation and written by `save` once the split is whole.
+    """
+
+    def __init__(self, path_of: Callable[[str], Path | None]) -> None:
+        self.path_of = path_of
+        self.known: dict[str, torch.Tensor] = {}
+        self.collected: dict[str, list[torch.Tensor]] = {}
+
+    def cached(self, key: str) -> torch.Tensor | None:
+        """The stored features of `key`, or None (they are to be computed)."""
+        if key not in self.known:
+            path = self.path_of(key)
+            if path is not None and path.is_file():
+                try:
+                    self.known[key] = torch.load(path, map_location="cpu", weights_only=True)
+                except (OSError, RuntimeError) as error:
+                    log.warning("Cannot read the FID features %s (%s); computing them again.", path, error)
+        return self.known.get(key)
+
+    def add(self, key: str, features: torch.Tensor) -> None:
+        self.collected.setdefault(key, []).append(features.detach().cpu())
+
+    def save(self) -> None:
+        for key, parts in self.collected.items():
+            path = self.path_of(key)
+            if path is None:
+                continue
+            features = torch.cat(parts)
+            try:
+                atomic_write(path, lambda handle, features=features: torch.save(features, handle))
+            except OSError as error:
+                log.warning(
+                    "Could not keep the FID features in %s (%s); they are computed again next time.", path, error
+                )
+        self.collected.clear()

@@ -4,21 +4,22 @@ import csv
 import io
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from torchmetrics.image.fid import FrechetInceptionDistance
 
 from colorizer.atomic import atomic_write_text
 from colorizer.color import rebuild_rgb
 from colorizer.data.base import ColorizationDataModule
 from colorizer.data.hints import fixed_hints
 from colorizer.data.transforms import lab_batch
-from colorizer.evaluation.fid import FidFeatures, frechet_distance
+from colorizer.evaluation.fid import FidFeatures, ReferenceFeatures, frechet_distance
 from colorizer.evaluation.metrics import ColorizationMetrics
 from colorizer.evaluation.plots import HINTS_PLOT, hint_curves, plot_hint_curves, plot_tradeoff
 from colorizer.models.base import ColorizationNet
+from colorizer.models.baselines import GrayBaseline, MeanAbBaseline
 
 TABLE_COLUMNS = (
     "psnr",
@@ -68,6 +69,76 @@ class Evaluation:
     worst: WorstImages = field(default_factory=lambda: WorstImages(0))
 
 
+def reference_key(net: torch.nn.Module, hint_count: int) -> str | None:
+    """The name under which a row's FID features are kept between evaluations when they depend on
+    the data alone (gray; a constant colour, by its value), else None (a model's own)."""
+    if hint_count:
+        return None
+    if isinstance(net, GrayBaseline):  # with no hints to paste, gray
+        return "gray"
+    if isinstance(net, MeanAbBaseline):
+        return "mean_ab_" + "_".join(f"{value:.6f}" for value in net.mean_ab.tolist())
+    return None
+
+
+@dataclass
+class FidSetup:
+    """How FID is computed: the feature net, bfloat16 autocast for it or not, and where the
+    features that depend on the data alone are kept (`ReferenceFeatures`; None: not kept)."""
+
+    features: FidFeatures
+    bf16: bool = False
+    references: ReferenceFeatures | None = None
+
+    def __call__(self, rgb: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(rgb.device.type, torch.bfloat16, enabled=self.bf16):
+            return self.features(rgb).float()
+
+
+class FidDistances:
+    """Each model's Fréchet distance to the truth, fed batch by batch: the truth's features once per
+    batch for all models, each prediction's once; the features an earlier evaluation of the same
+    split kept (the truth, gray, a constant colour) are read instead of computed."""
+
+    def __init__(
+        self, fid: FidSetup, models: dict[str, torch.nn.Module], hint_counts: dict[str, int], device: torch.device
+    ) -> None:
+        fid.features.to(device)
+        self.fid, self.references = fid, fid.references
+        self.distances = {name: frechet_distance(fid.features.num_features).to(device) for name in models}
+        self.keys = {name: reference_key(net, hint_counts.get(name, 0)) for name, net in models.items()}
+        kept = self.references.cached if self.references else lambda key: None
+        self.stored = {name: kept(key) if key else None for name, key in self.keys.items()}
+        self.true_stored = kept("truth")
+
+    def update(self, batch: dict[str, torch.Tensor], predictions: dict[str, torch.Tensor]) -> None:
+        true_features = None
+        if self.true_stored is None:
+            true_features = self.fid(rebuild_rgb(batch["L"], batch["ab"]))
+            if self.references:
+                self.references.add("truth", true_features)
+        for name, pred_ab in predictions.items():
+            if true_features is not None:
+                self.distances[name].update(true_features, real=True)
+            if self.stored[name] is not None:
+                continue
+            features = self.fid(rebuild_rgb(batch["L"], pred_ab))
+            self.distances[name].update(features, real=False)
+            if self.references and self.keys[name]:
+                self.references.add(self.keys[name], features)
+
+    def compute(self) -> dict[str, float]:
+        """Each model's distance, the kept features added; the newly computed ones kept."""
+        for name, distance in self.distances.items():
+            if self.true_stored is not None:
+                distance.update(self.true_stored.to(distance.device), real=True)
+            if self.stored[name] is not None:
+                distance.update(self.stored[name].to(distance.device), real=False)
+        if self.references:
+            self.references.save()
+        return {name: float(distance.compute()) for name, distance in self.distances.items()}
+
+
 @torch.no_grad()
 def evaluate_models(
     models: dict[str, ColorizationNet],
@@ -75,13 +146,15 @@ def evaluate_models(
     split: str,
     device: torch.device,
     keep_worst: int = 0,
-    fid: FidFeatures | None = None,
+    fid: FidSetup | None = None,
     hint_counts: dict[str, int] | None = None,
     hint_seed: int = 0,
+    on_batch: Callable[[int], None] | None = None,
 ) -> Evaluation:
     """Score every model on the same batches of `split`; with `keep_worst`, also keep that many
     images the first model does worst on (lowest psnr) with every model's prediction; with `fid`,
-    each model's Fréchet distance to the true images in those features (`fid.label`).
+    each model's Fréchet distance to the true images in its features (`fid.features.label`).
+    `on_batch(images)` is called after each batch (a progress bar).
 
     `hint_counts` gives some models that many hints per image, drawn from the truth with
     `hint_seed` and each image's name (`colorizer.data.hints.fixed_hints`): every model with the
@@ -89,9 +162,7 @@ def evaluate_models(
     hint_counts = hint_counts or {}
     names = datamodule.split_names(split)
     metrics = {name: ColorizationMetrics().to(device) for name in models}
-    distances = {name: frechet_distance(fid.num_features).to(device) for name in models} if fid else {}
-    if fid:
-        fid.to(device)
+    distances = FidDistances(fid, models, hint_counts, device) if fid else None
     scores: dict[str, dict[str, list[torch.Tensor]]] = {name: {} for name in models}
     worst = WorstImages(keep_worst)
     ranking_model, seen = next(iter(models)), 0
@@ -100,8 +171,8 @@ def evaluate_models(
         batch_names = names[seen : seen + len(images)]
         hints = {n: fixed_hints(batch["ab"], batch_names, n, hint_seed) for n in set(hint_counts.values()) if n}
         predictions = {name: net(batch["L"], hints.get(hint_counts.get(name, 0))) for name, net in models.items()}
-        if fid:
-            _update_distances(distances, fid, batch, predictions)
+        if distances is not None:
+            distances.update(batch, predictions)
         for name, pred_ab in predictions.items():
             scored = metrics[name].update(batch["L"], pred_ab, batch["ab"])
             for key, value in scored.items():
@@ -110,26 +181,16 @@ def evaluate_models(
             rows = torch.arange(seen, seen + len(images))
             worst.offer(rows, scores[ranking_model]["psnr"][-1], predictions)
         seen += len(images)
+        if on_batch is not None:
+            on_batch(len(images))
     evaluation = Evaluation(split=split, names=names, worst=worst)
+    fids = distances.compute() if distances is not None else {}
     for name in models:
         evaluation.summary[name] = {k: float(v) for k, v in metrics[name].compute().items()}
-        if fid:
-            evaluation.summary[name][fid.label] = float(distances[name].compute())
+        if name in fids:
+            evaluation.summary[name][fid.features.label] = fids[name]
         evaluation.per_image[name] = {k: torch.cat(v) for k, v in scores[name].items()}
     return evaluation
-
-
-def _update_distances(
-    distances: dict[str, FrechetInceptionDistance],
-    fid: FidFeatures,
-    batch: dict[str, torch.Tensor],
-    predictions: dict[str, torch.Tensor],
-) -> None:
-    """Add a batch's true images' features to every model's distance once, and each prediction's."""
-    true_features = fid(rebuild_rgb(batch["L"], batch["ab"]))
-    for name, pred_ab in predictions.items():
-        distances[name].update(true_features, real=True)
-        distances[name].update(fid(rebuild_rgb(batch["L"], pred_ab)), real=False)
 
 
 def table_columns(summary: dict[str, dict[str, float]]) -> tuple[str, ...]:
