@@ -161,8 +161,8 @@ def test_the_flicker_figure_is_zero_for_steady_colour_and_grows_with_flicker() -
     for frame in pan(photo_rgb, (160, 120), 12, 2.0):
         level = lightness(frame)[1].numpy()
         steady = np.full((120, 160, 2), 10.0, np.float32)
-        meter.update(level, {"steady": steady, "flicker 2": steady + rng.normal(0, 2, steady.shape).astype(np.float32),
-                             "flicker 8": steady + rng.normal(0, 8, steady.shape).astype(np.float32)})  # fmt: skip
+        noisy = {f"flicker {sigma}": steady + rng.normal(0, sigma, steady.shape).astype(np.float32) for sigma in (2, 8)}
+        meter.update(level, {"steady": steady, **noisy})
     scores = meter.mean()
     assert scores["steady"] < 0.05
     assert 1.5 < scores["flicker 2"] < scores["flicker 8"] / 2

@@ -72,3 +72,38 @@ def plot_hint_curves(summary: dict[str, dict[str, float]], path: Path) -> Path:
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
+
+
+def plot_learning_curve(points: list[dict[str, float]], path: Path, title: str = "") -> Path:
+    """psnr_gain and colorfulness_ratio against the number of training photos (log scale), one
+    point per run, each labelled with its FID when it has one. `points`: dicts with `photos`,
+    `psnr_gain`, `colorfulness_ratio` and optionally a `fid_*` value."""
+    plt = _pyplot()
+    points = sorted(points, key=lambda point: point["photos"])
+    photos = [point["photos"] for point in points]
+    figure, gain_axis = plt.subplots(figsize=(6.4, 4.0))
+    gain_axis.plot(photos, [p["psnr_gain"] for p in points], "o-", color="tab:blue", label="psnr_gain (dB)")
+    gain_axis.set_xscale("log")
+    gain_axis.set_xlabel("training photos (log scale)")
+    gain_axis.set_ylabel("psnr_gain over gray (dB)", color="tab:blue")
+    for point in points:
+        fid = next((value for key, value in point.items() if key.startswith("fid")), None)
+        if fid is not None:
+            gain_axis.annotate(
+                f"FID {fid:.1f}",
+                (point["photos"], point["psnr_gain"]),
+                textcoords="offset points",
+                xytext=(4, -12),
+                fontsize=7,
+            )
+    ratio_axis = gain_axis.twinx()
+    ratio_axis.plot(photos, [p["colorfulness_ratio"] for p in points], "s--", color="tab:orange")
+    ratio_axis.set_ylabel("colorfulness_ratio", color="tab:orange")
+    gain_axis.set_xticks(photos, [f"{count:,}" for count in photos])
+    gain_axis.grid(alpha=0.3)
+    if title:
+        gain_axis.set_title(title, fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
