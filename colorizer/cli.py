@@ -9,23 +9,11 @@ from contextlib import contextmanager
 
 from hydra.errors import InstantiationException
 
-from colorizer.config import ConfigError
-from colorizer.data.images import ImageDecodeError
-from colorizer.inference.checkpoints import CheckpointError
-from colorizer.inference.hint_points import HintError
-from colorizer.models.encoders import EncoderWeightsError
-from colorizer.weights import ShippedModelError
+from colorizer.errors import UserError
 
 USAGE_ERROR = 2
-USER_ERRORS: tuple[type[Exception], ...] = (
-    ConfigError,
-    CheckpointError,
-    EncoderWeightsError,
-    HintError,
-    ImageDecodeError,
-    FileNotFoundError,
-    ShippedModelError,
-)
+# Every error a user can fix derives from UserError (colorizer.errors); a missing input file too.
+USER_ERRORS: tuple[type[Exception], ...] = (UserError, FileNotFoundError)
 
 
 @contextmanager

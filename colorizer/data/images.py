@@ -7,6 +7,8 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from colorizer.errors import UserError
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 
@@ -23,7 +25,7 @@ def list_image_files(root: Path, recursive: bool = True, extensions: tuple[str, 
     return files
 
 
-class ImageDecodeError(ValueError):
+class ImageDecodeError(UserError, ValueError):
     """A file could not be turned into an RGB image; the message says why."""
 
 

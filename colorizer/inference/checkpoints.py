@@ -7,13 +7,14 @@ from typing import Any
 import torch
 from hydra.utils import instantiate
 
+from colorizer.errors import UserError
 from colorizer.models.base import ColorizationNet
 from colorizer.models.encoders import without_pretrained_loading
 from colorizer.models.heads import check_temperature_applies
 from colorizer.weights import shipped_model
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint file is missing, damaged, or was not written by `colorizer.train`."""
 
 

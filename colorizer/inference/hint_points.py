@@ -15,13 +15,14 @@ import torch
 
 from colorizer.color import AB_SCALE, rgb_to_normalized_lab
 from colorizer.data.hints import hint_channels
+from colorizer.errors import UserError
 
 HEX_COLOUR = re.compile(r"^#?([0-9a-fA-F]{6})$")
 # CIELAB a* and b* of any colour lie within this.
 AB_LIMIT = 128.0
 
 
-class HintError(ValueError):
+class HintError(UserError, ValueError):
     """A hint that cannot be used; the message names the point and what is wrong with it."""
 
 

@@ -26,6 +26,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from colorizer.errors import UserError
+
 log = logging.getLogger(__name__)
 
 PACKAGE_BACKBONE = "efficientnet_lite0"
@@ -36,7 +38,7 @@ PACKAGED_WEIGHTS = {
 PACKAGE_NORMALISATION = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
 
 
-class EncoderWeightsError(RuntimeError):
+class EncoderWeightsError(UserError, RuntimeError):
     """Pretrained weights could not be found or do not fit the backbone; the message says what to do."""
 
 

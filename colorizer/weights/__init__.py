@@ -10,12 +10,14 @@ import hashlib
 from functools import cache
 from pathlib import Path
 
+from colorizer.errors import UserError
+
 SHIPPED_MODEL = Path(__file__).with_name("general.pt")
 # The file's SHA-256, written by `python -m colorizer.weights.pack`: a damaged or swapped file is refused.
 SHIPPED_SHA256 = "658188495db5e534f1d88047c91e90042621e5db22fccd0e66e887083537791b"
 
 
-class ShippedModelError(RuntimeError):
+class ShippedModelError(UserError, RuntimeError):
     """The shipped model's file is missing or is not the file this version shipped."""
 
 
