@@ -12,6 +12,7 @@ from omegaconf import DictConfig, open_dict
 from rich.progress import Progress
 
 from colorizer.cli import one_line_errors
+from colorizer.config import register_resolvers
 from colorizer.data.base import ColorizationDataModule
 from colorizer.device import resolve_device, use_bf16
 from colorizer.evaluation.fid import ReferenceFeatures, fid_features
@@ -126,6 +127,9 @@ def run_evaluation(cfg: DictConfig) -> tuple[Evaluation, dict[str, Any]]:
     if cfg.report:
         extra["report"] = str(write_html_report(output_dir / "report.html", evaluation, datamodule))
     return evaluation, extra
+
+
+register_resolvers()
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")

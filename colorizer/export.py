@@ -14,6 +14,7 @@ import torch
 from omegaconf import DictConfig
 
 from colorizer.cli import one_line_errors
+from colorizer.config import register_resolvers
 from colorizer.inference import load_colorizer
 from colorizer.models.heads import AtTemperature
 
@@ -61,6 +62,9 @@ def export_checkpoint(
         )
     log.info("Exported %s to %s (inputs %s at %dx%d)", ckpt_path, target, " and ".join(names), size, size)
     return target
+
+
+register_resolvers()
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="export")

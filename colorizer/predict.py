@@ -11,6 +11,7 @@ from omegaconf import DictConfig
 from rich.progress import Progress
 
 from colorizer.cli import one_line_errors
+from colorizer.config import register_resolvers
 from colorizer.data.images import IMAGE_EXTENSIONS
 from colorizer.device import resolve_device, use_bf16
 from colorizer.inference import TrainedColorizer, load_colorizer
@@ -95,6 +96,9 @@ def colour_videos_or_explain(
         setup.model, setup.device, setup.table, VideoOptions(**cfg.video), cfg.batch_size, setup.bf16
     )
     colour_videos(jobs, colorizer, summary, progress)
+
+
+register_resolvers()
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="predict")

@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from colorizer.atomic import atomic_write
 from colorizer.cli import one_line_errors
+from colorizer.config import register_resolvers
 from colorizer.data.datamodule import CachedDataModule
 from colorizer.data.streaming import PREPARED_INFO, SPLITS, is_remote
 
@@ -125,6 +126,9 @@ def prepare(cfg: DictConfig) -> dict[str, Any]:
     }
     write_info(output_dir, info)
     return info
+
+
+register_resolvers()
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="prepare")

@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from colorizer.atomic import atomic_write_text
 from colorizer.cli import one_line_errors
-from colorizer.config import ConfigError
+from colorizer.config import ConfigError, register_resolvers
 from colorizer.training.build import build_module, build_trainer, hparams_of
 from colorizer.training.checkpointing import load_net_weights, resolve_resume
 from colorizer.training.config_checks import check_config, check_model_accepts, check_multirun_strategy
@@ -148,6 +148,9 @@ def optimized_value(cfg: DictConfig, metrics: dict[str, Any]) -> float:
     """The run's `optimized_metric` for a sweeper (NaN when the run did not log it)."""
     value = metrics.get(cfg.get("optimized_metric"))
     return math.nan if value is None else float(value)
+
+
+register_resolvers()
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")

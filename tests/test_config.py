@@ -125,3 +125,13 @@ def test_callback_options(make_cfg, option: str) -> None:
 def test_unknown_option_is_refused_with_the_valid_ones(make_cfg) -> None:
     with pytest.raises(ConfigCompositionException, match="(?s)Could not find 'model/resnet'.*unet"):
         make_cfg("model=resnet")
+
+
+@pytest.mark.parametrize("option", ["synthetic", "folder", "landscape"])
+def test_the_configs_data_defaults_are_the_python_ones(make_cfg, option: str) -> None:
+    """A data module built by the config and one built in Python without it split the same way
+    and keep the same share in RAM: the two sources of these defaults agree."""
+    from colorizer.data.defaults import RAM_BUDGET_GB, SPLIT_FRACTIONS
+
+    data = make_cfg(f"data={option}", *([] if option == "synthetic" else ["data.root=unused"])).data
+    assert dict(data.splits) == SPLIT_FRACTIONS and data.ram_budget_gb == RAM_BUDGET_GB

@@ -9,10 +9,14 @@ from omegaconf import DictConfig
 
 from colorizer.app.session import PhotoColorizer
 from colorizer.cli import one_line_errors
+from colorizer.config import register_resolvers
 from colorizer.device import resolve_device, use_bf16
 from colorizer.inference import checkpoint_paths, load_colorizers
 
 log = logging.getLogger(__name__)
+
+
+register_resolvers()
 
 
 @hydra.main(version_base="1.3", config_path="../../conf", config_name="app")

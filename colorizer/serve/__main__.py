@@ -10,8 +10,12 @@ import torch
 from omegaconf import DictConfig
 
 from colorizer.cli import one_line_errors
+from colorizer.config import register_resolvers
 
 log = logging.getLogger(__name__)
+
+
+register_resolvers()
 
 
 @hydra.main(version_base="1.3", config_path="../../conf", config_name="serve")
