@@ -126,6 +126,7 @@ class VideoColorizer:
         name = Path(input_.name).name
         stabilizer = TemporalStabilizer(options.strength) if options.stabilize == "flow" else None
         task = progress.add_task(name, total=self._expected_frames(input_, video)) if progress else None
+        started = time.perf_counter()
         with av.open(handle, "w", format=CONTAINERS[suffix]) as output:
             output.metadata.update(input_.metadata)
             encoder = add_video_stream(output, video, output_codec(options.codec, suffix), options.crf)
@@ -140,9 +141,8 @@ class VideoColorizer:
                     output.mux(encoder.encode(frame))
                     result.frames += 1
                 if progress is not None:
-                    elapsed = progress.tasks[task].elapsed or 0.0
-                    rate = f" {result.frames / elapsed:.1f} frames/s" if elapsed else ""
-                    progress.update(task, completed=result.frames, description=f"{name}{rate}")
+                    rate = result.frames / max(time.perf_counter() - started, 1e-9)
+                    progress.update(task, completed=result.frames, description=f"{name} {rate:.1f} frames/s")
                 frames.clear()
 
             batch: list[np.ndarray] = []
