@@ -31,13 +31,13 @@ def checked_hints(
     hints = read_hint_file(hints_file)
     if not takes_hints:
         raise HintError(
-            f"hints={hints_file}: {ckpt_path} was trained without hints. Use a checkpoint trained with "
+            f"hints_file={hints_file}: {ckpt_path} was trained without hints. Use a checkpoint trained with "
             "model.hints=true (e.g. experiment=landscape_hints), or leave hints out."
         )
     unknown = sorted(set(hints) - {f.relative_to(base).as_posix() for f in files})
     if unknown:
         raise HintError(
-            f"hints={hints_file} names {', '.join(unknown[:3])}, not among the inputs under {base} "
+            f"hints_file={hints_file} names {', '.join(unknown[:3])}, not among the inputs under {base} "
             "(keys are paths relative to input=, or the file name for a single file)."
         )
     return hints
@@ -58,7 +58,7 @@ def run_predict(cfg: DictConfig) -> PredictSummary:
         output / "compare" if cfg.compare else None,
         cfg.jpeg_quality,
         Path(cfg.paths.cache_dir).expanduser(),
-        checked_hints(cfg.hints, model.net.hints, ckpt_path, base, files),
+        checked_hints(cfg.hints_file, model.net.hints, ckpt_path, base, files),
         cfg.hint_side,
     )
     bf16 = use_bf16(cfg.precision, device)

@@ -232,7 +232,7 @@ def test_predict_colours_where_the_hints_say_and_names_a_bad_point(hints_checkpo
     (tmp_path / "hints.json").write_text(json.dumps(points))
 
     def predict(checkpoint, output, hints=str(tmp_path / "hints.json")):
-        overrides = [f"ckpt_path={checkpoint}", f"input={photos}", f"output={tmp_path / output}", f"hints={hints}"]
+        overrides = [f"ckpt_path={checkpoint}", f"input={photos}", f"output={tmp_path / output}", f"hints_file={hints}"]
         return run_predict(compose_config(overrides, tmp_path / output / "run", "predict"))
 
     summary = predict(hints_checkpoint, "hinted")
@@ -255,7 +255,7 @@ def test_predict_colours_where_the_hints_say_and_names_a_bad_point(hints_checkpo
                     f"ckpt_path={trained_checkpoints['unet']}",
                     f"input={photos}",
                     f"output={tmp_path / 'x'}",
-                    f"hints={tmp_path / 'hints.json'}",
+                    f"hints_file={tmp_path / 'hints.json'}",
                 ],
                 tmp_path / "x",
                 "predict",

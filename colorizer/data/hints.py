@@ -51,7 +51,7 @@ def sample_boxes(
     standard deviation. Drawn on the CPU from `generator` (None: torch's global RNG, which
     checkpoints restore, so a resumed run draws what the uninterrupted one drew)."""
     if placement not in PLACEMENTS:
-        raise ValueError(f"hints placement={placement!r} is not one of {', '.join(PLACEMENTS)}.")
+        raise ValueError(f"hint_simulator.placement={placement!r} is not one of {', '.join(PLACEMENTS)}.")
     limit = max(1, min(max_side, height, width))
     boxes = []
     for _ in range(count):  # point by point, so the first n of 2n boxes are the n boxes
@@ -68,7 +68,7 @@ def geometric_counts(batch: int, p: float, max_points: int, generator: torch.Gen
     """`batch` draws from the geometric distribution on 0, 1, 2, ... with success probability `p`
     (mean (1 - p) / p), capped at `max_points`."""
     if not 0 < p <= 1:
-        raise ValueError(f"hints p={p} must be in (0, 1].")
+        raise ValueError(f"hint_simulator.p={p} must be in (0, 1].")
     if p == 1:
         return [0] * batch
     uniform = torch.rand(batch, generator=generator).clamp_min(1e-12)

@@ -32,13 +32,13 @@ def read_hint_file(path: str | Path) -> dict[str, list[dict[str, Any]]]:
     try:
         hints = json.loads(path.read_text())
     except OSError as error:
-        raise HintError(f"hints={path} cannot be read: {error.strerror or error}.") from None
+        raise HintError(f"hints_file={path} cannot be read: {error.strerror or error}.") from None
     except json.JSONDecodeError as error:
-        raise HintError(f"hints={path} is not JSON: {error}.") from None
+        raise HintError(f"hints_file={path} is not JSON: {error}.") from None
     except RecursionError:  # the decoder recurses once per level of [[[...]]]
-        raise HintError(f"hints={path} is nested too deeply to be an object of points.") from None
+        raise HintError(f"hints_file={path} is nested too deeply to be an object of points.") from None
     if not isinstance(hints, dict) or not all(isinstance(points, list) for points in hints.values()):
-        raise HintError(f"hints={path} must be a JSON object from each input's path to a list of points.")
+        raise HintError(f"hints_file={path} must be a JSON object from each input's path to a list of points.")
     return hints
 
 

@@ -27,7 +27,7 @@ def build_module(cfg: DictConfig, resuming: bool = False) -> ColorizationModule:
         channels_last=cfg.get("channels_last", True),
         compile=cfg.get("compile", False),
         config=OmegaConf.to_container(cfg, resolve=True),
-        hint_simulator=instantiate(cfg.hints) if model.get("hints") else None,
+        hint_simulator=instantiate(cfg.hint_simulator) if model.get("hints") else None,
     )
 
 
