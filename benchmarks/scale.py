@@ -11,7 +11,6 @@ import statistics
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,41 +18,14 @@ import torch
 
 from benchmarks.common import REPO, peak_rss_mb
 from colorizer.data.cache import load_cached
-from colorizer.data.datamodule import CachedDataModule
-from colorizer.data.sources import DecodedFiles, SyntheticSource
 from colorizer.data.transforms import lab_batch
+from tests.helpers.tiled_source import TiledDataModule, TiledSyntheticSource, tiled_datamodule
 
 IMAGE_SIZE = 64
-TILE = 512
-
-
-class TiledSyntheticSource(SyntheticSource):
-    """`num_images` landscapes repeating 512 distinct renders."""
-
-    def __init__(self, num_images: int) -> None:
-        super().__init__(num_images, seed=11)
-        self.tile: list | None = None
-
-    def cache_key(self, size: int) -> str:
-        return "tiled-" + super().cache_key(size)
-
-    def decode(self, indices: list[int], size: int, pool: ThreadPoolExecutor) -> DecodedFiles:
-        if self.tile is None:
-            self.tile = super().decode(list(range(TILE)), size, pool).images
-        return DecodedFiles(images=[self.tile[i % TILE] for i in indices], names=[f"synthetic_{i}" for i in indices])
-
-
-class TiledDataModule(CachedDataModule):
-    def __init__(self, num_images: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.num_images = num_images
-
-    def build_source(self) -> TiledSyntheticSource:
-        return TiledSyntheticSource(self.num_images)
 
 
 def _datamodule(count: int, workdir: str, batch_size: int = 256) -> TiledDataModule:
-    return TiledDataModule(count, image_size=IMAGE_SIZE, batch_size=batch_size, cache_dir=str(Path(workdir) / "cache"))
+    return tiled_datamodule(count, workdir, IMAGE_SIZE, batch_size)
 
 
 def _epoch_seconds(loader) -> float:

@@ -108,3 +108,44 @@ def test_an_interrupted_build_resumes_where_it_stopped(tmp_path, monkeypatch) ->
     rebuilt = np.load(tmp_path / "cache" / "entry.npy")
     assert np.array_equal(rebuilt, decode_all(source, 16).images.numpy()), "the same images as one uninterrupted decode"
     assert not (tmp_path / "cache" / "entry.parts").exists() and not (tmp_path / "cache" / "entry.npy.partial").exists()
+
+
+SCALE_SCRIPT = """
+import json, sys, time
+from pathlib import Path
+from tests.helpers.memory import peak_rss_mb
+from colorizer.data.cache import load_cached
+from tests.helpers.tiled_source import TiledSyntheticSource
+count, cache = int(sys.argv[1]), Path(sys.argv[2])
+start = time.perf_counter()
+loaded = load_cached(TiledSyntheticSource(count), 16, cache, ram_budget_gb=0.0)
+print(json.dumps({"images": len(loaded.names), "mapped": loaded.memory_mapped, "peak_rss_mb": peak_rss_mb(),
+                  "seconds": time.perf_counter() - start}))
+"""
+
+
+def load_in_a_fresh_process(count: int, cache) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-c", SCALE_SCRIPT, str(count), str(cache)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_a_cache_of_300000_generated_photos_builds_in_flat_memory_and_the_next_run_reads_it(tmp_path) -> None:
+    """Ten times the photos, the same peak memory to build (chunked writes), and a second run that
+    maps the finished cache instead of building it again."""
+    small = load_in_a_fresh_process(30_000, tmp_path / "small")
+    large = load_in_a_fresh_process(300_000, tmp_path / "large")
+    assert small["images"] == 30_000 and large["images"] == 300_000 and large["mapped"]
+    assert large["peak_rss_mb"] - small["peak_rss_mb"] < 60, (small["peak_rss_mb"], large["peak_rss_mb"])
+    entry = next((tmp_path / "large").glob("*.npy"))
+    built_at = entry.stat().st_mtime_ns
+    again = load_in_a_fresh_process(300_000, tmp_path / "large")
+    assert entry.stat().st_mtime_ns == built_at, "the second run rebuilt the cache"
+    assert again["images"] == 300_000 and again["peak_rss_mb"] - small["peak_rss_mb"] < 60
