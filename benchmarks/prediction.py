@@ -48,7 +48,8 @@ def bench_prediction(count: int, runs: int, workdir: Path, device: torch.device)
     from colorizer.color.srgb_table import srgb_table
     from colorizer.device import use_bf16
     from colorizer.inference import TrainedColorizer
-    from colorizer.inference.pipeline import Job, PredictPipeline, PredictSummary
+    from colorizer.inference.outputs import Job, PredictSummary
+    from colorizer.inference.pipeline import PredictPipeline
 
     files = prediction_photos(count, workdir / "predict_in")
     start = time.perf_counter()

@@ -139,7 +139,8 @@ async def soak(url: str, pid: int, photos: list[bytes], bad: list, concurrency: 
 def predict_job(files: list[Path], workdir: Path, device: torch.device) -> float:
     """Images/s of `colorizer.predict`'s pipeline on `files` (after one warm-up pass), JPEG out."""
     from colorizer.inference import load_colorizer
-    from colorizer.inference.pipeline import Job, PredictPipeline, PredictSummary
+    from colorizer.inference.outputs import Job, PredictSummary
+    from colorizer.inference.pipeline import PredictPipeline
 
     model = load_colorizer(workdir / "serve_unet.ckpt", device)
     pipeline = PredictPipeline(model, device, batch_size=16)

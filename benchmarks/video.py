@@ -160,7 +160,8 @@ def bench_video(workdir: Path, frames: int, device: torch.device, runs: int = 3)
 def bench_speed(model: TrainedColorizer, clip: Path, workdir: Path, device: torch.device, runs: int) -> dict:
     """Video predict's frames/s (frame by frame and stabilised) and photo predict's photos/s on
     the same frames as JPEG files, interleaved, medians of `runs`."""
-    from colorizer.inference.pipeline import Job, PredictPipeline, PredictSummary
+    from colorizer.inference.outputs import Job, PredictSummary
+    from colorizer.inference.pipeline import PredictPipeline
 
     truth = read_frames(clip)
     photos = workdir / "frames"

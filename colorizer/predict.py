@@ -17,7 +17,8 @@ from colorizer.device import resolve_device, use_bf16
 from colorizer.inference import TrainedColorizer, load_colorizer
 from colorizer.inference.checkpoints import checkpoint_paths
 from colorizer.inference.hint_points import HintError, read_hint_file
-from colorizer.inference.pipeline import Job, OutputSettings, PredictPipeline, PredictSummary, find_inputs, plan_jobs
+from colorizer.inference.outputs import Job, PredictSummary, find_inputs, plan_jobs
+from colorizer.inference.pipeline import OutputSettings, PredictPipeline
 from colorizer.video import VIDEO_EXTENSIONS, is_video
 
 

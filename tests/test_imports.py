@@ -14,7 +14,7 @@ TRAINING_ONLY = ("lightning", "pytorch_lightning", "torchmetrics", "torchvision"
 @pytest.mark.parametrize(
     "modules",
     [
-        "colorizer.inference, colorizer.inference.pipeline",
+        "colorizer.inference, colorizer.inference.pipeline, colorizer.inference.outputs",
         "colorizer.predict, colorizer.export",
         "colorizer.serve.server",
         "colorizer.app.page",

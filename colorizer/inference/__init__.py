@@ -1,7 +1,8 @@
 """Inference: a trained colorizer outside training, without Lightning, torchmetrics or torchvision.
 
 checkpoints: rebuild the net from a checkpoint alone; photo: one photo, prepare -> net ->
-full-resolution colour; pipeline: many photos in batches, as `colorizer.predict` runs them.
+full-resolution colour; pipeline: many photos in batches, as `colorizer.predict` runs them;
+outputs: which files go where, written whole.
 """
 
 from colorizer.inference.checkpoints import (

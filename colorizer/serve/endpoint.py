@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse, Response
 from colorizer.color.srgb_table import srgb_table
 from colorizer.data.images import with_alpha
 from colorizer.inference import full_resolution_image
-from colorizer.inference.pipeline import comparison_panel, save_options
+from colorizer.inference.outputs import comparison_panel, save_options
 from colorizer.serve.requests import (
     OUTPUT_FORMATS,
     ModelCard,

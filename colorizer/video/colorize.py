@@ -15,8 +15,8 @@ from rich.progress import Progress
 from colorizer.atomic import atomic_write
 from colorizer.color.srgb_table import lightness
 from colorizer.inference.checkpoints import TrainedColorizer
+from colorizer.inference.outputs import Job, PredictSummary
 from colorizer.inference.photo import full_resolution_packed, model_input, predict_ab
-from colorizer.inference.pipeline import Job, PredictSummary
 from colorizer.video import CONTAINERS
 from colorizer.video.files import (
     VideoDecodeError,
