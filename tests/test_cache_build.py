@@ -35,16 +35,17 @@ def noisy_folder(folder, count: int) -> None:
         Image.fromarray(rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)).save(folder / f"{index:05d}.bmp")
 
 
-def peak_rss_mb(folder, cache) -> int:
+def run_script(script: str, *args) -> str:
+    """`script` run by a fresh Python (its own peak RSS) from the repository; its stdout."""
     result = subprocess.run(
-        [sys.executable, "-c", PEAK_RSS_SCRIPT, str(folder), str(cache)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
+        [sys.executable, "-c", script, *map(str, args)], cwd=REPO, capture_output=True, text=True, timeout=900
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    return int(result.stdout.split()[-1])
+    return result.stdout
+
+
+def peak_rss_mb(folder, cache) -> int:
+    return int(run_script(PEAK_RSS_SCRIPT, folder, cache).split()[-1])
 
 
 @pytest.mark.slow
@@ -125,15 +126,7 @@ print(json.dumps({"images": len(loaded.names), "mapped": loaded.memory_mapped, "
 
 
 def load_in_a_fresh_process(count: int, cache) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-c", SCALE_SCRIPT, str(count), str(cache)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(run_script(SCALE_SCRIPT, count, cache).strip().splitlines()[-1])
 
 
 @pytest.mark.slow
