@@ -46,11 +46,21 @@ def test_every_preset_is_in_the_readmes_preset_table() -> None:
         readme_row(preset)
 
 
-def test_defaults_are_synthetic_unet_mse_ssim(make_cfg) -> None:
-    cfg = make_cfg(tiny=False)
-    assert cfg.data._target_.endswith("SyntheticLandscapeDataModule")
-    assert cfg.model._target_.endswith("UNet") and list(cfg.loss) == ["_target_", "mse", "ssim"]
-    assert cfg.data.image_size == 64 and dict(cfg.data.splits) == {"train": 0.64, "val": 0.16, "test": 0.2}
+def test_the_default_run_trains_a_unet_with_mse_and_ssim_on_synthetic_landscapes(make_cfg) -> None:
+    """What `python -m colorizer.train` builds, read off the objects, not the YAML."""
+    from colorizer.data.datamodule import SyntheticLandscapeDataModule
+    from colorizer.losses import MSELoss, SSIMLoss
+    from colorizer.models import UNet
+
+    cfg = make_cfg("data.num_images=50", tiny=False)  # the default's 1,000 images, fewer
+    module, datamodule = build_module(cfg), instantiate(cfg.data)
+    assert isinstance(module.net, UNet) and isinstance(datamodule, SyntheticLandscapeDataModule)
+    assert {type(term) for term in module.loss.terms.values()} == {MSELoss, SSIMLoss}
+    datamodule.setup()
+    images = next(iter(datamodule.train_dataloader()))
+    assert images.dtype == torch.uint8 and images.shape[1:] == (3, 64, 64)
+    sizes = {split: datamodule.split_size(split) for split in ("train", "val", "test")}
+    assert sizes == {"train": 32, "val": 8, "test": 10}
 
 
 # data=streaming reads what colorizer.prepare wrote: tests/test_streaming.py.
