@@ -4,12 +4,17 @@ from pathlib import Path
 
 import pytest
 import torch
+from hydra.utils import instantiate
+from lightning.pytorch import Trainer
+from lightning.pytorch.callbacks import EarlyStopping
 
 from colorizer.data.transforms import lab_batch
 from colorizer.evaluation.metrics import ColorizationMetrics
 from colorizer.inference import load_colorizer
+from colorizer.losses.perceptual import build_vgg_features, vgg_layer_indices
 from colorizer.summarize import summarize
 from colorizer.train import train
+from colorizer.training.build import build_module, build_trainer
 from colorizer.training.config_checks import check_multirun_strategy
 from tests.helpers.commands import run_command
 from tests.helpers.config import CONF_DIR, TINY
@@ -44,31 +49,49 @@ def test_preset_runs_with_the_debug_trainer(make_cfg, tmp_path, preset: str) -> 
     assert "test/psnr" in metrics and "test/r2_ab" in metrics
 
 
-def test_presets_reproduce_the_reports_setups(make_cfg) -> None:
-    unet = make_cfg("experiment=landscape_unet_ssim", tiny=False)
-    assert unet.optimizer.lr == 1e-4 and list(unet.scheduler.gammas) == [0.5, 0.2] and unet.data.batch_size == 32
-    assert unet.callbacks.early_stopping.patience == 15 and dict(unet.data.splits) == {
-        "train": 0.64,
-        "val": 0.16,
-        "test": 0.2,
-    }
-    vae = make_cfg("experiment=vae_composite", tiny=False)
-    assert vae.data.image_size == 224 and vae.model.image_size == 224 and vae.loss.perceptual.layers == ["relu3_4"]
-    assert dict(vae.data.splits) == {"train": 0.8, "val": 0.16, "test": 0.04}
-    unet5 = make_cfg("experiment=unet5_mae", tiny=False)
-    assert unet5.model.depth == 5 and unet5.model.concat_input and unet5.data.image_size == 160
-    fast = make_cfg("experiment=landscape_fast", tiny=False)
-    assert fast.model.base_width == 16 and fast.loss.mse.weight == 1 and fast.scheduler.max_lr == fast.optimizer.lr
-    assert fast.trainer.precision == "auto" and fast.data.batch_size == 16
-    vivid = make_cfg("experiment=landscape_vivid", tiny=False)
-    assert vivid.loss.adversarial.weight == 2e-3 and vivid.loss.mse.weight == 1 and vivid.loss.ssim.weight == 0.1
-    assert vivid.trainer.max_epochs == 10
-    assert vivid.model.head._target_.endswith("RegressionHead")
-    best = make_cfg("experiment=landscape_best", tiny=False)
-    assert best.model.depth == 5 and best.trainer.max_epochs == 40 and best.loss.ssim.weight == 0.1
-    assert best.model.head._target_.endswith("RegressionHead")
-    cnn = make_cfg("experiment=cnn_perceptual", tiny=False)
-    assert cnn.loss.perceptual.arch == "vgg11" and cnn.trainer.accumulate_grad_batches == 4
+def learning_rates(cfg, epochs: int) -> list[float]:
+    """The learning rate the preset's optimizer and schedule give at each epoch."""
+    module = build_module(cfg)
+    module.trainer = Trainer(max_epochs=epochs, logger=False, enable_checkpointing=False)
+    configured = module.configure_optimizers()
+    optimizer, scheduler = configured["optimizer"], configured["lr_scheduler"]["scheduler"]
+    rates = []
+    for _ in range(epochs):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+def test_presets_train_the_reports_setups(make_cfg) -> None:
+    """What each source report's preset trains, read off what it builds (the net, the loss terms,
+    the learning rate over epochs, the callbacks, the data's sizes and splits), not its YAML."""
+    unet = make_cfg("experiment=landscape_unet_ssim", "data=synthetic", "data.num_images=100", tiny=False)
+    rates = learning_rates(unet, 61)
+    assert rates[0] == pytest.approx(1e-4) and rates[30] == pytest.approx(5e-5) and rates[60] == pytest.approx(1e-5)
+    assert [type(term).__name__ for term in build_module(unet).loss.terms.values()] == ["SSIMLoss"]
+    (stopping,) = [c for c in build_trainer(unet).callbacks if isinstance(c, EarlyStopping)]
+    assert stopping.patience == 15 and stopping.monitor == "val/psnr"
+    data = instantiate(unet.data)
+    data.setup()
+    assert {split: data.split_size(split) for split in ("train", "val", "test")} == {"train": 64, "val": 16, "test": 20}
+    assert next(iter(data.train_dataloader())).shape == (32, 3, 64, 64)
+
+    vae = make_cfg("experiment=vae_composite", "loss.perceptual.pretrained=false", tiny=False)
+    module = build_module(vae)
+    assert module.net(torch.rand(1, 1, 224, 224)).shape == (1, 2, 224, 224)
+    terms = {type(term).__name__ for term in module.loss.terms.values()}
+    assert terms == {"CharbonnierLoss", "CosineLoss", "PerceptualLoss", "KLDivergenceLoss"}
+    perceptual = module.loss.terms["perceptual"]
+    assert perceptual.layer_indices == [vgg_layer_indices(build_vgg_features("vgg19", False, None))["relu3_4"]]
+
+    unet5 = build_module(make_cfg("experiment=unet5_mae", tiny=False)).net
+    assert len(unet5.encoder) == 5 and unet5.concat_input
+    assert unet5(torch.rand(1, 1, 160, 160)).shape == (1, 2, 160, 160)
+
+    cnn = make_cfg("experiment=cnn_perceptual", "loss.perceptual.pretrained=false", tiny=False)
+    assert build_trainer(cnn).accumulate_grad_batches == 4
+    assert build_module(cnn).loss.terms["perceptual"].layer_indices[-1] < len(build_vgg_features("vgg11", False, None))
 
 
 @pytest.mark.slow
