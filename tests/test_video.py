@@ -48,7 +48,7 @@ def stream_facts(path: Path) -> dict:
 def test_predict_colours_videos_keeping_rate_size_frame_count_and_audio(trained_checkpoints, tmp_path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
-    write_clip(folder / "pan.mp4", pan(source(), (96, 64), 30, 2.0), rate=24, audio=True)
+    write_clip(folder / "pan.mp4", pan(source(), (96, 64), 30, 2.0), rate=24, audio=True, title="Harbour, 1931")
     write_clip(folder / "odd.avi", zoom(source(seed=1), (75, 51), 12), rate=10)  # odd sides: 4:4:4
     photo(80, 60, seed=2).save(folder / "still.jpg")
     result = predict_video(trained_checkpoints["unet"], folder, tmp_path / "out")
@@ -59,6 +59,8 @@ def test_predict_colours_videos_keeping_rate_size_frame_count_and_audio(trained_
         assert (facts["rate"], facts["size"], facts["frames"]) == (Fraction(rate), size, frames), name
     assert packets_of(folder / "pan.mp4", "audio") == packets_of(tmp_path / "out" / "pan.mp4", "audio")
     assert len(packets_of(folder / "pan.mp4", "audio")) > 10
+    with av.open(str(tmp_path / "out" / "pan.mp4")) as written:
+        assert written.metadata.get("title") == "Harbour, 1931", "the container's metadata is kept"
     # Each output frame has its input frame's own L (up to the encoders' rounding) and some colour.
     for original, coloured in zip(
         read_frames(folder / "pan.mp4"), read_frames(tmp_path / "out" / "pan.mp4"), strict=True

@@ -47,13 +47,20 @@ def cut(first: Iterable[np.ndarray], second: Iterable[np.ndarray]) -> Iterator[n
 
 
 def write_clip(
-    path: Path, frames: Iterable[np.ndarray], rate: int = 25, audio: bool = False, codec: str = "libx264"
+    path: Path,
+    frames: Iterable[np.ndarray],
+    rate: int = 25,
+    audio: bool = False,
+    codec: str = "libx264",
+    title: str | None = None,
 ) -> Path:
     """Write RGB frames [h,w,3] uint8 as a video (near-lossless H.264, crf 1), streamed, with a
-    440 Hz AAC tone as long as the frames if `audio`."""
+    440 Hz AAC tone as long as the frames if `audio`, and `title` in the container's metadata."""
     frames = iter(frames)
     first = next(frames)
     with av.open(str(path), "w") as output:
+        if title is not None:
+            output.metadata["title"] = title
         stream = output.add_stream(codec, rate=Fraction(rate))
         stream.height, stream.width = first.shape[:2]
         stream.pix_fmt = "yuv420p" if first.shape[0] % 2 == 0 and first.shape[1] % 2 == 0 else "yuv444p"
