@@ -6,9 +6,10 @@ from fractions import Fraction
 import av
 
 from colorizer.config import ConfigError
+from colorizer.errors import UserError
 
 
-class VideoDecodeError(ValueError):
+class VideoDecodeError(UserError, ValueError):
     """A video that cannot be opened or has no video stream."""
 
 
