@@ -26,14 +26,14 @@ def default_colorizer(device: torch.device):
     return PhotoColorizer({"default U-Net": model}, device)
 
 
-def bench_app(count: int, workdir: Path, device: torch.device) -> dict:
+def bench_app(count: int, workdir: Path, device: torch.device, photos: Path | None) -> dict:
     """Median seconds per request for `count` 768x512 photos: through the served page, and the
     same colorizing and scoring called directly. Each photo is sent once after a warm-up."""
     from gradio_client import Client, handle_file
 
     from colorizer.app.page import build_page
 
-    photos = prediction_photos(count + 1, workdir / "app_in")
+    photos = prediction_photos(count + 1, workdir / "app_in", photos)
     colorizer = default_colorizer(device)
     direct = [colorizer.colorize(photo).seconds for photo in photos]
     page = build_page(colorizer, [])

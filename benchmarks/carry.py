@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from benchmarks.common import REPO, SHARED_PHOTOS
+from benchmarks.common import DEFAULT_LANDSCAPES, REPO
 
 # What the GPU image lacks (its package list: the device docs' KINDS.md), at the versions tested here.
 MISSING = ["hydra-core==1.3.8", "omegaconf==2.3.1", "kornia==0.9.0", "kornia_rs==0.2.0"]
@@ -92,7 +92,7 @@ def shrink(source: Path, target: Path, size: int = 64) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Prepare .gpu/ (wheels, small landscapes) for the GPU check.")
     parser.add_argument("--out", type=Path, default=REPO / ".gpu")
-    parser.add_argument("--landscapes", type=Path, default=SHARED_PHOTOS, help="the folder of landscape JPEGs")
+    parser.add_argument("--landscapes", type=Path, default=DEFAULT_LANDSCAPES, help="the folder of landscape JPEGs")
     args = parser.parse_args()
     wheels = download_wheels(args.out / "wheels")
     count = shrink(args.landscapes, args.out / "landscapes" / "color")

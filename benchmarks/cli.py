@@ -21,9 +21,10 @@ import torch
 
 from benchmarks.app import bench_app, format_app
 from benchmarks.common import (
+    DEFAULT_GENERAL,
+    DEFAULT_LANDSCAPES,
+    DEFAULT_PHOTOS,
     REPO,
-    SHARED_GENERAL_PHOTOS,
-    SHARED_PHOTOS,
     peak_rss_mb,
     photo_folder,
     synthetic_folder,
@@ -95,12 +96,17 @@ def run_bench(
     mode: str,
     workdir: Path,
     sections: list[str] | None = None,
-    landscapes: Path = SHARED_PHOTOS,
+    landscapes: Path = DEFAULT_LANDSCAPES,
     serve_overrides: list[str] | None = None,
+    photos: Path | None = DEFAULT_PHOTOS,
+    general: list[Path] | None = None,
 ) -> dict:
     """The figures of `sections` (default: the mode's own) measured in `mode` ("smoke", "quick" or
     "full"); `landscapes` is the folder of landscape photos that time to quality trains on;
-    `serve_overrides` go to both servers of the serve section."""
+    `serve_overrides` go to both servers of the serve section; `photos` is the folder of JPEGs that
+    prediction, the page, the server and the video clips use (None: synthetic), `general` the
+    general photos' folders that time to quality trains its general run on."""
+    general = DEFAULT_GENERAL if general is None else general
     settings = MODES[mode]
     chosen = sections or settings["sections"]
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -108,16 +114,18 @@ def run_bench(
     cache = workdir / "cache"
     # The smoke run never reads the shared 7k photos: it must take seconds.
     folder = (
-        synthetic_folder(settings["files"], workdir) if mode == "smoke" else photo_folder(settings["files"], workdir)
+        synthetic_folder(settings["files"], workdir)
+        if mode == "smoke"
+        else photo_folder(settings["files"], workdir, landscapes)
     )
     if mode == "smoke":
         quality_data = [*SMOKE_QUALITY_DATA, f"data.cache_dir={cache}"]
         general_data = [*quality_data, "data=synthetic", "model.encoder.weights=none"]
     else:
         quality_data = ["data=landscape", f"data.root={landscapes.parent}", f"data.cache_dir={cache}"]
-        general = ",".join(str(folder) for folder in SHARED_GENERAL_PHOTOS)
-        general_data = ["data=folder", f"data.root=[{general}]", f"data.cache_dir={cache}"]
-    general_photos = mode == "smoke" or all(folder.is_dir() for folder in SHARED_GENERAL_PHOTOS)
+        roots = ",".join(str(folder) for folder in general)
+        general_data = ["data=folder", f"data.root=[{roots}]", f"data.cache_dir={cache}"]
+    general_photos = mode == "smoke" or all(folder.is_dir() for folder in general)
     if importlib.util.find_spec("timm") is None or not general_photos:
         general_data = None
         if "time_to_quality" in chosen:
@@ -129,17 +137,21 @@ def run_bench(
             for size in settings["loader_sizes"]
         },
         "training": lambda: bench_training(settings["train"], settings["steps"], device),
-        "prediction": lambda: bench_prediction(settings["predict"], settings["predict_runs"], workdir, device),
+        "prediction": lambda: bench_prediction(settings["predict"], settings["predict_runs"], workdir, device, photos),
         "cache_start": lambda: bench_cache_start(folder, cache, workdir),
         "scale": lambda: bench_scale(settings["scale"], workdir, settings["stream"], settings["steps"]),
         "time_to_quality": lambda: bench_time_to_quality(
             quality_data, QUALITY_TARGETS[mode], workdir, general_data=general_data
         ),
-        "app": lambda: bench_app(settings["app"], workdir, device),
-        "serve": lambda: bench_serve(workdir, device, **settings["serve"], overrides=serve_overrides or []),
-        "video": lambda: bench_video(workdir / "video", settings["video_frames"], device, settings["predict_runs"]),
+        "app": lambda: bench_app(settings["app"], workdir, device, photos),
+        "serve": lambda: bench_serve(
+            workdir, device, **settings["serve"], overrides=serve_overrides or [], photos=photos
+        ),
+        "video": lambda: bench_video(
+            workdir / "video", settings["video_frames"], device, photos, settings["predict_runs"]
+        ),
         "gpu": lambda: bench_gpu(
-            "smoke" if mode == "smoke" else "full", workdir, device, landscapes.parent, quality_data
+            "smoke" if mode == "smoke" else "full", workdir, device, landscapes.parent, quality_data, photos
         ),
     }
     for name in chosen:
@@ -187,8 +199,22 @@ def main() -> None:
     parser.add_argument(
         "--landscapes",
         type=Path,
-        default=SHARED_PHOTOS,
-        help="the folder of landscape photos (Kaggle color/) for time_to_quality",
+        default=DEFAULT_LANDSCAPES,
+        help="the folder of landscape photos (Kaggle color/) for the loader and time_to_quality",
+    )
+    parser.add_argument(
+        "--photos",
+        type=Path,
+        default=DEFAULT_PHOTOS,
+        help="a folder of JPEGs (e.g. BSDS500's) for prediction, the page, the server and the video clips; "
+        "absent: synthetic landscapes",
+    )
+    parser.add_argument(
+        "--general",
+        type=Path,
+        nargs="+",
+        default=DEFAULT_GENERAL,
+        help="the general photos' folders for time_to_quality's general run",
     )
     parser.add_argument(
         "--serve-set",
@@ -204,7 +230,15 @@ def main() -> None:
         parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     with tempfile.TemporaryDirectory(prefix="colorizer-bench-") as workdir:
-        figures = run_bench(mode, Path(workdir), args.sections, args.landscapes.expanduser(), args.serve_set)
+        figures = run_bench(
+            mode,
+            Path(workdir),
+            args.sections,
+            args.landscapes.expanduser(),
+            args.serve_set,
+            args.photos.expanduser(),
+            [folder.expanduser() for folder in args.general],
+        )
     path = args.json or REPO / "outputs" / "bench" / f"bench-{mode}-{time.strftime('%Y-%m-%d_%H-%M-%S')}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(figures, indent=2))

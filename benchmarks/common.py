@@ -12,12 +12,14 @@ from colorizer.data.synthetic import synthetic_landscapes
 from tests.helpers.memory import peak_rss_mb
 from tests.helpers.run_if import SHARED_DATA
 
-__all__ = ["REPO", "SHARED_DATA", "build_datamodule", "compose_train_config", "peak_rss_mb", "photo_folder"]
+__all__ = ["REPO", "build_datamodule", "compose_train_config", "peak_rss_mb", "photo_folder"]
 
-SHARED_PHOTOS = SHARED_DATA / "landscapes150" / "color"
-SHARED_MIXED_PHOTOS = SHARED_DATA / "bsds500_train"
+# The command line's defaults for its photo folders (--landscapes, --photos, --general): the shared
+# photos beside this repository where they are; every section takes its folders as arguments.
+DEFAULT_LANDSCAPES = SHARED_DATA / "landscapes150" / "color"
+DEFAULT_PHOTOS = SHARED_DATA / "bsds500_train"
 # General photos: one ImageNet photo per class and BSDS500's training photos, split as one set.
-SHARED_GENERAL_PHOTOS = [SHARED_DATA / "imagenet1000", SHARED_MIXED_PHOTOS]
+DEFAULT_GENERAL = [SHARED_DATA / "imagenet1000", DEFAULT_PHOTOS]
 
 
 def compose_train_config(overrides: list[str]) -> DictConfig:
@@ -39,6 +41,6 @@ def synthetic_folder(count: int, workdir: Path) -> Path:
     return folder
 
 
-def photo_folder(count: int, workdir: Path) -> Path:
+def photo_folder(count: int, workdir: Path, landscapes: Path) -> Path:
     """The shared landscape photos when present, else `count` synthetic JPEGs."""
-    return SHARED_PHOTOS if SHARED_PHOTOS.is_dir() else synthetic_folder(count, workdir)
+    return landscapes if landscapes.is_dir() else synthetic_folder(count, workdir)

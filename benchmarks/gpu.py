@@ -155,7 +155,12 @@ def bench_quality(mode: str, workdir: Path, landscapes: Path | None, smoke_data:
 
 
 def bench_gpu(
-    mode: str, workdir: Path, device: torch.device, landscapes: Path | None = None, smoke_data: list[str] = ()
+    mode: str,
+    workdir: Path,
+    device: torch.device,
+    landscapes: Path | None = None,
+    smoke_data: list[str] = (),
+    photos: Path | None = None,
 ) -> dict:
     """Every part of the check on `device` (see the module docstring); a part that fails records why."""
     settings = GPU_MODES[mode]
@@ -165,8 +170,10 @@ def bench_gpu(
         "busy": lambda: bench_busy(settings["busy_size"], settings["busy_steps"], device, workdir),
         "compile": lambda: bench_compile(settings["sizes"][-1], settings["batch"], settings["steps"], device),
         "predict": lambda: {
-            "device": bench_prediction(settings["predict"], 1, workdir / "predict-device", device),
-            "cpu": bench_prediction(max(2, settings["predict"] // 8), 1, workdir / "predict-cpu", torch.device("cpu")),
+            "device": bench_prediction(settings["predict"], 1, workdir / "predict-device", device, photos),
+            "cpu": bench_prediction(
+                max(2, settings["predict"] // 8), 1, workdir / "predict-cpu", torch.device("cpu"), photos
+            ),
         },
         "resume": lambda: bench_resume(workdir, device),
         "quality": lambda: bench_quality(mode, workdir, landscapes, list(smoke_data)),

@@ -13,15 +13,15 @@ import torch
 from hydra.utils import instantiate
 from PIL import Image
 
-from benchmarks.common import SHARED_MIXED_PHOTOS, compose_train_config
+from benchmarks.common import compose_train_config
 from colorizer.data.synthetic import synthetic_landscapes
 
 
-def prediction_photos(count: int, folder: Path) -> list[Path]:
-    """`count` 768x512 JPEGs in `folder`: the shared BSDS500 photos (portraits turned) resized up,
-    else synthetic landscapes with sensor-like noise, so that decoding costs what a photo's does."""
+def prediction_photos(count: int, folder: Path, photos: Path | None) -> list[Path]:
+    """`count` 768x512 JPEGs in `folder`: the JPEGs of `photos` (portraits turned) resized, or
+    without them synthetic landscapes with sensor-like noise, so that decoding costs what a photo's does."""
     folder.mkdir(parents=True, exist_ok=True)
-    shared = sorted(SHARED_MIXED_PHOTOS.glob("*.jpg")) if SHARED_MIXED_PHOTOS.is_dir() else []
+    shared = sorted(photos.glob("*.jpg")) if photos is not None and photos.is_dir() else []
     noise = np.random.default_rng(3)
     for index in range(count):
         if shared:
@@ -42,7 +42,7 @@ def prediction_photos(count: int, folder: Path) -> list[Path]:
 PREDICT_MODELS = {"unet": "unet", "cae": "cae", "vae": "vae", "gray (no network)": "gray"}
 
 
-def bench_prediction(count: int, runs: int, workdir: Path, device: torch.device) -> dict:
+def bench_prediction(count: int, runs: int, workdir: Path, device: torch.device, photos: Path | None) -> dict:
     """colorizer.predict's images/s on 768x512 photos for each net vs decoding and encoding the
     same files alone, both with one thread per core (what predict's pool uses)."""
     from colorizer.color.srgb_table import srgb_table
@@ -51,7 +51,7 @@ def bench_prediction(count: int, runs: int, workdir: Path, device: torch.device)
     from colorizer.inference.outputs import Job, PredictSummary
     from colorizer.inference.pipeline import PredictPipeline
 
-    files = prediction_photos(count, workdir / "predict_in")
+    files = prediction_photos(count, workdir / "predict_in", photos)
     start = time.perf_counter()
     srgb_table()  # built once per machine (or read from the user cache); not part of the steady state
     table_s = time.perf_counter() - start
@@ -88,7 +88,7 @@ def bench_prediction(count: int, runs: int, workdir: Path, device: torch.device)
             predicted[name].append(ours(model, workdir / f"predict_out_{run}_{index}"))
     floor_img_s = statistics.median(floors)
     result: dict[str, Any] = {
-        "photos": "BSDS500 resized" if SHARED_MIXED_PHOTOS.is_dir() else "synthetic with noise",
+        "photos": f"{photos.name} resized" if photos is not None and photos.is_dir() else "synthetic with noise",
         "decode_encode_floor_img_s": floor_img_s,
         "network_precision": "bf16 autocast" if bf16 else "fp32",
         "colour_table_s": table_s,

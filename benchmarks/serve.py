@@ -20,9 +20,9 @@ from tests.helpers.server_process import default_unet_checkpoint, running_server
 CORES = os.cpu_count() or 1
 
 
-def bad_inputs(workdir: Path) -> list[tuple[str, bytes, dict[str, str], int]]:
+def bad_inputs(workdir: Path, photos: Path | None) -> list[tuple[str, bytes, dict[str, str], int]]:
     """(what, body, query, the status it must get): one of each kind the soak mixes in."""
-    good = prediction_photos(1, workdir / "serve_bad")[0].read_bytes()
+    good = prediction_photos(1, workdir / "serve_bad", photos)[0].read_bytes()
     return [
         ("not an image", b"hello, not a photo", {}, 400),
         ("truncated", good[: len(good) // 3], {}, 400),
@@ -161,11 +161,17 @@ def serving(url: str) -> dict[str, Any]:
 
 
 def bench_serve(
-    workdir: Path, device: torch.device, per_level: int, levels: list[int], soak_s: float, overrides: list[str]
+    workdir: Path,
+    device: torch.device,
+    per_level: int,
+    levels: list[int],
+    soak_s: float,
+    overrides: list[str],
+    photos: Path | None = None,
 ) -> dict:
     """The serve section's figures (see the module's docstring); `overrides` (colorizer.serve
     options) go to both servers."""
-    files = prediction_photos(32, workdir / "serve_in")
+    files = prediction_photos(32, workdir / "serve_in", photos)
     bodies = [f.read_bytes() for f in files]
     checkpoint = default_unet_checkpoint(workdir / "serve_unet.ckpt")
     common = [f"ckpt_path={checkpoint}", f"device={device.type}", "batch_timeout=0.01", *overrides]
@@ -182,7 +188,7 @@ def bench_serve(
                 name: asyncio.run(load_level(url, bodies, concurrency, per_level))
                 for name, url in (("batched", batched), ("unbatched", single))
             }
-        figures["soak"] = asyncio.run(soak(batched, pid, bodies[:8], bad_inputs(workdir), 16, soak_s))
+        figures["soak"] = asyncio.run(soak(batched, pid, bodies[:8], bad_inputs(workdir, photos), 16, soak_s))
     return figures
 
 

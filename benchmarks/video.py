@@ -15,7 +15,6 @@ import numpy as np
 import torch
 from PIL import Image
 
-from benchmarks.common import SHARED_MIXED_PHOTOS
 from colorizer.color import AB_SCALE
 from colorizer.color.lab import rgb_to_normalized_lab
 from colorizer.color.srgb_table import lightness, srgb_table
@@ -28,10 +27,10 @@ from colorizer.video.stabilize import TemporalStabilizer
 from tests.helpers.videos import cut, pan, read_frames, write_clip, zoom
 
 
-def source_photos(count: int) -> list[np.ndarray]:
-    """`count` RGB photos [h,w,3] uint8 of at least 480x320: the shared BSDS500 photos
-    (portraits turned), else synthetic landscapes."""
-    shared = sorted(SHARED_MIXED_PHOTOS.glob("*.jpg"))[:count] if SHARED_MIXED_PHOTOS.is_dir() else []
+def source_photos(count: int, photos: Path | None) -> list[np.ndarray]:
+    """`count` RGB photos [h,w,3] uint8 of at least 480x320: the JPEGs of `photos` (portraits
+    turned; BSDS500's are 481x321), else synthetic landscapes."""
+    shared = sorted(photos.glob("*.jpg"))[:count] if photos is not None and photos.is_dir() else []
     photos = []
     for index in range(count):
         if index < len(shared):
@@ -46,10 +45,12 @@ def source_photos(count: int) -> list[np.ndarray]:
     return photos
 
 
-def generated_clips(workdir: Path, frames: int, size: tuple[int, int] = (320, 240)) -> dict[str, Path]:
+def generated_clips(
+    workdir: Path, frames: int, photos: Path | None, size: tuple[int, int] = (320, 240)
+) -> dict[str, Path]:
     """A pan (2.5 px a frame), a zoom (to 1.5x) and a pan cut to another photo's pan, each
     `frames` long at `size`, written to `workdir`."""
-    photos = source_photos(4)
+    photos = source_photos(4, photos)
     workdir.mkdir(parents=True, exist_ok=True)
     half = frames // 2
     clips = {
@@ -138,15 +139,15 @@ def colorizer_packed_gray(rgb: np.ndarray, table: torch.Tensor) -> torch.Tensor:
     return lab_to_srgb8(level, torch.zeros(2, *level.shape), table)
 
 
-def bench_video(workdir: Path, frames: int, device: torch.device, runs: int = 3) -> dict:
-    """Flicker and accuracy per clip for frame by frame and the flow stabiliser, and frames/s, with
-    the model shipped in the package."""
+def bench_video(workdir: Path, frames: int, device: torch.device, photos: Path | None, runs: int = 3) -> dict:
+    """Flicker and accuracy per clip (cut from `photos`) for frame by frame and the flow
+    stabiliser, and frames/s, with the model shipped in the package."""
     from colorizer.inference import load_colorizer
     from colorizer.weights import shipped_model
 
     model = load_colorizer(shipped_model(), device)
     table = srgb_table().to(device)
-    clips = generated_clips(workdir / "clips", frames)
+    clips = generated_clips(workdir / "clips", frames, photos)
     colorizer = VideoColorizer(model, device, table, VideoOptions(stabilize="none"))
     variants = {
         "frame by frame": lambda: None,

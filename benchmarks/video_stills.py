@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.common import DEFAULT_PHOTOS
 from benchmarks.video import generated_clips, score_clip, still_panel
 from colorizer.color.srgb_table import srgb_table
 from colorizer.inference import load_colorizer
@@ -25,6 +26,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder for the stills and table.json")
     parser.add_argument("--clip", type=Path, action="append", default=[], help="a real colour clip (repeatable)")
     parser.add_argument("--frames", type=int, default=48, help="frames per generated clip, and per real clip")
+    parser.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS, help="the JPEGs the clips are cut from")
     args = parser.parse_args()
     device = torch.device("cpu")
     colorizer = VideoColorizer(
@@ -32,7 +34,7 @@ def main() -> None:
     )
     variants = {"frame by frame": lambda: None, "stabilised": lambda: TemporalStabilizer(VideoOptions().strength)}
     workdir = Path(tempfile.mkdtemp(prefix="colorizer-video-"))
-    clips = generated_clips(workdir, args.frames) | {clip.stem: clip for clip in args.clip}
+    clips = generated_clips(workdir, args.frames, args.photos) | {clip.stem: clip for clip in args.clip}
     args.out.mkdir(parents=True, exist_ok=True)
     table = {}
     for name, clip in clips.items():
