@@ -11,17 +11,17 @@ from colorizer.device import native_bf16, training_precision, use_bf16
 from colorizer.losses import LossInputs
 from colorizer.train import train
 from colorizer.training.build import build_module, build_trainer
+from tests.helpers.run_if import run_if
 
 
 def cpu_has_native_bf16() -> bool:
     """Read from the kernel's CPU flags, independently of torch's own check."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if not cpuinfo.is_file():
-        pytest.skip("/proc/cpuinfo is absent: cannot tell independently whether this CPU has native bf16.")
-    flags = set(next(line for line in cpuinfo.read_text().splitlines() if line.startswith("flags")).split())
+    lines = Path("/proc/cpuinfo").read_text().splitlines()
+    flags = set(next(line for line in lines if line.startswith("flags")).split())
     return bool({"avx512_bf16", "amx_bf16"} & flags)
 
 
+@run_if(path="/proc/cpuinfo")
 def test_auto_picks_bf16_exactly_where_the_cpu_has_it(make_cfg) -> None:
     native = cpu_has_native_bf16()
     assert native_bf16("cpu") is native

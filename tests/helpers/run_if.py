@@ -32,7 +32,9 @@ EXTRA_OF = {
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 
 
-def missing(module: str | None = None, shared: str | None = None, chromium: bool = False) -> str | None:
+def missing(
+    module: str | None = None, shared: str | None = None, chromium: bool = False, path: str | None = None
+) -> str | None:
     """Why a test needing these cannot run here, or None when it can."""
     if module is not None and importlib.util.find_spec(module.split(".")[0]) is None:
         extra = EXTRA_OF.get(module.split(".")[0], EXTRA_OF.get(module, "dev"))
@@ -41,12 +43,17 @@ def missing(module: str | None = None, shared: str | None = None, chromium: bool
         return f"{SHARED_DATA / shared} is absent: real-photo tests need the shared data folder beside the repository."
     if chromium and not any(shutil.which(name) for name in CHROMIUM_NAMES):
         return "Chromium is not installed (apt-get install chromium); .ci/run installs it."
+    if path is not None and not Path(path).exists():
+        return f"{path} is absent on this system (the test reads it: Linux only)."
     return None
 
 
-def run_if(module: str | None = None, shared: str | None = None, chromium: bool = False) -> pytest.MarkDecorator:
-    """A mark that skips the test, saying why, when what it needs is missing."""
-    reason = missing(module, shared, chromium)
+def run_if(
+    module: str | None = None, shared: str | None = None, chromium: bool = False, path: str | None = None
+) -> pytest.MarkDecorator:
+    """A mark that skips the test, saying why, when what it needs is missing: a module (and its
+    extra), a shared photo folder, Chromium, or a file of the system such as /proc/cpuinfo."""
+    reason = missing(module, shared, chromium, path)
     return pytest.mark.skipif(reason is not None, reason=reason or "")
 
 
