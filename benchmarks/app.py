@@ -35,7 +35,7 @@ def bench_app(count: int, workdir: Path, device: torch.device, photos: Path | No
 
     photos = prediction_photos(count + 1, workdir / "app_in", photos)
     colorizer = default_colorizer(device)
-    direct = [colorizer.colorize(photo).seconds for photo in photos]
+    direct = [colorizer.colorize_file(photo).seconds for photo in photos]
     page = build_page(colorizer, [])
     _, url, _ = page.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)  # Gradio picks a free port
     try:

@@ -47,7 +47,7 @@ def test_session_colours_scores_and_keeps_alpha(trained_checkpoints, tmp_path) -
     device = torch.device("cpu")
     colorizer = PhotoColorizer({"unet": load_colorizer(trained_checkpoints["unet"], device)}, device)
     colour_photo = write_images(tmp_path, 1, size=(90, 60))[0]
-    result = colorizer.colorize(colour_photo)
+    result = colorizer.colorize_file(colour_photo)
     assert result.results["unet"].size == (90, 60) and result.original is not None
     assert set(result.scores) == {GRAY, "unet"}
     assert result.scores[GRAY]["colorfulness"] < 0.5 < result.scores["unet"]["colorfulness"] + 1
@@ -55,10 +55,10 @@ def test_session_colours_scores_and_keeps_alpha(trained_checkpoints, tmp_path) -
 
     gray_photo = tmp_path / "gray.png"
     Image.fromarray(np.asarray(Image.open(colour_photo).convert("L"))).save(gray_photo)
-    assert colorizer.colorize(gray_photo).scores == {}, "nothing to score a gray upload against"
+    assert colorizer.colorize_file(gray_photo).scores == {}, "nothing to score a gray upload against"
 
     original = photo_with_alpha(tmp_path / "rgba.png")
-    transparent = colorizer.colorize(tmp_path / "rgba.png")
+    transparent = colorizer.colorize_file(tmp_path / "rgba.png")
     output = transparent.results["unet"]
     assert output.mode == "RGBA" and np.array_equal(np.asarray(output)[..., 3], np.asarray(original)[..., 3])
     # The colour channels were coloured as they are, not composited onto white first.
@@ -78,10 +78,10 @@ def test_session_temperature_recolours_classification_models(tmp_path) -> None:
     colorizer = PhotoColorizer({"classes": model}, device)
     assert colorizer.default_temperature == pytest.approx(0.38)
     photo = write_images(tmp_path / "photos", 1, size=(64, 48))[0]
-    mean, mode = (np.asarray(colorizer.colorize(photo, t).results["classes"], dtype=int) for t in (1.0, 0.01))
+    mean, mode = (np.asarray(colorizer.colorize_file(photo, t).results["classes"], dtype=int) for t in (1.0, 0.01))
     assert np.abs(mean - mode).max() > 0, "the temperature changes the colours"
-    trained = np.asarray(colorizer.colorize(photo).results["classes"], dtype=int)
-    again = np.asarray(colorizer.colorize(photo, 0.38).results["classes"], dtype=int)
+    trained = np.asarray(colorizer.colorize_file(photo).results["classes"], dtype=int)
+    again = np.asarray(colorizer.colorize_file(photo, 0.38).results["classes"], dtype=int)
     assert np.array_equal(trained, again), "no temperature: the trained one"
 
 

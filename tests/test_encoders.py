@@ -225,5 +225,5 @@ def test_predict_and_the_page_colour_full_size_photos(encoder_checkpoint, no_wei
     assert Image.open(tmp_path / "out" / "img1.jpg").size == (90, 60)
     device = torch.device("cpu")
     page = PhotoColorizer({"encoder": load_colorizer(encoder_checkpoint, device)}, device)
-    result = page.colorize(tmp_path / "in" / "img0.png")
+    result = page.colorize_file(tmp_path / "in" / "img0.png")
     assert result.results["encoder"].size == (90, 60) and "encoder" in result.scores

@@ -89,7 +89,7 @@ def build_page(colorizer: PhotoColorizer, examples: list[Path]) -> gr.Blocks:
             name = Path(path).name
             try:
                 chosen = temperature_value if colorizer.default_temperature is not None else None
-                photo = colorizer.colorize(path, chosen, points)
+                photo = colorizer.colorize_file(path, chosen, points)
             except ImageDecodeError as error:
                 return cleared(f"**Could not read {name}**: {error}. Upload a {ACCEPTED}.")
             except Exception as error:  # the page must keep serving whatever one request hits

@@ -77,7 +77,7 @@ class PhotoColorizer:
         """The trained temperature of the first classification model, None when all regress."""
         return next((t for t in self.trained_temperatures.values() if t is not None), None)
 
-    def colorize(
+    def colorize_file(
         self, path: str | Path, temperature: float | None = None, points: list[dict] | None = None
     ) -> ColorizedPhoto:
         """Colour the photo with every model, the models that take hints with `points` (in the

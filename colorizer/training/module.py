@@ -107,7 +107,7 @@ class ColorizationModule(LightningModule):
             "gradient clipping (trainer.gradient_clip_val=1.0) or trainer.precision=32-true."
         )
 
-    def colorize(self, batch: dict[str, torch.Tensor]) -> NetOutput:
+    def net_output(self, batch: dict[str, torch.Tensor]) -> NetOutput:
         """The net's output for a batch, with its "hints" or, in training, simulated ones."""
         hints, simulate = batch.get("hints"), self.training and self.net.hints and self.hint_simulator is not None
         hints = self.hint_simulator(batch["ab"]) if hints is None and simulate else hints
@@ -115,7 +115,7 @@ class ColorizationModule(LightningModule):
 
     def score(self, batch: dict[str, torch.Tensor]) -> tuple[LossResult, torch.Tensor]:
         """The loss of the net's prediction for a batch, and the predicted ab [B,2,H,W]."""
-        output = self.colorize(batch)
+        output = self.net_output(batch)
         return self.weighted_loss(self.loss_inputs(batch, output)), output.ab
 
     def weighted_loss(self, inputs: LossInputs) -> LossResult:
@@ -155,7 +155,7 @@ class ColorizationModule(LightningModule):
         loss against the updated adversaries."""
         net_optimizer, *adversary_optimizers = self.optimizers()
         batch_size = batch["L"].shape[0]
-        output = self.colorize(batch)
+        output = self.net_output(batch)
         inputs = self.loss_inputs(batch, output)
         adversaries = self.loss.adversaries()
         for (name, term), optimizer in zip(adversaries.items(), adversary_optimizers, strict=True):
