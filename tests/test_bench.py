@@ -20,7 +20,9 @@ def test_bench_smoke_produces_every_figure(tmp_path) -> None:
     figures = json.loads(output.read_text())
     assert figures["header"]["torch_threads"] >= 1 and figures["header"]["torch"]
     for loader in figures["loader"].values():
-        assert loader["ours_uint8_img_s"] > 0 and loader["naive_img_s"] > 0 and loader["ratio_with_lab"] > 0
+        # Cut from the cache beats decoding every file, and converting to Lab costs something.
+        assert loader["ours_uint8_img_s"] > loader["naive_img_s"] > 0
+        assert loader["ours_uint8_img_s"] > loader["ours_with_lab_img_s"] > 0
     assert set(figures["training"]) == {"vae/composite@32", "cae/mse@32", "unet/ssim@32"}
     for entry in figures["training"].values():
         assert entry["lightning_img_s"] > 0 and entry["plain_img_s"] > 0 and entry["ratio"] > 0
@@ -30,7 +32,8 @@ def test_bench_smoke_produces_every_figure(tmp_path) -> None:
     prediction = figures["prediction"]
     assert prediction["decode_encode_floor_img_s"] > 0 and prediction["colour_table_s"] >= 0
     assert set(prediction["models"]) == {"unet", "cae", "vae", "gray (no network)"}
-    assert all(entry["predict_img_s"] > 0 and entry["ratio"] > 0 for entry in prediction["models"].values())
+    # Predict decodes and encodes as the floor does, and colours too: below the floor, never above.
+    assert all(0 < entry["ratio"] < 1 for entry in prediction["models"].values())
     scale = figures["scale"]["counts"]["2000"]
     assert scale["build_s"] > 0 and scale["images_per_s"] > 0 and scale["build_peak_rss_mb"] > 0
     assert 0 < scale["start_s"] and scale["epoch_s"] > 0 and figures["peak_rss_mb"] > 0
