@@ -1,3 +1,4 @@
+import os
 import subprocess
 from pathlib import Path
 
@@ -125,3 +126,18 @@ def test_precision_option_is_checked_and_honoured() -> None:
     assert use_bf16("32", cpu) is False and use_bf16("bf16", cpu) is True
     with pytest.raises(ValueError, match="precision=16 is not one of auto, 32, bf16"):
         use_bf16("16", cpu)
+
+
+def test_outputs_get_the_permissions_of_a_plain_write(tmp_path) -> None:
+    """Written whole through a temporary file, but readable as `open` would leave it (0o666 less
+    the umask), not mkstemp's owner-only 0o600."""
+    from colorizer.atomic import atomic_write_text
+    from colorizer.inference.outputs import save_image
+
+    umask = os.umask(0o027)
+    try:
+        save_image(photo(8, 8), tmp_path / "a.png", 95)
+        atomic_write_text(tmp_path / "b.txt", "text")
+    finally:
+        os.umask(umask)
+    assert {oct(p.stat().st_mode & 0o777) for p in (tmp_path / "a.png", tmp_path / "b.txt")} == {oct(0o640)}
