@@ -9,6 +9,7 @@ The clips are cut from the shared photos (synthetic landscapes without them) by
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +18,9 @@ from PIL import Image
 
 from colorizer.color import AB_SCALE
 from colorizer.color.lab import rgb_to_normalized_lab
-from colorizer.color.srgb_table import lightness, srgb_table
+from colorizer.color.srgb_table import packed_to_rgbx, srgb_table
 from colorizer.data.synthetic import synthetic_landscapes
+from colorizer.evaluation.metrics import colorfulness_per_image
 from colorizer.inference.checkpoints import TrainedColorizer
 from colorizer.video.colorize import VideoColorizer
 from colorizer.video.files import VideoOptions
@@ -73,10 +75,8 @@ def psnr(prediction: np.ndarray, truth: np.ndarray) -> float:
 
 
 def colorfulness(rgb: np.ndarray) -> float:
-    """Hasler & Süsstrunk (2003) on the 0-255 scale, as `colorizer.evaluation.metrics`."""
-    r, g, b = (rgb[..., channel].astype(np.float32) for channel in range(3))
-    rg, yb = r - g, 0.5 * (r + g) - b
-    return float(np.sqrt(rg.var() + yb.var()) + 0.3 * np.sqrt(rg.mean() ** 2 + yb.mean() ** 2))
+    """`colorizer.evaluation.metrics.colorfulness_per_image` of one RGB frame [H,W,3] uint8."""
+    return float(colorfulness_per_image(torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255)[0])
 
 
 def score_clip(
@@ -91,24 +91,21 @@ def score_clip(
     `still`, if given, receives each variant's and the truth's middle frame; `max_frames` scores
     only the clip's first frames."""
     truth = read_frames(clip)[:max_frames]
-    table = colorizer.table
-    gray = [
-        np.ascontiguousarray(
-            colorizer_packed_gray(rgb, table).numpy().view(np.uint8).reshape(*rgb.shape[:2], 4)[..., :3]
-        )
-        for rgb in truth
-    ]
-    outputs: dict[str, list[np.ndarray]] = {}
-    for name, make in variants.items():
-        stabilizer, frames = make(), []
-        for start in range(0, len(truth), colorizer.batch_size):
-            for packed in colorizer.colour_frames(truth[start : start + colorizer.batch_size], stabilizer):
-                frames.append(packed.numpy().view(np.uint8).reshape(*packed.shape, 4)[..., :3].copy())
-        outputs[name] = frames
+    stabilizers = {name: make() for name, make in variants.items()}
+    outputs: dict[str, list[np.ndarray]] = {name: [] for name in ["gray", *variants]}
+    levels = []
+    for start in range(0, len(truth), colorizer.batch_size):
+        predicted = colorizer.predict_frames(truth[start : start + colorizer.batch_size])  # once for every variant
+        levels += [frame.level for frame in predicted]
+        no_colour = [replace(frame, ab_small=torch.zeros(1, 2, 1, 1)) for frame in predicted]
+        for name, stabilizer in [("gray", None), *stabilizers.items()]:
+            packed = colorizer.finish(no_colour if name == "gray" else predicted, stabilizer)
+            outputs[name] += [packed_to_rgbx(frame)[..., :3].copy() for frame in packed]
+    gray = outputs.pop("gray")
     meter = FlickerMeter()
     for index, rgb in enumerate(truth):
-        level = lightness(rgb)[1].numpy()
-        meter.update(level, {"truth": ab_of(rgb), **{name: ab_of(frames[index]) for name, frames in outputs.items()}})
+        colourings = {name: ab_of(frames[index]) for name, frames in outputs.items()}
+        meter.update(levels[index].numpy(), {"truth": ab_of(rgb), **colourings})
     flicker = meter.mean()
     if still is not None:
         middle = len(truth) // 2
@@ -129,14 +126,6 @@ def score_clip(
 def still_panel(still: dict[str, np.ndarray]) -> Image.Image:
     """The frames of `still` side by side, in its order (e.g. frame by frame | stabilised | truth)."""
     return Image.fromarray(np.concatenate(list(still.values()), axis=1))
-
-
-def colorizer_packed_gray(rgb: np.ndarray, table: torch.Tensor) -> torch.Tensor:
-    """Packed sRGB of the frame's own L with ab = 0: what gray scores."""
-    from colorizer.color.srgb_table import lab_to_srgb8
-
-    level = lightness(rgb)[1]
-    return lab_to_srgb8(level, torch.zeros(2, *level.shape), table)
 
 
 def bench_video(workdir: Path, frames: int, device: torch.device, photos: Path | None, runs: int = 3) -> dict:

@@ -2,11 +2,9 @@
 (`colorizer.video`), frame by frame with colour steadied over time."""
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import hydra
-import torch
 from omegaconf import DictConfig
 from rich.progress import Progress
 
@@ -14,7 +12,7 @@ from colorizer.cli import one_line_errors
 from colorizer.config import register_resolvers
 from colorizer.data.images import IMAGE_EXTENSIONS
 from colorizer.device import resolve_device, use_bf16
-from colorizer.inference import TrainedColorizer, load_colorizer
+from colorizer.inference import load_colorizer
 from colorizer.inference.checkpoints import checkpoint_paths
 from colorizer.inference.hint_points import HintError, read_hint_file
 from colorizer.inference.outputs import Job, PredictSummary, find_inputs, plan_jobs
@@ -62,30 +60,20 @@ def run_predict(cfg: DictConfig) -> PredictSummary:
         checked_hints(cfg.hints_file, model.net.hints, ckpt_path, base, files),
         cfg.hint_side,
     )
-    bf16 = use_bf16(cfg.precision, device)
-    pipeline = PredictPipeline(model, device, cfg.batch_size, bf16, settings)
+    pipeline = PredictPipeline(model, device, cfg.batch_size, use_bf16(cfg.precision, device), settings)
     with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
         pipeline.run(photos, summary, progress)
         if videos:
-            colour_videos_or_explain(videos, VideoSetup(model, device, pipeline.table, bf16), cfg, summary, progress)
+            colour_videos_or_explain(videos, pipeline, cfg, summary, progress)
     return summary
 
 
-@dataclass
-class VideoSetup:
-    """What predict has ready for the videos: the model, its device, the colour table, bf16 or not."""
-
-    model: TrainedColorizer
-    device: torch.device
-    table: torch.Tensor
-    bf16: bool
-
-
 def colour_videos_or_explain(
-    jobs: list[Job], setup: VideoSetup, cfg: DictConfig, summary: PredictSummary, progress: Progress
+    jobs: list[Job], photos: PredictPipeline, cfg: DictConfig, summary: PredictSummary, progress: Progress
 ) -> None:
-    """Colour the video jobs with `cfg.video`'s options (`colorizer.video`); without the video
-    extra, each fails saying what to install."""
+    """Colour the video jobs with `cfg.video`'s options (`colorizer.video`), with the model, device,
+    colour table and precision the photos' pipeline has; without the video extra, each fails
+    saying what to install."""
     try:
         from colorizer.video.colorize import VideoColorizer, colour_videos
         from colorizer.video.files import VideoOptions
@@ -94,7 +82,7 @@ def colour_videos_or_explain(
         summary.failed.extend((job.source, reason) for job in jobs)
         return
     colorizer = VideoColorizer(
-        setup.model, setup.device, setup.table, VideoOptions(**cfg.video), cfg.batch_size, setup.bf16
+        photos.model, photos.device, photos.table, VideoOptions(**cfg.video), cfg.batch_size, photos.bf16
     )
     colour_videos(jobs, colorizer, summary, progress)
 

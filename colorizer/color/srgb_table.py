@@ -135,6 +135,12 @@ def lab_to_srgb8(level: torch.Tensor, ab: torch.Tensor, table: torch.Tensor) -> 
     return torch.take(table, index.long())
 
 
+def packed_to_rgbx(packed: torch.Tensor) -> np.ndarray:
+    """[H,W] int32 from `lab_to_srgb8` -> [H,W,4] uint8 R, G, B, 0 (a view, no copy)."""
+    height, width = packed.shape
+    return packed.cpu().numpy().view(np.uint8).reshape(height, width, 4)
+
+
 def packed_to_image(packed: torch.Tensor) -> Image.Image:
     """[H,W] int32 from `lab_to_srgb8` -> 8-bit RGB image (bytes 0-2 of each little-endian int)."""
     height, width = packed.shape

@@ -53,8 +53,14 @@ def cached_tensor(path: Path | None, compute: Callable[[], torch.Tensor]) -> tor
         return torch.load(path, map_location="cpu", weights_only=True)
     value = compute()
     if path is not None:
-        try:
-            atomic_write(path, lambda handle: torch.save(value.cpu(), handle))
-        except OSError as error:
-            log.warning("Could not store %s (%s); it is recomputed next time.", path, error)
+        store_tensor(path, value)
     return value
+
+
+def store_tensor(path: Path, value: torch.Tensor) -> None:
+    """Save `value` at `path` whole or not at all; a folder that cannot be written only costs
+    recomputing it next time (a warning says so)."""
+    try:
+        atomic_write(path, lambda handle: torch.save(value.cpu(), handle))
+    except OSError as error:
+        log.warning("Could not store %s (%s); it is recomputed next time.", path, error)

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
-from colorizer.atomic import atomic_write
+from colorizer.data.statistics import store_tensor
 from colorizer.models.encoders import (
     PACKAGE_BACKBONE,
     EncoderWeightsError,
@@ -144,11 +144,5 @@ class ReferenceFeatures:
             path = self.path_of(key)
             if path is None:
                 continue
-            features = torch.cat(parts)
-            try:
-                atomic_write(path, lambda handle, features=features: torch.save(features, handle))
-            except OSError as error:
-                log.warning(
-                    "Could not keep the FID features in %s (%s); they are computed again next time.", path, error
-                )
+            store_tensor(path, torch.cat(parts))
         self.collected.clear()

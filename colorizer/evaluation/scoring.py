@@ -104,10 +104,10 @@ class FidDistances:
         self, fid: FidSetup, models: dict[str, torch.nn.Module], hint_counts: dict[str, int], device: torch.device
     ) -> None:
         fid.features.to(device)
-        self.fid, self.references = fid, fid.references
+        self.fid = fid
         self.distances = {name: frechet_distance(fid.features.num_features).to(device) for name in models}
         self.keys = {name: reference_key(net, hint_counts.get(name, 0)) for name, net in models.items()}
-        kept = self.references.cached if self.references else lambda key: None
+        kept = fid.references.cached if fid.references else lambda key: None
         self.stored = {name: kept(key) if key else None for name, key in self.keys.items()}
         self.true_stored = kept("truth")
 
@@ -115,8 +115,8 @@ class FidDistances:
         true_features = None
         if self.true_stored is None:
             true_features = self.fid(rebuild_rgb(batch["L"], batch["ab"]))
-            if self.references:
-                self.references.add("truth", true_features)
+            if self.fid.references:
+                self.fid.references.add("truth", true_features)
         for name, pred_ab in predictions.items():
             if true_features is not None:
                 self.distances[name].update(true_features, real=True)
@@ -124,8 +124,8 @@ class FidDistances:
                 continue
             features = self.fid(rebuild_rgb(batch["L"], pred_ab))
             self.distances[name].update(features, real=False)
-            if self.references and self.keys[name]:
-                self.references.add(self.keys[name], features)
+            if self.fid.references and self.keys[name]:
+                self.fid.references.add(self.keys[name], features)
 
     def compute(self) -> dict[str, float]:
         """Each model's distance, the kept features added; the newly computed ones kept."""
@@ -134,8 +134,8 @@ class FidDistances:
                 distance.update(self.true_stored.to(distance.device), real=True)
             if self.stored[name] is not None:
                 distance.update(self.stored[name].to(distance.device), real=False)
-        if self.references:
-            self.references.save()
+        if self.fid.references:
+            self.fid.references.save()
         return {name: float(distance.compute()) for name, distance in self.distances.items()}
 
 

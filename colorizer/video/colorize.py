@@ -13,7 +13,7 @@ import torch
 from rich.progress import Progress
 
 from colorizer.atomic import atomic_write
-from colorizer.color.srgb_table import lightness
+from colorizer.color.srgb_table import lightness, packed_to_rgbx
 from colorizer.inference.checkpoints import TrainedColorizer
 from colorizer.inference.outputs import Job, PredictSummary
 from colorizer.inference.photo import full_resolution_packed, model_input, predict_ab
@@ -42,6 +42,16 @@ class VideoResult:
 
     def frames_per_second(self) -> float:
         return self.frames / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class FramePrediction:
+    """One frame's network output and what colouring it needs: its L's table levels [H,W] uint8,
+    its 8-bit L at the network's size [S,S] uint8 (what the stabiliser follows) and ab [1,2,S,S]."""
+
+    level: torch.Tensor
+    level_small: np.ndarray
+    ab_small: torch.Tensor
 
 
 def frame_to_rgb(frame: av.VideoFrame) -> np.ndarray:
@@ -81,14 +91,12 @@ class VideoColorizer:
         self.batch_size, self.bf16 = batch_size, bf16
         self.net = model.net.to(memory_format=torch.channels_last)  # as PredictPipeline: the faster layout
 
-    def colour_frames(self, frames: list[np.ndarray], stabilizer: TemporalStabilizer | None) -> list[torch.Tensor]:
-        """Packed 8-bit sRGB [H,W] int32 (`lab_to_srgb8`) of each RGB frame [H,W,3] uint8, in order,
-        each steadied by `stabilizer` (None: frame by frame)."""
+    def predict_frames(self, frames: list[np.ndarray]) -> list[FramePrediction]:
+        """The network's prediction for each RGB frame [H,W,3] uint8, in one batch."""
         if not frames:
             return []
-        size = self.model.image_size
         prepared = [lightness(rgb) for rgb in frames]
-        inputs = torch.cat([model_input(L, size) for L, _ in prepared])
+        inputs = torch.cat([model_input(L, self.model.image_size) for L, _ in prepared])
         ab_small = predict_ab(
             self.net,
             inputs.contiguous(memory_format=torch.channels_last),
@@ -97,15 +105,27 @@ class VideoColorizer:
             self.bf16,
             self.model.temperature,
         ).cpu()
+        levels_small = (inputs[:, 0] * 255).round().to(torch.uint8).numpy()
+        return [
+            FramePrediction(level, levels_small[row], ab_small[row : row + 1])
+            for row, (_, level) in enumerate(prepared)
+        ]
+
+    def finish(self, predicted: list[FramePrediction], stabilizer: TemporalStabilizer | None) -> list[torch.Tensor]:
+        """Packed 8-bit sRGB [H,W] int32 (`lab_to_srgb8`) of each predicted frame, in order, each
+        steadied by `stabilizer` (None: frame by frame), at the frame's own size with its own L."""
         packed = []
-        for row, (_, level) in enumerate(prepared):
-            ab = ab_small[row : row + 1]
+        for frame in predicted:
+            ab = frame.ab_small
             if stabilizer is not None:
-                level_small = (inputs[row, 0] * 255).round().to(torch.uint8).numpy()
-                steadied = stabilizer(level_small, ab[0].permute(1, 2, 0).numpy())
+                steadied = stabilizer(frame.level_small, ab[0].permute(1, 2, 0).numpy())
                 ab = torch.from_numpy(steadied).permute(2, 0, 1)[None]
-            packed.append(full_resolution_packed(level.to(self.device), ab.to(self.device), self.table).cpu())
+            packed.append(full_resolution_packed(frame.level.to(self.device), ab.to(self.device), self.table).cpu())
         return packed
+
+    def colour_frames(self, frames: list[np.ndarray], stabilizer: TemporalStabilizer | None) -> list[torch.Tensor]:
+        """`finish` of `predict_frames`: each RGB frame [H,W,3] uint8 coloured, packed [H,W] int32."""
+        return self.finish(self.predict_frames(frames), stabilizer)
 
     def run(self, source: Path, target: Path, progress: Progress | None = None) -> VideoResult:
         """Colour `source` into `target` (its container chosen by the extension). Raises
@@ -142,9 +162,7 @@ class VideoColorizer:
 
             def write(frames: list[np.ndarray]) -> None:
                 for packed in self.colour_frames(frames, stabilizer):
-                    height, width = packed.shape
-                    rgba = packed.numpy().view(np.uint8).reshape(height, width, 4)
-                    frame = av.VideoFrame.from_ndarray(rgba, format="rgba")
+                    frame = av.VideoFrame.from_ndarray(packed_to_rgbx(packed), format="rgba")  # the 4th byte unused
                     frame.pts = result.frames
                     output.mux(encoder.encode(frame))
                     result.frames += 1
