@@ -122,9 +122,9 @@ def run_bench(
         quality_data = [*SMOKE_QUALITY_DATA, f"data.cache_dir={cache}"]
         general_data = [*quality_data, "data=synthetic", "model.encoder.weights=none"]
     else:
-        quality_data = ["data=landscape", f"data.root={landscapes.parent}", f"data.cache_dir={cache}"]
+        quality_data = ["data=landscape", f"data.source.root={landscapes.parent}", f"data.cache_dir={cache}"]
         roots = ",".join(str(folder) for folder in general)
-        general_data = ["data=folder", f"data.root=[{roots}]", f"data.cache_dir={cache}"]
+        general_data = ["data=folder", f"data.source.root=[{roots}]", f"data.cache_dir={cache}"]
     general_photos = mode == "smoke" or all(folder.is_dir() for folder in general)
     if importlib.util.find_spec("timm") is None or not general_photos:
         general_data = None

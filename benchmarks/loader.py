@@ -37,7 +37,7 @@ def bench_loader(folder: Path, size: int, batch_size: int, naive_images: int, ru
     datamodule = build_datamodule(
         [
             "data=folder",
-            f"data.root={folder}",
+            f"data.source.root={folder}",
             f"data.image_size={size}",
             f"data.batch_size={batch_size}",
             f"data.cache_dir={cache}",

@@ -21,7 +21,7 @@ MODES = {
 # The smoke form of time to quality: a few steps on synthetic images, targets any model reaches.
 SMOKE_QUALITY_DATA = [
     "data=synthetic",
-    "data.num_images=48",
+    "data.source.num_images=48",
     "data.image_size=32",
     "data.batch_size=8",
     "trainer.max_epochs=1",

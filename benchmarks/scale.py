@@ -18,13 +18,14 @@ import torch
 
 from benchmarks.common import REPO, peak_rss_mb
 from colorizer.data.cache import load_cached
+from colorizer.data.datamodule import CachedDataModule
 from colorizer.data.transforms import lab_batch
-from tests.helpers.tiled_source import TiledDataModule, TiledSyntheticSource, tiled_datamodule
+from tests.helpers.tiled_source import TiledSyntheticSource, tiled_datamodule
 
 IMAGE_SIZE = 64
 
 
-def _datamodule(count: int, workdir: str, batch_size: int = 256) -> TiledDataModule:
+def _datamodule(count: int, workdir: str, batch_size: int = 256) -> CachedDataModule:
     return tiled_datamodule(count, workdir, IMAGE_SIZE, batch_size)
 
 

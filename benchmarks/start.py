@@ -17,7 +17,7 @@ def bench_cache_start(folder: Path, cache: Path, workdir: Path, runs: int = 3) -
     check), the median of `runs`, and how much of it is importing colorizer.train (torch,
     Lightning, torchmetrics, kornia, Hydra) in a fresh interpreter."""
     report = workdir / "first_step.json"
-    data = ["data=folder", f"data.root={folder}", f"data.cache_dir={cache}"]
+    data = ["data=folder", f"data.source.root={folder}", f"data.cache_dir={cache}"]
     # Decode now (a no-op after the loader section), so that every launch is a cache hit.
     build_datamodule(data).prepare_data()
 

@@ -161,7 +161,7 @@ def bench_training(setups: list[tuple[int, int, int]], steps: int, device: torch
     for size, batch_size, runs in setups:
         # Enough training images for all steps of every loop in one epoch.
         count = int(batch_size * (steps + 1) / SPLIT_FRACTIONS["train"]) + 8
-        data = [f"data.num_images={count}", f"data.image_size={size}", f"data.batch_size={batch_size}"]
+        data = [f"data.source.num_images={count}", f"data.image_size={size}", f"data.batch_size={batch_size}"]
         datamodule = build_datamodule([*data, "data.cache_dir=null"])
         datamodule.setup()
         for name, overrides in MODELS.items():

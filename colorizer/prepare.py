@@ -116,7 +116,7 @@ def prepare(cfg: DictConfig) -> dict[str, Any]:
     )
     info = {
         "image_size": datamodule.image_size,
-        "source": datamodule.build_source().describe(),
+        "source": datamodule.source.describe(),
         "splits": dict(datamodule.splits),
         "split_seed": datamodule.split_seed,
         "counts": {split: len(datamodule.indices[split]) for split in SPLITS},

@@ -26,7 +26,7 @@ def make_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
     def factory(*overrides: str, tiny: bool = True) -> DictConfig:
         chosen = list(overrides)
         file_data = any(o.startswith("data=") and o != "data=synthetic" for o in chosen)
-        base = [o for o in TINY if not (file_data and o.startswith("data.num_images"))] if tiny else []
+        base = [o for o in TINY if not (file_data and o.startswith("data.source.num_images"))] if tiny else []
         return compose_config(base + chosen, tmp_path / "run")
 
     return factory
@@ -55,7 +55,7 @@ def hints_checkpoints(tmp_path_factory) -> dict[str, Path]:
     settings = {
         "regression": [
             "loss=mse",
-            "data.num_images=400",
+            "data.source.num_images=400",
             "data.image_size=32",
             "data.batch_size=16",
             "trainer.max_epochs=8",

@@ -48,13 +48,13 @@ def test_every_preset_is_in_the_readmes_preset_table() -> None:
 
 def test_the_default_run_trains_a_unet_with_mse_and_ssim_on_synthetic_landscapes(make_cfg) -> None:
     """What `python -m colorizer.train` builds, read off the objects, not the YAML."""
-    from colorizer.data.datamodule import SyntheticLandscapeDataModule
+    from colorizer.data.sources import SyntheticSource
     from colorizer.losses import MSELoss, SSIMLoss
     from colorizer.models import UNet
 
-    cfg = make_cfg("data.num_images=50", tiny=False)  # the default's 1,000 images, fewer
+    cfg = make_cfg("data.source.num_images=50", tiny=False)  # the default's 1,000 images, fewer
     module, datamodule = build_module(cfg), instantiate(cfg.data)
-    assert isinstance(module.net, UNet) and isinstance(datamodule, SyntheticLandscapeDataModule)
+    assert isinstance(module.net, UNet) and isinstance(datamodule.source, SyntheticSource)
     assert {type(term) for term in module.loss.terms.values()} == {MSELoss, SSIMLoss}
     datamodule.setup()
     images = next(iter(datamodule.train_dataloader()))
@@ -68,7 +68,7 @@ def test_the_default_run_trains_a_unet_with_mse_and_ssim_on_synthetic_landscapes
 def test_data_options(make_cfg, tmp_path, option: str) -> None:
     root = tmp_path / "images"
     write_images(root / "color", 6)
-    extra = [] if option == "synthetic" else [f"data.root={root}"]
+    extra = [] if option == "synthetic" else [f"data.source.root={root}"]
     datamodule = instantiate(make_cfg(f"data={option}", *extra).data)
     assert isinstance(datamodule, CachedDataModule)
     datamodule.setup()
@@ -143,5 +143,5 @@ def test_the_configs_data_defaults_are_the_python_ones(make_cfg, option: str) ->
     and keep the same share in RAM: the two sources of these defaults agree."""
     from colorizer.data.defaults import RAM_BUDGET_GB, SPLIT_FRACTIONS
 
-    data = make_cfg(f"data={option}", *([] if option == "synthetic" else ["data.root=unused"])).data
+    data = make_cfg(f"data={option}", *([] if option == "synthetic" else ["data.source.root=unused"])).data
     assert dict(data.splits) == SPLIT_FRACTIONS and data.ram_budget_gb == RAM_BUDGET_GB

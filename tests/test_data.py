@@ -4,10 +4,12 @@ import logging
 import numpy as np
 import pytest
 import torch
+from hydra.utils import instantiate
 from PIL import Image
 
+from colorizer.config import compose_command_config
 from colorizer.data.cache import load_cached
-from colorizer.data.datamodule import ImageFolderDataModule, KaggleLandscapeDataModule, SyntheticLandscapeDataModule
+from colorizer.data.datamodule import CachedDataModule
 from colorizer.data.images import open_rgb
 from colorizer.data.sources import FolderSource, SyntheticSource
 from colorizer.data.splits import split_indices
@@ -66,7 +68,7 @@ def test_kfold_rotates_validation_and_keeps_test_fixed() -> None:
 )
 def test_bad_split_settings_are_refused_early(splits, folds, fold, message) -> None:
     with pytest.raises(ValueError, match=message):
-        SyntheticLandscapeDataModule(num_images=10, splits=splits, num_folds=folds, fold=fold)
+        CachedDataModule(SyntheticSource(10), splits=splits, num_folds=folds, fold=fold)
 
 
 def test_any_image_mode_opens_as_rgb(tmp_path) -> None:
@@ -103,7 +105,7 @@ def test_folder_skips_corrupt_files_and_leaves_out_colourless_ones(tmp_path, cap
     Image.fromarray(np.full((20, 20, 3), 90, np.uint8)).save(root / "gray.png")
     (root / "notes.txt").write_text("ignored: not an image extension")
 
-    datamodule = ImageFolderDataModule(root=str(root), image_size=16, batch_size=2)
+    datamodule = CachedDataModule(FolderSource(str(root)), image_size=16, batch_size=2)
     with caplog.at_level(logging.WARNING):
         datamodule.setup()
     assert len(datamodule.loaded.names) == 5
@@ -117,12 +119,12 @@ def test_folder_skips_corrupt_files_and_leaves_out_colourless_ones(tmp_path, cap
 
 def test_missing_or_empty_root_names_the_path_and_extensions(tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match=r"does not exist.*\.jpg"):
-        ImageFolderDataModule(root=str(tmp_path / "nowhere")).setup()
+        CachedDataModule(FolderSource(str(tmp_path / "nowhere"))).setup()
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match=r"No images in .*empty.*\.png"):
-        ImageFolderDataModule(root=str(tmp_path / "empty")).setup()
+        CachedDataModule(FolderSource(str(tmp_path / "empty"))).setup()
     with pytest.raises(FileNotFoundError, match="color/"):
-        KaggleLandscapeDataModule(root=str(tmp_path / "empty")).setup()
+        CachedDataModule(FolderSource(str(tmp_path / "empty"), subfolder="color")).setup()
 
 
 def test_several_folders_are_one_data_set_split_as_one(tmp_path) -> None:
@@ -130,7 +132,7 @@ def test_several_folders_are_one_data_set_split_as_one(tmp_path) -> None:
     write_images(tmp_path / "b" / "photos", 4, seed=3)
     (tmp_path / "b" / "photos" / "broken.jpg").write_text("not a JPEG")
     roots = [str(tmp_path / "a" / "photos"), str(tmp_path / "b" / "photos")]
-    datamodule = ImageFolderDataModule(root=roots, image_size=16, cache_dir=str(tmp_path / "cache"))
+    datamodule = CachedDataModule(FolderSource(roots), image_size=16, cache_dir=str(tmp_path / "cache"))
     datamodule.setup()
     names = datamodule.loaded.names
     assert len(names) == 10 and len(set(names)) == 10, "the same file name in two folders stays two images"
@@ -138,7 +140,7 @@ def test_several_folders_are_one_data_set_split_as_one(tmp_path) -> None:
     assert [name for name, _ in datamodule.loaded.skipped] == ["photos#2/broken.jpg"], "skipped files name their folder"
     split = {s: set(datamodule.split_names(s)) for s in ("train", "val", "test")}
     assert sum(map(len, split.values())) == 10 and not split["train"] & split["test"]
-    again = ImageFolderDataModule(root=roots, image_size=16, cache_dir=str(tmp_path / "cache"))
+    again = CachedDataModule(FolderSource(roots), image_size=16, cache_dir=str(tmp_path / "cache"))
     again.setup()
     assert again.split_names("test") == datamodule.split_names("test"), "deterministic"
     assert FolderSource(roots).cache_key(16) != FolderSource(roots[:1]).cache_key(16)
@@ -153,32 +155,32 @@ def test_train_only_folders_join_training_and_leave_the_held_out_split_as_it_was
     write_images(tmp_path / "landscape" / "color", 6, seed=5)
     write_images(tmp_path / "extra", 4, seed=7)
     kwargs = {"image_size": 16, "cache_dir": str(tmp_path / "cache")}
-    plain = ImageFolderDataModule(root=str(tmp_path / "general"), **kwargs)
+    plain = CachedDataModule(FolderSource(str(tmp_path / "general")), **kwargs)
     plain.setup()
     extra = [str(tmp_path / "landscape" / "color"), str(tmp_path / "extra")]
-    mixed = ImageFolderDataModule(root=str(tmp_path / "general"), train_only_root=extra, **kwargs)
+    mixed = CachedDataModule(FolderSource(str(tmp_path / "general"), train_only_root=extra), **kwargs)
     mixed.setup()
     for split in ("val", "test"):
         assert mixed.split_names(split) == [f"general/{n}" for n in plain.split_names(split)]
     train = mixed.split_names("train")
     assert len(train) == len(plain.split_names("train")) + 10
     assert sum(n.startswith(("color/", "extra/")) for n in train) == 10, "every extra photo trains"
-    kaggle = KaggleLandscapeDataModule(
-        root=str(tmp_path / "landscape"), train_only_root=str(tmp_path / "extra"), **kwargs
+    kaggle = CachedDataModule(
+        FolderSource(str(tmp_path / "landscape"), train_only_root=str(tmp_path / "extra"), subfolder="color"), **kwargs
     )
     kaggle.setup()
     assert sum(n.startswith("extra/") for n in kaggle.split_names("train")) == 4
     assert not any(n.startswith("extra/") for s in ("val", "test") for n in kaggle.split_names(s))
-    with pytest.raises(ValueError, match="in data.root and data.train_only_root"):
-        ImageFolderDataModule(root=str(tmp_path / "extra"), train_only_root=[str(tmp_path / "extra")], **kwargs).setup()
+    with pytest.raises(ValueError, match="in data.source.root and data.source.train_only_root"):
+        FolderSource(str(tmp_path / "extra"), train_only_root=[str(tmp_path / "extra")])
 
 
 def test_a_train_fraction_keeps_a_fixed_nested_share_and_the_held_out_splits(tmp_path) -> None:
     write_images(tmp_path / "photos", 40)
-    kwargs = {"root": str(tmp_path / "photos"), "image_size": 16, "cache_dir": str(tmp_path / "cache")}
+    kwargs = {"source": FolderSource(tmp_path / "photos"), "image_size": 16, "cache_dir": str(tmp_path / "cache")}
     shares = {}
     for fraction in (1.0, 0.5, 0.25):
-        data = ImageFolderDataModule(train_fraction=fraction, **kwargs)
+        data = CachedDataModule(train_fraction=fraction, **kwargs)
         data.setup()
         shares[fraction] = data.split_names("train")
         assert data.split_size("train") == len(shares[fraction])
@@ -188,17 +190,20 @@ def test_a_train_fraction_keeps_a_fixed_nested_share_and_the_held_out_splits(tmp
         assert sum(len(batch) for batch in data.train_dataloader()) == len(shares[fraction]), "only the share trains"
     assert (len(shares[1.0]), len(shares[0.5]), len(shares[0.25])) == (26, 13, 6)
     assert set(shares[0.25]) < set(shares[0.5]) < set(shares[1.0]), "a smaller share is within a larger one"
-    again = ImageFolderDataModule(train_fraction=0.5, **kwargs)
+    again = CachedDataModule(train_fraction=0.5, **kwargs)
     again.setup()
     assert again.split_names("train") == shares[0.5], "the share is fixed by split_seed"
     with pytest.raises(ValueError, match="train_fraction"):
-        ImageFolderDataModule(train_fraction=0.0, **kwargs)
+        CachedDataModule(train_fraction=0.0, **kwargs)
 
 
 def test_kaggle_layout_reads_color_and_ignores_gray(tmp_path) -> None:
     write_images(tmp_path / "landscape" / "color", 6)
     write_images(tmp_path / "landscape" / "gray", 3, seed=9)
-    datamodule = KaggleLandscapeDataModule(root=str(tmp_path / "landscape"), image_size=16)
+    cfg = compose_command_config("train", ["data=landscape", f"data.source.root={tmp_path / 'landscape'}"])
+    cfg.data.image_size, cfg.data.cache_dir = 16, None
+    datamodule = instantiate(cfg.data)
+    assert type(datamodule) is CachedDataModule, "the layout is configuration of the one data module"
     datamodule.setup()
     assert len(datamodule.loaded.names) == 6 and all(not n.startswith("gray") for n in datamodule.loaded.names)
 
@@ -236,7 +241,7 @@ def test_cache_key_changes_with_the_files(tmp_path) -> None:
 
 
 def test_loader_yields_uint8_batches_and_the_hook_makes_lab(tmp_path) -> None:
-    datamodule = SyntheticLandscapeDataModule(num_images=20, image_size=16, batch_size=4, cache_dir=None)
+    datamodule = CachedDataModule(SyntheticSource(20), image_size=16, batch_size=4, cache_dir=None)
     datamodule.setup()
     batch = next(iter(datamodule.train_dataloader()))
     assert batch.dtype == torch.uint8 and batch.shape == (4, 3, 16, 16)
@@ -267,10 +272,10 @@ def test_random_crops_only_in_training_each_image_its_own_and_seeded() -> None:
     assert all(not torch.allclose(cropped["L"][i], whole["L"][i], atol=1e-3) for i in range(8))
     zoom = [cropped["L"][i].std() / whole["L"][i].std() for i in range(8)]
     assert len({round(float(z), 3) for z in zoom}) == 8, "a crop of its own per image"
-    datamodule = SyntheticLandscapeDataModule(num_images=8, image_size=32, crop_scale=0.3)
+    datamodule = CachedDataModule(SyntheticSource(8), image_size=32, crop_scale=0.3)
     assert torch.equal(datamodule.on_after_batch_transfer(images, 0)["L"], whole["L"]), "no trainer: not training"
     with pytest.raises(ValueError, match="crop_scale"):
-        SyntheticLandscapeDataModule(crop_scale=0)
+        CachedDataModule(SyntheticSource(), crop_scale=0)
 
 
 def test_resize_to_a_divisor_is_the_mean_of_each_block() -> None:
@@ -290,7 +295,7 @@ def test_resize_to_a_divisor_is_the_mean_of_each_block() -> None:
 def test_a_larger_source_gives_crops_real_detail_and_every_split_at_image_size(tmp_path) -> None:
     photos, cache = tmp_path / "photos", str(tmp_path / "cache")
     write_images(photos, 10, size=(64, 48))
-    larger = ImageFolderDataModule(root=str(photos), image_size=16, source_size=32, batch_size=4, cache_dir=cache)
+    larger = CachedDataModule(FolderSource(str(photos)), image_size=16, source_size=32, batch_size=4, cache_dir=cache)
     larger.setup()
     assert larger.loaded.images.shape[-2:] == (32, 32), "cached at the source size"
     batch = next(iter(larger.val_dataloader()))
@@ -299,13 +304,13 @@ def test_a_larger_source_gives_crops_real_detail_and_every_split_at_image_size(t
     assert torch.allclose(model_batch["L"], lab_batch(resize_to(batch, 16))["L"]), "whole images, shrunk exactly"
     shown = larger.split_images("val")
     assert shown.shape[-2:] == (16, 16) and shown.dtype == torch.uint8
-    direct = ImageFolderDataModule(root=str(photos), image_size=16, cache_dir=cache)
+    direct = CachedDataModule(FolderSource(str(photos)), image_size=16, cache_dir=cache)
     direct.setup()
     assert direct.split_names("test") == larger.split_names("test"), "the same split whatever the source size"
     difference = (direct.split_images("test").float() - larger.split_images("test").float()).abs().mean()
     assert difference < 6, "a source shrunk on the device is the image decoded at that size, up to resampling"
     with pytest.raises(ValueError, match="source_size"):
-        ImageFolderDataModule(root=str(photos), image_size=16, source_size=8)
+        CachedDataModule(FolderSource(str(photos)), image_size=16, source_size=8)
 
 
 def test_crops_of_a_larger_source_keep_detail_that_a_whole_image_shrunk_loses() -> None:

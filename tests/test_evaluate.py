@@ -41,7 +41,7 @@ def test_evaluate_prints_model_next_to_both_baselines(trained_checkpoints, tmp_p
 def test_evaluate_compares_several_checkpoints_on_a_folder(trained_checkpoints, tmp_path) -> None:
     write_images(tmp_path / "photos", 8, size=(50, 40))
     paths = f"ckpt_paths=[{trained_checkpoints['unet']},{trained_checkpoints['cae']}]"
-    cfg = evaluate_cfg(tmp_path, paths, "data=folder", f"data.root={tmp_path / 'photos'}", "split=all")
+    cfg = evaluate_cfg(tmp_path, paths, "data=folder", f"data.source.root={tmp_path / 'photos'}", "split=all")
     evaluation, _ = run_evaluation(cfg)
     assert len(evaluation.summary) == 4 and len(evaluation.names) == 8
 
@@ -65,7 +65,7 @@ def test_evaluate_command_line(trained_checkpoints, tmp_path) -> None:
         "-m",
         "colorizer.evaluate",
         f"ckpt_path={trained_checkpoints['cae']}",
-        "data.num_images=12",
+        "data.source.num_images=12",
         f"paths.cache_dir={tmp_path / 'cache'}",
         f"hydra.run.dir={tmp_path / 'run'}",
     ]

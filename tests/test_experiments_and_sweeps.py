@@ -32,14 +32,14 @@ def test_every_source_report_has_a_preset() -> None:
 @pytest.mark.parametrize("preset", PRESETS)
 @pytest.mark.slow
 def test_preset_runs_with_the_debug_trainer(make_cfg, tmp_path, preset: str) -> None:
-    data = ["data.num_images=8"]
-    target = make_cfg(f"experiment={preset}", tiny=False).data._target_
-    if target.endswith("KaggleLandscapeDataModule"):
+    data = ["data.source.num_images=8"]
+    source = make_cfg(f"experiment={preset}", tiny=False).data.source
+    if source.get("subfolder") == "color":
         write_images(tmp_path / "landscape" / "color", 12)
-        data = [f"data.root={tmp_path / 'landscape'}"]
-    elif target.endswith("ImageFolderDataModule"):
+        data = [f"data.source.root={tmp_path / 'landscape'}"]
+    elif source._target_.endswith("FolderSource"):
         write_images(tmp_path / "a", 6), write_images(tmp_path / "b", 6, seed=1)
-        data = [f"data.root=[{tmp_path / 'a'},{tmp_path / 'b'}]"]
+        data = [f"data.source.root=[{tmp_path / 'a'},{tmp_path / 'b'}]"]
     cfg = make_cfg(f"experiment={preset}", "trainer=debug", "trainer.accelerator=cpu", *data, tiny=False)
     if "perceptual" in cfg.loss:
         cfg.loss.perceptual.pretrained = False
@@ -66,7 +66,7 @@ def learning_rates(cfg, epochs: int) -> list[float]:
 def test_presets_train_the_reports_setups(make_cfg) -> None:
     """What each source report's preset trains, read off what it builds (the net, the loss terms,
     the learning rate over epochs, the callbacks, the data's sizes and splits), not its YAML."""
-    unet = make_cfg("experiment=landscape_unet_ssim", "data=synthetic", "data.num_images=100", tiny=False)
+    unet = make_cfg("experiment=landscape_unet_ssim", "data=synthetic", "data.source.num_images=100", tiny=False)
     rates = learning_rates(unet, 61)
     assert rates[0] == pytest.approx(1e-4) and rates[30] == pytest.approx(5e-5) and rates[60] == pytest.approx(1e-5)
     assert [type(term).__name__ for term in build_module(unet).loss.terms.values()] == ["SSIMLoss"]
@@ -168,7 +168,7 @@ def test_ddp_on_two_cpu_processes_logs_the_whole_validation_set(make_cfg) -> Non
         "trainer.devices=2",
         "model=cae",
         "loss=mse",
-        "data.num_images=40",
+        "data.source.num_images=40",
         "data.batch_size=4",
         "data.splits.train=0.6",
         "data.splits.val=0.2",

@@ -11,8 +11,9 @@ from hydra.utils import instantiate
 from PIL import Image
 
 from colorizer.color import rebuild_rgb, rgb_to_normalized_lab
-from colorizer.data.datamodule import SyntheticLandscapeDataModule
+from colorizer.data.datamodule import CachedDataModule
 from colorizer.data.hints import HintSimulator, box_means, fixed_hints, geometric_counts, hint_channels, sample_boxes
+from colorizer.data.sources import SyntheticSource
 from colorizer.data.transforms import lab_batch
 from colorizer.evaluate import run_evaluation
 from colorizer.evaluation.metrics import image_scores
@@ -151,7 +152,7 @@ def hints_checkpoint(hints_checkpoints) -> Path:
 def test_a_net_trained_with_hints_uses_them(hints_checkpoint) -> None:
     """With ten true hints the test psnr beats the automatic one (training only simulates them)."""
     net = load_colorizer(hints_checkpoint).net.eval()
-    datamodule = SyntheticLandscapeDataModule(num_images=400, image_size=32)
+    datamodule = CachedDataModule(SyntheticSource(400), image_size=32)
     datamodule.setup()
     batch = lab_batch(datamodule.split_images("test"))
     hints = fixed_hints(batch["ab"], datamodule.split_names("test"), 10)
@@ -166,7 +167,12 @@ def test_a_net_trained_with_hints_uses_them(hints_checkpoint) -> None:
 def test_evaluate_scores_each_hint_count_on_the_same_points(hints_checkpoint, trained_checkpoints, tmp_path) -> None:
     counts = [0, 2, 10]
     checkpoints = f"ckpt_paths=[{hints_checkpoint},{trained_checkpoints['unet']}]"
-    overrides = ["data.num_images=400", checkpoints, f"hint_counts=[{','.join(map(str, counts))}]", "report=true"]
+    overrides = [
+        "data.source.num_images=400",
+        checkpoints,
+        f"hint_counts=[{','.join(map(str, counts))}]",
+        "report=true",
+    ]
     cfg = compose_config(overrides, tmp_path / "eval", "evaluate")
     evaluation, _ = run_evaluation(cfg)
     summary = evaluation.summary

@@ -11,7 +11,7 @@ def test_unet_beats_the_gray_baseline_on_held_out_landscapes(make_cfg) -> None:
     root = shared_photos("landscapes150")
     cfg = make_cfg(
         "data=landscape",
-        f"data.root={root}",
+        f"data.source.root={root}",
         "model=unet",
         "loss=mse",
         "trainer.max_epochs=1",

@@ -111,7 +111,7 @@ def test_a_non_finite_loss_stops_training_and_keeps_finished_work(make_cfg) -> N
     cfg = make_cfg(
         "model=cae",
         "loss=mse",
-        "data.num_images=40",
+        "data.source.num_images=40",
         "trainer.max_epochs=3",
         "scheduler=multistep",
         "scheduler.milestones=[1]",
@@ -165,8 +165,9 @@ def make_damaged_files(folder: Path, rng: random.Random) -> tuple[set[str], set[
 
 FUZZ_LOAD = """
 import json, sys
-from colorizer.data.datamodule import ImageFolderDataModule
-datamodule = ImageFolderDataModule(root=sys.argv[1], image_size=32, cache_dir=None)
+from colorizer.data.datamodule import CachedDataModule
+from colorizer.data.sources import FolderSource
+datamodule = CachedDataModule(FolderSource(sys.argv[1]), image_size=32, cache_dir=None)
 datamodule.setup()
 loaded = datamodule.loaded
 print(json.dumps({"used": loaded.names, "skipped": loaded.skipped, "colorless": loaded.colorless}))
@@ -255,7 +256,7 @@ def test_two_processes_build_the_same_cache_at_once(tmp_path) -> None:
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        (["data=folder"], "data.root"),
+        (["data=folder"], "data.source.root"),
         (["model=vae", "model.image_size=64", "data.image_size=48"], "cannot take data.image_size=48"),
         (
             ["++loss.perceptual.pretrained=false"],

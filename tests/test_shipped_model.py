@@ -20,17 +20,18 @@ from tests.helpers.images import write_images
 from tests.helpers.run_if import shared_photos
 
 # Run from the installed copy: the shipped model against gray on the general test split
-# (data.root=[imagenet1000, bsds500_train], seed 42: the split of every general figure).
+# (data.source.root=[imagenet1000, bsds500_train], seed 42: the split of every general figure).
 SCORE_INSTALLED = """
 import json, os, sys
 import colorizer, colorizer.weights
-from colorizer.data.datamodule import ImageFolderDataModule
+from colorizer.data.datamodule import CachedDataModule
+from colorizer.data.sources import FolderSource
 from colorizer.evaluation.scoring import evaluate_models
 from colorizer.inference import load_colorizer
 from colorizer.models.baselines import GrayBaseline
 model = load_colorizer(colorizer.weights.shipped_model())
 cache = os.environ["COLORIZER_CACHE_DIR"]
-data = ImageFolderDataModule(root=sys.argv[1:], image_size=model.image_size, cache_dir=cache)
+data = CachedDataModule(FolderSource(sys.argv[1:]), image_size=model.image_size, cache_dir=cache)
 data.prepare_data()
 data.setup()
 scores = evaluate_models({"shipped": model.net, "gray": GrayBaseline()}, data, "test", "cpu").summary

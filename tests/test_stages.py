@@ -97,9 +97,9 @@ def test_a_wrong_stage_is_named(make_cfg, tmp_path: Path, stages: dict, message:
 
 
 def test_a_stage_unsetting_a_key_the_run_lacks_changes_nothing(make_cfg, tmp_path: Path) -> None:
-    # general_fast's second stage sets data.train_only_root: null; data=synthetic has no such key.
+    # general_fast's second stage sets data.source.train_only_root: null; data=synthetic has no such key.
     cfg = make_cfg()
-    cfg.stages = {"detail": {"data": {"train_only_root": None, "image_size": 16}}}
+    cfg.stages = {"detail": {"data": {"source": {"train_only_root": None}, "image_size": 16}}}
     (stage,) = plan_stages(cfg, tmp_path)
-    assert "train_only_root" not in stage.config.data and stage.config.data.image_size == 16
+    assert "train_only_root" not in stage.config.data.source and stage.config.data.image_size == 16
     assert stage.folder == tmp_path / "detail" and stage.config.paths.output_dir == str(tmp_path / "detail")

@@ -22,7 +22,7 @@ from colorizer.train import train  # noqa: E402
 from tests.helpers.commands import assert_same_test_metrics, kill_at_step, start_command  # noqa: E402
 from tests.helpers.config import compose_config  # noqa: E402
 
-SOURCE = ["data=synthetic", "data.num_images=120", "data.image_size=32"]
+SOURCE = ["data=synthetic", "data.source.num_images=120", "data.image_size=32"]
 # 77 training images in batches of 8: 10 steps per epoch, the last one short.
 STREAM = ["data=streaming", "data.image_size=32", "data.batch_size=8", "model=cae", "loss=mse"]
 

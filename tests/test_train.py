@@ -134,7 +134,7 @@ def test_epoch_schedulers_change_the_learning_rate(make_cfg, scheduler: list[str
 def test_one_cycle_schedule_warms_up_and_anneals_over_the_run(make_cfg) -> None:
     overrides = ["scheduler=onecycle", "scheduler.pct_start=0.25", "optimizer.lr=0.01", "model=cae", "loss=mse"]
     lrs, trainer = fit_recording_lr(
-        make_cfg(*overrides, "data.num_images=100", "trainer.max_epochs=2"), "on_train_batch_start"
+        make_cfg(*overrides, "data.source.num_images=100", "trainer.max_epochs=2"), "on_train_batch_start"
     )
     steps = trainer.global_step
     assert steps == len(lrs) == 2 * trainer.num_training_batches
@@ -153,7 +153,7 @@ def test_command_line_entry_point(tmp_path) -> None:
         "colorizer.train",
         "trainer=debug",
         "trainer.accelerator=cpu",
-        "data.num_images=12",
+        "data.source.num_images=12",
         "data.image_size=32",
         f"paths.cache_dir={tmp_path / 'cache'}",
         f"hydra.run.dir={run_dir}",

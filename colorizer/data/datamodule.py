@@ -1,10 +1,10 @@
-"""`CachedDataModule`: images decoded once into a uint8 tensor (cached on disk), split
-by fraction and seed. The loader hands out whole uint8 batches with one indexing operation;
+"""`CachedDataModule`: the images of a source (`data.source`: folders, the Kaggle layout, the
+synthetic landscapes) decoded once into a uint8 tensor (cached on disk), split by fraction and
+seed. The loader hands out whole uint8 batches with one indexing operation;
 Lab conversion happens on the device (`ColorizationDataModule`).
 """
 
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -13,15 +13,7 @@ from torch.utils.data import DataLoader
 from colorizer.data.base import ColorizationDataModule
 from colorizer.data.cache import ensure_cached, load_cached
 from colorizer.data.defaults import RAM_BUDGET_GB, SPLIT_FRACTIONS
-from colorizer.data.images import IMAGE_EXTENSIONS
-from colorizer.data.sources import (
-    FolderSource,
-    ImageSource,
-    KaggleLandscapeSource,
-    LoadedImages,
-    SyntheticSource,
-    write_skipped_tsv,
-)
+from colorizer.data.sources import ImageSource, LoadedImages, write_skipped_tsv
 from colorizer.data.splits import check_split_config, keep_share, split_indices
 from colorizer.data.statistics import content_digest
 from colorizer.data.transforms import resize_to
@@ -33,7 +25,9 @@ log = logging.getLogger(__name__)
 class CachedDataModule(ColorizationDataModule):
     """Splits decoded images into train / val / test and feeds L and ab to the model.
 
-    Subclasses say where the images come from (`build_source`). Splits are fractions with a
+    `source` says where the images come from (`colorizer.data.sources`). Images the source
+    marks as train-only (`FolderSource(train_only_root=...)`) join the training split alone; the
+    split is cut from the others, so it is the same with or without them. Splits are fractions with a
     seed; with `num_folds > 1` validation rotates through folds of the non-test part. A decoded
     set larger than `ram_budget_gb` is memory-mapped from the cache file instead of held in RAM.
     For the first `half_size_epochs` epochs training batches are shrunk to half the image size
@@ -51,6 +45,7 @@ class CachedDataModule(ColorizationDataModule):
 
     def __init__(
         self,
+        source: ImageSource,
         image_size: int = 64,
         batch_size: int = 32,
         num_workers: int = 0,
@@ -83,31 +78,30 @@ class CachedDataModule(ColorizationDataModule):
         self.cache_dir = cache_dir
         self.ram_budget_gb = ram_budget_gb
         check_split_config(self.splits, num_folds, fold)
+        self.source = source
         self.loaded: LoadedImages | None = None
         self.prepared_key: str | None = None
         self.indices: dict[str, torch.Tensor] = {}
 
-    def build_source(self) -> ImageSource:
-        raise NotImplementedError
-
     def prepare_data(self) -> None:
         # Once per machine, before `setup` runs in every process: fill the cache, do not load it.
-        self.prepared_key = ensure_cached(self.build_source(), self.source_size, self.cache_dir)
+        self.prepared_key = ensure_cached(self.source, self.source_size, self.cache_dir)
 
     def setup(self, stage: str | None = None) -> None:
         if self.loaded is not None:
             return
         # In the process that prepared the data, its key saves listing and stat-ing every file again;
         # elsewhere (evaluate) the key is computed here, as load_cached would, and kept for statistics_path.
-        source = self.build_source()
-        self.prepared_key = self.prepared_key or source.cache_key(self.source_size)
-        self.loaded = load_cached(source, self.source_size, self.cache_dir, self.ram_budget_gb, self.prepared_key)
+        self.prepared_key = self.prepared_key or self.source.cache_key(self.source_size)
+        self.loaded = load_cached(self.source, self.source_size, self.cache_dir, self.ram_budget_gb, self.prepared_key)
         self._warn_about_left_out()
         count = len(self.loaded.names)
-        train_only = self.train_only_rows(self.loaded.names)
+        train_only = self.source.train_only_rows(self.loaded.names)
         held = (~train_only).nonzero().flatten()
         if len(held) == 0:
-            raise ValueError("Every usable image is from data.train_only_root: data.root needs some to hold out.")
+            raise ValueError(
+                "Every usable image is from data.source.train_only_root: data.source.root needs some to hold out."
+            )
         # The split is cut from the other images alone, so it is the same with or without the extra ones.
         parts = split_indices(len(held), self.splits, self.split_seed, self.num_folds, self.fold)
         self.indices = {split: held[rows] for split, rows in parts.items()}
@@ -115,7 +109,7 @@ class CachedDataModule(ColorizationDataModule):
         self.indices["train"] = keep_share(train, self.train_fraction, self.split_seed).sort().values
         self.indices["all"] = torch.arange(count)
         log.info(
-            "Data: %d train (%d of them from data.train_only_root), %d val, %d test images at %dx%d (cached at %d)",
+            "Data: %d train (%d of them train only), %d val, %d test images at %dx%d (cached at %d)",
             len(self.indices["train"]),
             int(train_only[self.indices["train"]].sum()),
             len(self.indices["val"]),
@@ -124,10 +118,6 @@ class CachedDataModule(ColorizationDataModule):
             self.image_size,
             self.source_size,
         )
-
-    def train_only_rows(self, names: list[str]) -> torch.Tensor:
-        """bool [N]: which of the loaded images only ever join the training split (none here)."""
-        return torch.zeros(len(names), dtype=torch.bool)
 
     def _warn_about_left_out(self) -> None:
         skipped, colorless = self.loaded.skipped, self.loaded.colorless
@@ -174,73 +164,3 @@ class CachedDataModule(ColorizationDataModule):
             pin_memory=torch.cuda.is_available(),
             persistent_workers=self.num_workers > 0,
         )
-
-
-class SyntheticLandscapeDataModule(CachedDataModule):
-    """`data=synthetic`: procedural landscapes, no files needed."""
-
-    def __init__(self, num_images: int = 1000, seed: int = 0, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.num_images = num_images
-        self.seed = seed
-
-    def build_source(self) -> ImageSource:
-        return SyntheticSource(self.num_images, self.seed)
-
-
-def as_list(folders: str | Path | Sequence[str | Path] | None) -> list[str | Path]:
-    """One folder, a list of them (a Hydra ListConfig too) or None, as a list."""
-    if folders is None:
-        return []
-    return [folders] if isinstance(folders, str | Path) else list(folders)
-
-
-class ImageFolderDataModule(CachedDataModule):
-    """`data=folder`: every image under `root` (jpg, png, bmp, tif, webp; any mode), or under each
-    folder of a list `root=[a,b,c]` as one data set, split as one.
-
-    `train_only_root` (a folder or a list): more photos for training alone, for example
-    landscapes beside general photos. Validation and test are cut from `root`'s photos exactly
-    as without them, so runs with and without the extra photos are scored on the same images.
-    """
-
-    def __init__(
-        self,
-        root: str | list[str],
-        recursive: bool = True,
-        extensions: tuple[str, ...] | list[str] = IMAGE_EXTENSIONS,
-        train_only_root: str | list[str] | None = None,
-        **kwargs,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.root = root
-        self.recursive = recursive
-        self.extensions = tuple(extensions)
-        self.train_only_root = as_list(train_only_root)
-
-    def held_out_roots(self) -> list[str | Path]:
-        """The folders that the split is cut from."""
-        return as_list(self.root)
-
-    def build_source(self) -> ImageSource:
-        held_out = self.held_out_roots()
-        resolved = [{Path(r).expanduser().resolve() for r in roots} for roots in (held_out, self.train_only_root)]
-        both = resolved[0] & resolved[1]
-        if both:
-            raise ValueError(
-                f"{', '.join(map(str, sorted(both)))} is in data.root and data.train_only_root: "
-                "a photo either trains only or may be held out, not both."
-            )
-        return FolderSource(held_out + self.train_only_root, self.recursive, self.extensions)
-
-    def train_only_rows(self, names: list[str]) -> torch.Tensor:
-        labels = self.build_source().labels[len(self.held_out_roots()) :]
-        prefixes = tuple(f"{label}/" for label in labels) if self.train_only_root else ()
-        return torch.tensor([name.startswith(prefixes) for name in names], dtype=torch.bool)
-
-
-class KaggleLandscapeDataModule(ImageFolderDataModule):
-    """`data=landscape`: the Kaggle layout, `root/color/` (the `gray/` twin is ignored)."""
-
-    def held_out_roots(self) -> list[str | Path]:
-        return KaggleLandscapeSource(self.root).roots

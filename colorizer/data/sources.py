@@ -1,4 +1,5 @@
-"""Where images come from: the synthetic generator or a folder of files, decoded once."""
+"""Where images come from (`data.source`): the synthetic generator or folders of files (any
+folder, a list of them, the Kaggle landscape layout), decoded once by the cached data module."""
 
 import hashlib
 import os
@@ -43,13 +44,15 @@ class ImageSource(Protocol):
 
     def nothing_usable(self, items: int, unreadable: int, colorless: int) -> FileNotFoundError: ...
 
+    def train_only_rows(self, names: list[str]) -> torch.Tensor: ...
+
 
 class SyntheticSource:
     """`num_images` procedural landscapes (see `colorizer.data.synthetic`)."""
 
-    def __init__(self, num_images: int, seed: int = 0) -> None:
+    def __init__(self, num_images: int = 1000, seed: int = 0) -> None:
         if num_images < 3:
-            raise ValueError(f"data.num_images must be at least 3 (train, val and test), got {num_images}.")
+            raise ValueError(f"data.source.num_images must be at least 3 (train, val and test), got {num_images}.")
         self.num_images = num_images
         self.seed = seed
 
@@ -71,10 +74,19 @@ class SyntheticSource:
     def nothing_usable(self, items: int, unreadable: int, colorless: int) -> FileNotFoundError:
         return FileNotFoundError(f"None of the {items} synthetic landscapes is usable.")
 
+    def train_only_rows(self, names: list[str]) -> torch.Tensor:
+        """bool [N]: every landscape may be held out."""
+        return torch.zeros(len(names), dtype=torch.bool)
+
 
 class FolderSource:
     """Every image file under `root` (recursively by default), decoded once and fitted to a square.
     `root` may be a list of folders: one data set, each image named `<folder name>/<path in it>`.
+
+    `train_only_root` (a folder or a list): more photos that only ever join the training split,
+    for example landscapes beside general photos; validation and test are cut from `root`'s
+    photos exactly as without them. `subfolder`: the images of each `root` are in
+    `<root>/<subfolder>` (the Kaggle landscape layout keeps them in `color/`).
 
     Files that cannot be decoded are skipped and listed; images with no colour at all (a
     grayscale photo saved as RGB) are left out and counted, since they teach nothing.
@@ -83,14 +95,26 @@ class FolderSource:
     def __init__(
         self,
         root: str | Path | Sequence[str | Path],
+        train_only_root: str | Path | Sequence[str | Path] | None = None,
+        subfolder: str | None = None,
         recursive: bool = True,
         extensions: tuple[str, ...] | list[str] = IMAGE_EXTENSIONS,
         colorless_threshold: float = 2.0,
     ) -> None:
-        roots = [root] if isinstance(root, str | Path) else list(root)
-        if not roots:
-            raise FileNotFoundError("data.root is an empty list: give a folder, or a list of folders.")
-        self.roots = [Path(r).expanduser() for r in roots]
+        held_out = as_paths(root)
+        if not held_out:
+            raise FileNotFoundError("data.source.root is an empty list: give a folder, or a list of folders.")
+        self.subfolder = subfolder
+        held_out = [r / subfolder if subfolder else r for r in held_out]
+        train_only = as_paths(train_only_root)
+        both = {r.resolve() for r in held_out} & {r.resolve() for r in train_only}
+        if both:
+            raise ValueError(
+                f"{', '.join(map(str, sorted(both)))} is in data.source.root and data.source.train_only_root: "
+                "a photo either trains only or may be held out, not both."
+            )
+        self.held_out_count = len(held_out)
+        self.roots = held_out + train_only
         self.recursive = recursive
         self.extensions = tuple(e.lower() for e in extensions)
         self.colorless_threshold = colorless_threshold
@@ -113,11 +137,18 @@ class FolderSource:
         when a folder is missing or has none."""
         searched = ", ".join(self.extensions)
         files = []
-        for root in self.roots:
+        for index, root in enumerate(self.roots):
+            if self.subfolder and index < self.held_out_count and not root.is_dir():
+                raise FileNotFoundError(
+                    f"{root} does not exist: data.source.subfolder={self.subfolder} looks for the images in "
+                    f"<root>/{self.subfolder}/ (data=landscape: the Kaggle 'Landscape color and grayscale images' "
+                    f"layout). Point data.source.root at the folder that holds {self.subfolder}/, or use data=folder "
+                    "for any folder."
+                )
             if not root.is_dir():
                 raise FileNotFoundError(
                     f"Image folder {root} does not exist or is not a folder "
-                    f"(set data.root to a folder with {searched} files, or a list of such folders)."
+                    f"(set data.source.root to a folder with {searched} files, or a list of such folders)."
                 )
             files.extend(list_image_files(root, self.recursive, self.extensions))
         return files
@@ -174,6 +205,11 @@ class FolderSource:
             f"({unreadable} unreadable, {colorless} without colour)."
         )
 
+    def train_only_rows(self, names: list[str]) -> torch.Tensor:
+        """bool [N]: which of these images (by name) are from `train_only_root`."""
+        prefixes = tuple(f"{label}/" for label in self.labels[self.held_out_count :]) if len(self.roots) > 1 else ()
+        return torch.tensor([name.startswith(prefixes) for name in names], dtype=torch.bool)
+
 
 @dataclass
 class DecodedFiles:
@@ -191,20 +227,11 @@ class DecodedFiles:
         return np.ascontiguousarray(np.stack(self.images).transpose(0, 3, 1, 2))
 
 
-class KaggleLandscapeSource(FolderSource):
-    """The Kaggle "Landscape color and grayscale images" layout: `root/color/*.jpg`.
-
-    The `gray/` twin is ignored: L is derived from the colour images.
-    """
-
-    def __init__(self, root: str | Path, **kwargs) -> None:
-        root = Path(root).expanduser()
-        if not (root / "color").is_dir():
-            raise FileNotFoundError(
-                f"data=landscape expects {root}/color/ (the Kaggle 'Landscape color and grayscale images' "
-                f"layout). Point data.root at the folder that holds color/, or use data=folder for any folder."
-            )
-        super().__init__(root / "color", **kwargs)
+def as_paths(folders: str | Path | Sequence[str | Path] | None) -> list[Path]:
+    """One folder, a list of them (a Hydra ListConfig too) or None, as a list of paths."""
+    if folders is None:
+        return []
+    return [Path(f).expanduser() for f in ([folders] if isinstance(folders, str | Path) else folders)]
 
 
 def decode_all(source: ImageSource, size: int) -> LoadedImages:

@@ -49,7 +49,7 @@ DATA_HPARAMS = (
     "source_size",
     "train_fraction",
     "batch_size",
-    "num_images",
+    "source",
     "flip",
     "half_size_epochs",
     "crop_scale",

@@ -95,7 +95,7 @@ LOWER_BOUNDS: dict[str, tuple[float, str]] = {
     "data.source_size": (8, "a size in pixels"),
     "data.batch_size": (1, "a count"),
     "data.num_workers": (0, "a count"),
-    "data.num_images": (1, "a count"),
+    "data.source.num_images": (1, "a count"),
     "data.half_size_epochs": (0, "a count"),
     "trainer.log_every_n_steps": (1, "a count"),
     "optimizer.lr": (0, "a learning rate"),
@@ -154,7 +154,7 @@ def check_config(cfg: DictConfig) -> None:
     """Problems that would otherwise surface late, or as a bare traceback."""
     missing = sorted(OmegaConf.missing_keys(cfg))
     if missing:
-        hints = {"data.root": "the folder with your images, e.g. data.root=~/photos"}
+        hints = {"data.source.root": "the folder with your images, e.g. data.source.root=~/photos"}
         raise ConfigError(
             "Missing required settings: " + ", ".join(f"{k} ({hints[k]})" if k in hints else k for k in missing)
         )

@@ -5,7 +5,7 @@ A preset lists its stages under `stages`, each a partial config merged over the 
 
     stages:
       semantics: {data: {image_size: 64}, trainer: {max_epochs: 1}}
-      detail: {data: {train_only_root: null}, trainer: {max_epochs: 8}}
+      detail: {data: {source: {train_only_root: null}}, trainer: {max_epochs: 8}}
 
 Stage `<name>` runs in `<run folder>/<name>/` as a whole run (checkpoints, metrics.json, logs). A
 stage whose metrics.json exists is finished and skipped; one with a last.ckpt resumes from it; so
@@ -42,7 +42,7 @@ class Stage:
 def applicable(settings: DictConfig, base: DictConfig, where: str) -> DictConfig:
     """The stage's `settings` that apply to `base`. A key the run does not have is refused by name,
     except one set to null: unsetting what is not there changes nothing (a stage's
-    `data.train_only_root: null` on a data option without extra photos)."""
+    `data.source.train_only_root: null` on a data option without extra photos)."""
     kept = {}
     for key, value in settings.items():
         if key not in base:

@@ -10,7 +10,7 @@ __all__ = ["CONF_DIR", "REPO", "TINY", "compose_config", "evaluate_cfg"]
 
 # Small and fast: enough to exercise every code path on 2 CPU cores.
 TINY = [
-    "data.num_images=24",
+    "data.source.num_images=24",
     "data.image_size=32",
     "data.batch_size=8",
     "trainer.max_epochs=1",
@@ -35,5 +35,5 @@ def evaluate_cfg(tmp_path: Path, *overrides: str) -> DictConfig:
     """The `evaluate` config, on 30 synthetic images unless `overrides` choose other data."""
     synthetic = not any(o.startswith("data=") for o in overrides)
     return compose_config(
-        (["data.num_images=30"] if synthetic else []) + list(overrides), tmp_path / "eval", "evaluate"
+        (["data.source.num_images=30"] if synthetic else []) + list(overrides), tmp_path / "eval", "evaluate"
     )

@@ -13,7 +13,7 @@ from colorizer.config import REPO
 
 # The resume tests' run: 41 training images in batches of 8 (6 steps an epoch), 4 epochs.
 DRILL_RUN = [
-    "data.num_images=64",
+    "data.source.num_images=64",
     "data.image_size=32",
     "data.batch_size=8",
     "trainer.max_epochs=4",

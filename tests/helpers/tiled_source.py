@@ -3,7 +3,6 @@ renders, so that building a cache of 300,000 costs the cache's own work, not the
 
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from colorizer.data.datamodule import CachedDataModule
 from colorizer.data.sources import DecodedFiles, SyntheticSource
@@ -27,14 +26,10 @@ class TiledSyntheticSource(SyntheticSource):
         return DecodedFiles(images=[self.tile[i % TILE] for i in indices], names=[f"synthetic_{i}" for i in indices])
 
 
-class TiledDataModule(CachedDataModule):
-    def __init__(self, num_images: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.num_images = num_images
-
-    def build_source(self) -> TiledSyntheticSource:
-        return TiledSyntheticSource(self.num_images)
-
-
-def tiled_datamodule(count: int, workdir: str | Path, image_size: int, batch_size: int = 256) -> TiledDataModule:
-    return TiledDataModule(count, image_size=image_size, batch_size=batch_size, cache_dir=str(Path(workdir) / "cache"))
+def tiled_datamodule(count: int, workdir: str | Path, image_size: int, batch_size: int = 256) -> CachedDataModule:
+    return CachedDataModule(
+        TiledSyntheticSource(count),
+        image_size=image_size,
+        batch_size=batch_size,
+        cache_dir=str(Path(workdir) / "cache"),
+    )
