@@ -13,65 +13,35 @@ import argparse
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import version
 from pathlib import Path
 
 from PIL import Image
 
 from benchmarks.common import DEFAULT_LANDSCAPES, REPO
 
-# What the GPU image lacks (its package list: the device docs' KINDS.md), at the versions tested here.
-MISSING = ["hydra-core==1.3.8", "omegaconf==2.3.1", "kornia==0.9.0", "kornia_rs==0.2.0"]
-# ... and for the serve section (batching where it should pay): LitServe and what it needs beyond the image.
-MISSING += [
-    "litserve==0.2.19",
-    "fastapi==0.165.0",
-    "starlette==1.10.0",
-    "uvicorn==0.55.0",
-    "httptools==0.9.0",
-    "pyzmq==27.3.0",
-    "pydantic==2.14.4",
-    "pydantic_core==2.50.5",
-    "annotated-types==0.8.0",
-    "annotated-doc==0.0.7",
-    "typing-inspection==0.4.5",
-    "typing_extensions==4.16.0",
-    "anyio==4.16.0",
-    "opentelemetry-api==1.45.2",
-    "python-multipart==0.0.34",
-]
+# What the GPU image lacks (its package list: the device docs' KINDS.md), with what the serve
+# section needs beyond it; each at the version installed here, the one the tests ran with.
+MISSING = ["hydra-core", "omegaconf", "kornia", "kornia_rs", "litserve", "fastapi", "starlette", "uvicorn"]
+MISSING += ["httptools", "pyzmq", "pydantic", "pydantic_core", "annotated-types", "annotated-doc"]
+MISSING += ["typing-inspection", "typing_extensions", "anyio", "opentelemetry-api", "python-multipart"]
 # Hydra's parser runtime exists only as a source archive: built here into a pure-Python wheel.
-SOURCE_ONLY = ["antlr4-python3-runtime==4.9.3"]
+SOURCE_ONLY = ["antlr4-python3-runtime"]
 # The GPU image's Python and platforms, as the device docs give them.
-PLATFORM = [
-    "--python-version",
-    "3.12",
-    "--implementation",
-    "cp",
-    "--platform",
-    "manylinux_2_28_x86_64",
-    "--platform",
-    "manylinux_2_17_x86_64",
-    "--platform",
-    "manylinux2014_x86_64",
-]
+PLATFORM = "--python-version 3.12 --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64"
+
+
+def pinned(names: list[str]) -> list[str]:
+    """`name==version` at the version installed here."""
+    return [f"{name}=={version(name)}" for name in names]
 
 
 def download_wheels(folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--only-binary=:all:",
-        *PLATFORM,
-        "-d",
-        str(folder),
-        *MISSING,
-    ]
-    subprocess.run(command, check=True)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(folder), *SOURCE_ONLY], check=True)
+    pip = [sys.executable, "-m", "pip"]
+    download = ["download", "--no-deps", "--only-binary=:all:", *PLATFORM.split(), "-d", str(folder)]
+    subprocess.run([*pip, *download, *pinned(MISSING)], check=True)
+    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(folder), *pinned(SOURCE_ONLY)], check=True)
     return sorted(folder.glob("*.whl"))
 
 

@@ -16,6 +16,7 @@ since a GPU lease is short and may come once):
 
 import copy
 import statistics
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -23,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from lightning.pytorch import Callback
 
 from benchmarks.common import build_datamodule
-from benchmarks.gpu_busy import BusySampler, gpu_utilisation
 from benchmarks.prediction import bench_prediction
 from benchmarks.resume import bench_resume
 from benchmarks.time_to_quality import bench_time_to_quality, format_time_to_quality
@@ -64,7 +65,7 @@ def datamodule_for(size: int, batch: int, cache: Path | None = None, batches: in
     """Synthetic images for `batches` training batches (the loops go round them epoch after
     epoch) and a held-out batch at `size`: rendering takes 15 ms an image at 224², one core."""
     count = int(batch * (batches + 2) / SPLIT_FRACTIONS["train"]) + 8
-    data = [f"data.num_images={count}", f"data.image_size={size}", f"data.batch_size={batch}"]
+    data = [f"data.source.num_images={count}", f"data.image_size={size}", f"data.batch_size={batch}"]
     datamodule = build_datamodule([*data, f"data.cache_dir={cache if cache else 'null'}"])
     datamodule.setup()
     return datamodule
@@ -102,6 +103,50 @@ def bench_nets(sizes: list[int], batch: int, steps: int, device: torch.device) -
             runs["psnr_difference"] = abs(runs["32-true"]["psnr"] - runs["bf16-mixed"]["psnr"])
             results[f"{name}@{size}"] = runs
     return results
+
+
+class BusySampler(Callback):
+    """Samples the GPU's utilisation every 50 ms while training, and times each step's wait for
+    its batch (from the end of one step to the start of the next)."""
+
+    def __init__(self, sample: Callable[[], float | None]) -> None:
+        self.sample, self.samples, self.waits, self.steps = sample, [], [], []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.ended: float | None = None
+        self.started: float | None = None
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.05):
+            value = self.sample()
+            if value is not None:
+                self.samples.append(value)
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.thread.start()
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self.started = time.perf_counter()
+        if self.ended is not None:
+            self.waits.append(self.started - self.ended)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if pl_module.device.type == "cuda":
+            torch.cuda.synchronize()
+        self.ended = time.perf_counter()
+        self.steps.append(self.ended - self.started)
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def gpu_utilisation() -> float | None:
+    """The GPU's busy percentage now (NVML through torch), None where it cannot be read."""
+    try:
+        return float(torch.cuda.utilization())
+    except Exception:  # no NVML, no GPU: the share is left out, not guessed
+        return None
 
 
 def bench_busy(size: int, steps: int, device: torch.device, workdir: Path) -> dict:
@@ -150,7 +195,7 @@ def bench_quality(mode: str, workdir: Path, landscapes: Path | None, smoke_data:
         return bench_time_to_quality(smoke_data, [-40.0, -30.0], workdir, {"best": ["experiment=landscape_best"]})
     if landscapes is None or not (landscapes / "color").is_dir():
         raise FileNotFoundError(f"no landscapes at {landscapes}: pass --landscapes <folder with color/>")
-    data = ["data=landscape", f"data.root={landscapes}", f"data.cache_dir={workdir / 'quality-cache'}"]
+    data = ["data=landscape", f"data.source.root={landscapes}", f"data.cache_dir={workdir / 'quality-cache'}"]
     return bench_time_to_quality(data, [1.0, 2.0], workdir, {"best": ["experiment=landscape_best"]})
 
 
