@@ -17,7 +17,7 @@ import yaml
 from omegaconf import OmegaConf
 
 # Overrides that only repeat a run (K-fold or seeds): a sweep over these alone is summarised as mean ± std.
-REPEAT_KEYS = {"data.fold", "seed", "data.split_seed", "data.seed"}
+REPEAT_KEYS = {"data.fold", "seed", "data.split_seed", "data.seed", "data.source.seed"}
 # Metrics where lower is better; everything else is maximised.
 LOWER_IS_BETTER = ("loss", "rmse", "delta_e", "mae", "jsd")
 SHOWN_METRICS = (
