@@ -138,7 +138,7 @@ def run_bench(
         },
         "training": lambda: bench_training(settings["train"], settings["steps"], device),
         "prediction": lambda: bench_prediction(settings["predict"], settings["predict_runs"], workdir, device, photos),
-        "cache_start": lambda: bench_cache_start(folder, cache, workdir),
+        "cache_start": lambda: bench_cache_start(folder, cache, workdir, settings["start_runs"]),
         "scale": lambda: bench_scale(settings["scale"], workdir, settings["stream"], settings["steps"]),
         "time_to_quality": lambda: bench_time_to_quality(
             quality_data, QUALITY_TARGETS[mode], workdir, general_data=general_data

@@ -28,7 +28,7 @@ def bench_cache_start(folder: Path, cache: Path, workdir: Path, runs: int = 3) -
             "colorizer.train",
             *data,
             f"hydra.run.dir={workdir / f'start_run_{run}'}",
-            "+trainer.max_steps=1",
+            "trainer.max_steps=1",
             "+trainer.limit_val_batches=2",
             "+trainer.limit_test_batches=1",
             "trainer.enable_progress_bar=false",
@@ -36,7 +36,9 @@ def bench_cache_start(folder: Path, cache: Path, workdir: Path, runs: int = 3) -
             f"+callbacks.first_step.launched_at={time.time()}",
             f"+callbacks.first_step.report={report}",
         ]
-        subprocess.run(command, capture_output=True, text=True, check=True, cwd=REPO)
+        result = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+        if result.returncode != 0:
+            raise RuntimeError(f"the training launch failed (exit {result.returncode}): {result.stderr[-1500:]}")
         return json.loads(report.read_text())
 
     def import_seconds() -> float:

@@ -34,6 +34,8 @@ def test_bench_smoke_produces_every_figure(tmp_path) -> None:
     assert set(prediction["models"]) == {"unet", "cae", "vae", "gray (no network)"}
     # Two photos timed once: too few for "below the floor" to hold on a busy machine.
     assert all(entry["predict_img_s"] > 0 and entry["ratio"] > 0 for entry in prediction["models"].values())
+    start = figures["cache_start"]
+    assert 0 < start["import_s"] < start["first_step_start_s"], "the launch imports colorizer.train, then trains"
     scale = figures["scale"]["counts"]["2000"]
     assert scale["build_s"] > 0 and scale["images_per_s"] > 0 and scale["build_peak_rss_mb"] > 0
     assert 0 < scale["start_s"] and scale["epoch_s"] > 0 and figures["peak_rss_mb"] > 0
