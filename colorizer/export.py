@@ -16,6 +16,7 @@ from omegaconf import DictConfig
 from colorizer.cli import one_line_errors
 from colorizer.config import register_resolvers
 from colorizer.inference import load_colorizer
+from colorizer.inference.scripted import save_scripted, scripted_metadata_of, trace
 from colorizer.models.heads import AtTemperature
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,10 @@ def export_checkpoint(
     example = (torch.rand(2, 1, size, size),) + ((torch.rand(2, 3, size, size).round(),) if model.net.hints else ())
     names = ["L", "hints"][: len(example)]
     if export_format == "torchscript":
-        traced = torch.jit.trace(net, example)
-        traced.save(str(target))
+        # What predict, evaluate, the page and the server need beside the net, so they load the file too.
+        metadata = scripted_metadata_of(model.net, size, temperature)
+        metadata |= {"config": model.config, "train_mean_ab": model.train_mean_ab.tolist()}
+        save_scripted(trace(net, size, model.net.hints), target, metadata)
     else:
         try:
             import onnx  # noqa: F401  (the exporter needs it; a clear message beats its ImportError)

@@ -115,6 +115,9 @@ def test_predict_and_export_decode_at_the_requested_temperature(classification_c
     )
     reference = load_colorizer(classification_checkpoint, temperature=0.0)
     assert torch.allclose(traced(example), reference.net(example, None, reference.temperature), atol=1e-4)
+    assert load_colorizer(tmp_path / "t0.pt", temperature=0.0).net.temperature == 0.0
+    with pytest.raises(ValueError, match="cannot be applied to a traced model"):
+        load_colorizer(tmp_path / "t0.pt", temperature=1.0)
 
 
 @pytest.mark.parametrize("head", [[], CLASSIFY], ids=["regression", "classification"])

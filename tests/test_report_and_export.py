@@ -102,9 +102,12 @@ def test_torchscript_export_matches_the_module(trained_checkpoints, tmp_path, mo
     exported = torch.jit.load(str(path))
     reference = load_colorizer(trained_checkpoints[model])
     L = torch.rand(3, 1, reference.image_size, reference.image_size)
+    loaded = load_colorizer(path)  # what predict, evaluate, the page and the server do with the file
     with torch.no_grad():
         difference = (exported(L) - reference.net(L)).abs().max().item()
+        assert torch.equal(loaded.net(L), exported(L))
     assert difference < 1e-4
+    assert loaded.image_size == reference.image_size and torch.equal(loaded.train_mean_ab, reference.train_mean_ab)
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ import torch
 
 from colorizer.inference import load_colorizer
 from colorizer.inference.checkpoints import checkpoint_paths
+from colorizer.inference.scripted import ScriptedNet, scripted_metadata
 from colorizer.weights import SHIPPED_MODEL, SHIPPED_SHA256, ShippedModelError, file_sha256, shipped_model
 from colorizer.weights.pack import pack_checkpoint
 from tests.helpers.config import REPO
@@ -68,19 +69,39 @@ def test_a_damaged_shipped_model_is_refused_with_what_to_do(tmp_path: Path, monk
         shipped_model.cache_clear()
 
 
-def test_pack_keeps_the_net_in_half_precision_and_loads_like_a_checkpoint(trained_checkpoints, tmp_path) -> None:
+def test_pack_traces_the_net_in_half_precision_and_it_loads_like_a_checkpoint(trained_checkpoints, tmp_path) -> None:
     source = trained_checkpoints["unet"]
     target = tmp_path / "packed.pt"
     digest = pack_checkpoint(source, target, {"data": "synthetic"})
     assert digest == file_sha256(target) and target.stat().st_size < source.stat().st_size / 1.8
-    packed = torch.load(target, weights_only=True)
-    assert set(packed["colorizer_config"]) == {"model", "seed", "stages", "data"}
-    weights = {k: v for k, v in packed["state_dict"].items() if k.endswith(".weight")}
+    metadata = scripted_metadata(target)
+    assert (
+        set(metadata["config"]) == {"model", "seed", "stages", "data"} and metadata["model_card"]["data"] == "synthetic"
+    )
+    weights = {k: v for k, v in torch.jit.load(str(target)).named_parameters() if k.endswith(".weight")}
     assert weights and all(v.dtype == torch.float16 for v in weights.values())
     original, small = load_colorizer(source), load_colorizer(target)
+    assert isinstance(small.net, ScriptedNet) and torch.equal(small.train_mean_ab, original.train_mean_ab)
     L = torch.rand(2, 1, 32, 32)
     with torch.no_grad():
         assert (original.net(L) - small.net(L)).abs().max() < 2e-2
+    with pytest.raises(ValueError, match="takes 32x32 inputs only, not 48x48"):
+        small.net(torch.rand(1, 1, 48, 48))
+
+
+def test_the_shipped_model_loads_without_the_code_that_built_it() -> None:
+    """What keeps a one-photo predict quick: timm and torchvision (about 2 s to import) stay out."""
+    script = (
+        "import sys, torch\n"
+        "from colorizer.inference import load_colorizer\n"
+        "from colorizer.weights import shipped_model\n"
+        "model = load_colorizer(shipped_model())\n"
+        "model.net(torch.rand(1, 1, model.image_size, model.image_size))\n"
+        "print(sorted(name for name in ('timm', 'torchvision', 'lightning') if name in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 @pytest.mark.slow

@@ -1,4 +1,5 @@
-"""A trained colorizer rebuilt from its checkpoint alone: no Lightning, no loss, no weights package."""
+"""A trained colorizer rebuilt from its checkpoint alone (no Lightning, no loss, no weights
+package), or loaded from a traced file (`colorizer.inference.scripted`: an export, the shipped model)."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -8,6 +9,7 @@ import torch
 from hydra.utils import instantiate
 
 from colorizer.errors import UserError
+from colorizer.inference.scripted import load_scripted, scripted_metadata
 from colorizer.models.base import ColorizationNet
 from colorizer.models.encoders import without_pretrained_loading
 from colorizer.models.heads import check_temperature_applies
@@ -69,7 +71,22 @@ def load_colorizer(
     with any loss, built by Hydra), which `save_hyperparameters` cannot store as a config. The
     checkpoint carries the run's Hydra config instead (`colorizer_config`), and only the net is
     rebuilt from it: using a model needs neither its loss, nor a discriminator, nor an optimiser,
-    nor the pretrained encoder's weights package (the checkpoint holds those weights too)."""
+    nor the pretrained encoder's weights package (the checkpoint holds those weights too).
+
+    A TorchScript file written by `colorizer.export` or `colorizer.weights.pack` loads as a
+    `ScriptedNet`, with the same metadata."""
+    metadata = scripted_metadata(path) if Path(path).expanduser().is_file() else None
+    if metadata is not None:
+        net = load_scripted(Path(path).expanduser(), metadata, device)
+        net.check_temperature(temperature)
+        return TrainedColorizer(
+            net=net,
+            config=metadata["config"],
+            image_size=net.image_size,
+            train_mean_ab=torch.tensor(metadata["train_mean_ab"], dtype=torch.float32),
+            path=Path(path),
+            temperature=temperature,
+        )
     checkpoint = read_checkpoint(path)
     config = checkpoint.get("colorizer_config")
     if not config or "model" not in config:

@@ -1,9 +1,11 @@
 """The model shipped with the package, so photos can be coloured before anything is trained.
 
-`general.pt` is a checkpoint like any other (`colorizer_config` and the net's `state_dict`),
-made smaller by `colorizer.weights.pack`: the net alone, its weights in half precision. It loads
-through the same `load_colorizer` as a trained run's checkpoint; predict, the page and the server
-use it when no `ckpt_path` is given. What it is and how well it does: docs/model-card.md.
+`general.pt` is a trained checkpoint's net traced to TorchScript by `colorizer.weights.pack`,
+its weights in half precision, with the run's config beside it (`colorizer.inference.scripted`):
+it loads through the same `load_colorizer` as a checkpoint, without importing the timm and
+torchvision code that built it; predict, evaluate, the page and the server use it when no
+`ckpt_path` is given. It is for colouring, not for training on (fine-tune from the run's
+checkpoint). What it is and how well it does: docs/model-card.md.
 """
 
 import hashlib
@@ -14,7 +16,7 @@ from colorizer.errors import UserError
 
 SHIPPED_MODEL = Path(__file__).with_name("general.pt")
 # The file's SHA-256, written by `python -m colorizer.weights.pack`: a damaged or swapped file is refused.
-SHIPPED_SHA256 = "658188495db5e534f1d88047c91e90042621e5db22fccd0e66e887083537791b"
+SHIPPED_SHA256 = "e614aa992164bc22152393c9e38aa5dc66ccd17dda27db51545960681beba0a7"
 
 
 class ShippedModelError(UserError, RuntimeError):

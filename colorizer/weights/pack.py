@@ -1,16 +1,15 @@
 """`python -m colorizer.weights.pack <checkpoint> [--card key=value ...]`: a trained checkpoint as
-the package's shipped model: the net alone, floating-point weights in half precision (batch-norm
-statistics stay in single precision), the config less what only training needs, and the SHA-256
-to paste into `colorizer/weights/__init__.py`."""
+the package's shipped model: the net traced to TorchScript (it loads without timm or torchvision,
+whose import is most of a one-photo predict's start), its floating-point weights in half precision
+(batch-norm statistics stay in single precision), the config less what only training needs, and
+the SHA-256 to paste into `colorizer/weights/__init__.py`."""
 
 import argparse
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from colorizer.atomic import atomic_write
-from colorizer.inference.checkpoints import read_checkpoint
+from colorizer.inference.checkpoints import load_colorizer
+from colorizer.inference.scripted import half_precision, save_scripted, scripted_metadata_of, trace
 from colorizer.weights import SHIPPED_MODEL, file_sha256
 
 # What inference reads from the run's config; the rest (paths, loggers, data folders) stays with the run.
@@ -18,29 +17,21 @@ KEPT_CONFIG = ("model", "seed", "stages")
 KEPT_DATA = ("image_size", "source_size", "crop_scale", "train_fraction", "split_seed")
 
 
-def half_precision(name: str, tensor: torch.Tensor) -> torch.Tensor:
-    if tensor.is_floating_point() and "running_" not in name:
-        return tensor.half()
-    return tensor
-
-
 def pack_checkpoint(source: str | Path, target: str | Path = SHIPPED_MODEL, card: dict[str, Any] | None = None) -> str:
     """Write `source`'s net to `target` as a shipped model and return the file's SHA-256."""
-    checkpoint = read_checkpoint(source)
-    config = checkpoint["colorizer_config"]
-    packed = {
-        "colorizer_config": {
+    model = load_colorizer(source)
+    config = model.config
+    module = trace(model.net, model.image_size, model.net.hints)
+    half_precision(module)
+    metadata = scripted_metadata_of(model.net, model.image_size, None) | {
+        "config": {
             **{key: config[key] for key in KEPT_CONFIG if key in config},
             "data": {key: config["data"][key] for key in KEPT_DATA if key in config["data"]},
         },
-        "state_dict": {
-            name: half_precision(name, tensor)
-            for name, tensor in checkpoint["state_dict"].items()
-            if name.startswith("net.") or name == "train_mean_ab"
-        },
+        "train_mean_ab": model.train_mean_ab.tolist(),
         "model_card": dict(card or {}),
     }
-    atomic_write(target, lambda handle: torch.save(packed, handle))
+    save_scripted(module, target, metadata)
     return file_sha256(Path(target))
 
 
