@@ -45,8 +45,13 @@ def test_the_shipped_model_is_within_the_size_limit_and_matches_its_hash() -> No
     assert file_sha256(SHIPPED_MODEL) == SHIPPED_SHA256
     model = load_colorizer(shipped_model())
     assert model.config["model"]["_target_"].endswith("EncoderUNet")
-    ab = model.net(torch.rand(2, 1, model.image_size, model.image_size))
+    L = torch.rand(2, 1, model.image_size, model.image_size)
+    ab = model.net(L)
     assert ab.shape == (2, 2, model.image_size, model.image_size) and ab.dtype == torch.float32
+    # It takes a person's points (the page's clicks): a red point moves the colour around it.
+    hints = torch.zeros(2, 3, model.image_size, model.image_size)
+    hints[:, 0, 60:68, 60:68], hints[:, 2, 60:68, 60:68] = 0.6, 1.0
+    assert model.net.hints and (model.net(L, hints) - ab)[:, 0, 56:72, 56:72].mean() > 0.1
 
 
 def test_no_checkpoint_given_means_the_shipped_model() -> None:

@@ -16,7 +16,7 @@ from colorizer.errors import UserError
 
 SHIPPED_MODEL = Path(__file__).with_name("general.pt")
 # The file's SHA-256, written by `python -m colorizer.weights.pack`: a damaged or swapped file is refused.
-SHIPPED_SHA256 = "e614aa992164bc22152393c9e38aa5dc66ccd17dda27db51545960681beba0a7"
+SHIPPED_SHA256 = "98ba2044bf3fa873073c42dc6457657d77566daddb6ede6173a0d714de37bf1f"
 
 
 class ShippedModelError(UserError, RuntimeError):
