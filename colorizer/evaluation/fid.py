@@ -15,6 +15,7 @@ a second evaluate of the same photos extracts only its checkpoints' features.
 """
 
 import logging
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,6 +42,10 @@ class FidFeatures(nn.Module):
     label: str
     num_features: int
 
+    def prepare(self, device: torch.device, bf16: bool) -> None:
+        """Get ready to extract on `device` (under bfloat16 autocast with `bf16`)."""
+        self.to(device)
+
 
 class EfficientNetLite0Features(FidFeatures):
     """The packaged ImageNet EfficientNet-Lite0's global-pooled features at 224 px."""
@@ -55,6 +60,18 @@ class EfficientNetLite0Features(FidFeatures):
         self.body.load_state_dict({k: v for k, v in state.items() if not k.startswith("classifier.")})
         # NHWC: oneDNN's and cuDNN's faster convolution layout (1.6x on a CPU here, 4x with bf16).
         self.body.eval().to(memory_format=torch.channels_last)
+
+    def prepare(self, device: torch.device, bf16: bool) -> None:
+        """On a CPU in fp32, the net traced and frozen with batch norm folded into the convolutions
+        in oneDNN's layouts (`optimize_for_inference`): 1.7x faster here, the same features to 1e-6.
+        Under bf16 autocast the eager net is the faster one, so it stays."""
+        self.to(device)
+        if device.type != "cpu" or bf16 or isinstance(self.body, torch.jit.ScriptModule):
+            return
+        example = torch.rand(2, 3, 224, 224).contiguous(memory_format=torch.channels_last)
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)  # shapes become constants: intended
+            self.body = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(self.body, example)))
 
     @torch.no_grad()
     def forward(self, rgb: torch.Tensor) -> torch.Tensor:

@@ -103,7 +103,7 @@ class FidDistances:
     def __init__(
         self, fid: FidSetup, models: dict[str, torch.nn.Module], hint_counts: dict[str, int], device: torch.device
     ) -> None:
-        fid.features.to(device)
+        fid.features.prepare(device, fid.bf16)
         self.fid = fid
         self.distances = {name: frechet_distance(fid.features.num_features).to(device) for name in models}
         self.keys = {name: reference_key(net, hint_counts.get(name, 0)) for name, net in models.items()}
