@@ -103,3 +103,24 @@ def test_a_stage_unsetting_a_key_the_run_lacks_changes_nothing(make_cfg, tmp_pat
     (stage,) = plan_stages(cfg, tmp_path)
     assert "train_only_root" not in stage.config.data.source and stage.config.data.image_size == 16
     assert stage.folder == tmp_path / "detail" and stage.config.paths.output_dir == str(tmp_path / "detail")
+
+
+def test_the_general_presets_stages_build_what_their_figures_came_from(make_cfg, tmp_path: Path) -> None:
+    """general_hints: a hints net, 12 epochs of stage two, the final epoch kept (no monitor);
+    general_best: three epochs of stage one at 64 px with the small photos, six at 192 px without."""
+    from hydra.utils import instantiate
+
+    roots = ["data.source.root=[/photos/a,/photos/b]", "data.source.train_only_root=/photos/small"]
+    hints = plan_stages(make_cfg("experiment=general_hints", *roots, tiny=False), tmp_path / "hints")
+    assert [stage.folder.name for stage in hints] == ["semantics", "detail"]
+    for stage, epochs in zip(hints, (1, 12), strict=True):
+        checkpoint = instantiate(stage.config.callbacks.model_checkpoint)
+        assert checkpoint.monitor is None and stage.config.trainer.max_epochs == epochs
+        assert stage.config.model.hints is True
+    best = plan_stages(make_cfg("experiment=general_best", *roots, tiny=False), tmp_path / "best")
+    shape = [
+        (s.config.data.image_size, s.config.trainer.max_epochs, s.config.data.source.get("train_only_root"))
+        for s in best
+    ]
+    assert shape == [(64, 3, "/photos/small"), (192, 6, None)]
+    assert instantiate(best[1].config.callbacks.model_checkpoint).monitor == "val/psnr", "best on validation"
