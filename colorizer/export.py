@@ -44,9 +44,7 @@ def export_checkpoint(
     names = ["L", "hints"][: len(example)]
     if export_format == "torchscript":
         # What predict, evaluate, the page and the server need beside the net, so they load the file too.
-        metadata = scripted_metadata_of(model.net, size, temperature)
-        metadata |= {"config": model.config, "train_mean_ab": model.train_mean_ab.tolist()}
-        save_scripted(trace(net, size, model.net.hints), target, metadata)
+        save_scripted(trace(net, size, model.net.hints), target, scripted_metadata_of(model, temperature))
     else:
         try:
             import onnx  # noqa: F401  (the exporter needs it; a clear message beats its ImportError)

@@ -12,7 +12,8 @@ from PIL import Image
 
 from colorizer.data import cache_build
 from colorizer.data.cache import load_cached, read_entry
-from colorizer.data.sources import FolderSource, decode_all
+from colorizer.data.folder_source import FolderSource
+from colorizer.data.sources import decode_all
 from tests.helpers.config import REPO
 from tests.helpers.images import write_images
 
@@ -21,7 +22,7 @@ import sys
 from tests.helpers.memory import peak_rss_mb
 from colorizer.data import cache_build
 from colorizer.data.cache import load_cached
-from colorizer.data.sources import FolderSource
+from colorizer.data.folder_source import FolderSource
 source = FolderSource(sys.argv[1])
 cache_build.build_entry(source, 128, __import__("pathlib").Path(sys.argv[2]), "entry", chunk_images=64)
 print(int(peak_rss_mb()))

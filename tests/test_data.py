@@ -10,8 +10,9 @@ from PIL import Image
 from colorizer.config import compose_command_config
 from colorizer.data.cache import load_cached
 from colorizer.data.datamodule import CachedDataModule
+from colorizer.data.folder_source import FolderSource
 from colorizer.data.images import open_rgb
-from colorizer.data.sources import FolderSource, SyntheticSource
+from colorizer.data.sources import SyntheticSource
 from colorizer.data.splits import split_indices
 from colorizer.data.synthetic import synthetic_landscapes
 from colorizer.data.transforms import lab_batch, resize_to

@@ -166,7 +166,7 @@ def make_damaged_files(folder: Path, rng: random.Random) -> tuple[set[str], set[
 FUZZ_LOAD = """
 import json, sys
 from colorizer.data.datamodule import CachedDataModule
-from colorizer.data.sources import FolderSource
+from colorizer.data.folder_source import FolderSource
 datamodule = CachedDataModule(FolderSource(sys.argv[1]), image_size=32, cache_dir=None)
 datamodule.setup()
 loaded = datamodule.loaded
@@ -226,7 +226,8 @@ def test_two_processes_build_the_same_cache_at_once(tmp_path) -> None:
     for index in range(40):
         Image.fromarray(np.full((40, 40, 3), (index * 5, 100, 200 - index), np.uint8)).save(folder / f"{index}.png")
     script = (
-        "import sys\nfrom colorizer.data.cache import load_cached\nfrom colorizer.data.sources import FolderSource\n"
+        "import sys\nfrom colorizer.data.cache import load_cached\n"
+        "from colorizer.data.folder_source import FolderSource\n"
         "print(load_cached(FolderSource(sys.argv[1]), 24, sys.argv[2]).images.sum().item())\n"
     )
     runs = [

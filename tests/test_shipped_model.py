@@ -26,7 +26,7 @@ SCORE_INSTALLED = """
 import json, os, sys
 import colorizer, colorizer.weights
 from colorizer.data.datamodule import CachedDataModule
-from colorizer.data.sources import FolderSource
+from colorizer.data.folder_source import FolderSource
 from colorizer.evaluation.scoring import evaluate_models
 from colorizer.inference import load_colorizer
 from colorizer.models.baselines import GrayBaseline

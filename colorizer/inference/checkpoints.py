@@ -75,9 +75,10 @@ def load_colorizer(
 
     A TorchScript file written by `colorizer.export` or `colorizer.weights.pack` loads as a
     `ScriptedNet`, with the same metadata."""
-    metadata = scripted_metadata(path) if Path(path).expanduser().is_file() else None
+    file = Path(path).expanduser()
+    metadata = scripted_metadata(file) if file.is_file() else None
     if metadata is not None:
-        net = load_scripted(Path(path).expanduser(), metadata, device)
+        net = load_scripted(file, metadata, device)
         net.check_temperature(temperature)
         return TrainedColorizer(
             net=net,

@@ -9,7 +9,7 @@ import json
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -17,6 +17,9 @@ from colorizer.atomic import atomic_write
 from colorizer.models.base import ColorizationNet
 from colorizer.models.heads import temperature_of
 from colorizer.models.outputs import NetOutput
+
+if TYPE_CHECKING:  # checkpoints loads through this module
+    from colorizer.inference.checkpoints import TrainedColorizer
 
 METADATA = "colorizer.json"
 
@@ -95,10 +98,13 @@ def load_scripted(path: str | Path, metadata: dict[str, Any], device: str | torc
     return net.to(device).eval()
 
 
-def scripted_metadata_of(net: ColorizationNet, image_size: int, temperature: float | None) -> dict[str, Any]:
-    """What `load_scripted` needs to know of `net`, traced decoding at `temperature` (None: its own)."""
+def scripted_metadata_of(model: "TrainedColorizer", temperature: float | None) -> dict[str, Any]:
+    """What loading `model`'s net traced at `temperature` (None: its own) needs beside it: its size,
+    whether it takes hints, the temperature, the run's config and the training mean colour."""
     return {
-        "image_size": image_size,
-        "hints": bool(net.hints),
-        "temperature": temperature if temperature is not None else temperature_of(net),
+        "image_size": model.image_size,
+        "hints": bool(model.net.hints),
+        "temperature": temperature if temperature is not None else temperature_of(model.net),
+        "config": model.config,
+        "train_mean_ab": model.train_mean_ab.tolist(),
     }

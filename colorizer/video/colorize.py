@@ -23,6 +23,8 @@ from colorizer.video.files import (
     VideoOptions,
     add_video_stream,
     copy_streams,
+    declared_frames,
+    frame_to_rgb,
     output_codec,
 )
 from colorizer.video.stabilize import TemporalStabilizer
@@ -52,26 +54,6 @@ class FramePrediction:
     level: torch.Tensor
     level_small: np.ndarray
     ab_small: torch.Tensor
-
-
-def frame_to_rgb(frame: av.VideoFrame) -> np.ndarray:
-    """[H,W,3] uint8 RGB of a decoded frame."""
-    return frame.to_ndarray(format="rgb24")
-
-
-def declared_frames(input_, video) -> int | None:
-    """The frame count the file's header gives: the stream's own, or its duration (the stream's or
-    the container's) times the frame rate; None when it gives neither."""
-    if video.frames:
-        return video.frames
-    rate = float(video.average_rate or 0)
-    if video.duration and video.time_base:
-        seconds = float(video.duration * video.time_base)
-    elif input_.duration:
-        seconds = input_.duration / av.time_base
-    else:
-        return None
-    return round(seconds * rate) or None
 
 
 class VideoColorizer:

@@ -1,9 +1,11 @@
-"""Video files: which inputs are videos, the output's encoder, and the streams copied as they are."""
+"""Video files: the input's frames and their declared count, the output's encoder, and the streams
+copied as they are."""
 
 from dataclasses import dataclass
 from fractions import Fraction
 
 import av
+import numpy as np
 
 from colorizer.config import ConfigError
 from colorizer.errors import UserError
@@ -82,3 +84,23 @@ def copy_streams(input_: av.container.InputContainer, output: av.container.Outpu
         except (av.FFmpegError, ValueError) as error:
             dropped.append(f"{stream.type} stream {stream.index} ({stream.codec_context.name}): {error}")
     return copies, dropped
+
+
+def frame_to_rgb(frame: av.VideoFrame) -> np.ndarray:
+    """[H,W,3] uint8 RGB of a decoded frame."""
+    return frame.to_ndarray(format="rgb24")
+
+
+def declared_frames(input_, video) -> int | None:
+    """The frame count the file's header gives: the stream's own, or its duration (the stream's or
+    the container's) times the frame rate; None when it gives neither."""
+    if video.frames:
+        return video.frames
+    rate = float(video.average_rate or 0)
+    if video.duration and video.time_base:
+        seconds = float(video.duration * video.time_base)
+    elif input_.duration:
+        seconds = input_.duration / av.time_base
+    else:
+        return None
+    return round(seconds * rate) or None

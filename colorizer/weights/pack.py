@@ -23,12 +23,11 @@ def pack_checkpoint(source: str | Path, target: str | Path = SHIPPED_MODEL, card
     config = model.config
     module = trace(model.net, model.image_size, model.net.hints)
     half_precision(module)
-    metadata = scripted_metadata_of(model.net, model.image_size, None) | {
+    metadata = scripted_metadata_of(model, None) | {
         "config": {
             **{key: config[key] for key in KEPT_CONFIG if key in config},
             "data": {key: config["data"][key] for key in KEPT_DATA if key in config["data"]},
         },
-        "train_mean_ab": model.train_mean_ab.tolist(),
         "model_card": dict(card or {}),
     }
     save_scripted(module, target, metadata)
