@@ -1,11 +1,21 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from kornia.color import rgb_to_lab
 
 from colorizer.color import gamut_map, srgb_table
-from colorizer.color.srgb_table import AB_LIMIT, L_LEVELS, lab_to_srgb8, lightness, packed_to_image
+from colorizer.color.srgb_table import (
+    AB_LIMIT,
+    L_LEVELS,
+    lab_to_srgb8,
+    lightness,
+    lightness_level,
+    packed_to_image,
+    upsampled_to_srgb8,
+)
 from colorizer.inference import full_resolution_image
+from colorizer.inference.photo import model_input
 
 
 def test_lightness_matches_kornia_on_every_channel_value() -> None:
@@ -70,3 +80,35 @@ def test_a_damaged_table_file_is_rebuilt(tmp_path, caplog) -> None:
 def fresh_table_cache():
     yield
     srgb_table.srgb_table.cache_clear()
+
+
+def test_byte_upsampling_stays_within_a_step_of_the_float_one() -> None:
+    """predict's fast path (a, b rounded to bytes, then upsampled) against upsampling the floats."""
+    table = srgb_table.srgb_table()
+    generator = torch.Generator().manual_seed(3)
+    level = torch.randint(0, L_LEVELS, (90, 130), dtype=torch.uint8, generator=generator)
+    ab_small = (torch.rand(2, 12, 12, generator=generator) * 2 - 1) * AB_LIMIT
+    fast = upsampled_to_srgb8(level, ab_small, table)
+    ab = F.interpolate(ab_small[None], size=(90, 130), mode="bilinear", align_corners=False)[0]
+    reference = lab_to_srgb8(level, ab, table)
+    assert fast.shape == (90, 130) and fast.dtype == torch.int32
+    fast_lab, reference_lab = (rgb_to_lab(unpacked(packed)) for packed in (fast, reference))
+    delta_e = (fast_lab - reference_lab).norm(dim=1)
+    assert delta_e.mean() < 0.5 and delta_e.quantile(0.99) < 2.5, "a or b one step apart at most, mapped alike"
+    constant = upsampled_to_srgb8(level, torch.tensor([20.0, -30.0]).view(2, 1, 1).expand(2, 12, 12), table)
+    same = lab_to_srgb8(level, torch.tensor([20.0, -30.0]).view(2, 1, 1).expand(2, 90, 130), table)
+    assert torch.equal(constant, same), "a flat colour is exact"
+
+
+def unpacked(packed: torch.Tensor) -> torch.Tensor:
+    """Packed sRGB [H,W] int32 -> RGB [1,3,H,W] in [0, 1]."""
+    return torch.from_numpy(np.array(packed_to_image(packed))).permute(2, 0, 1)[None].float() / 255
+
+
+def test_the_model_input_from_levels_matches_resizing_the_exact_lightness() -> None:
+    rgb8 = np.random.default_rng(4).integers(0, 256, (120, 90, 3), dtype=np.uint8)
+    L, level = lightness(rgb8)
+    exact = F.interpolate(L / 100, size=(32, 32), mode="bilinear", antialias=True)
+    assert (model_input(level, 32) - exact).abs().max() < 0.001
+    assert torch.equal(lightness_level(rgb8), level)
+    assert torch.equal(lightness_level(rgb8[:, ::-1]), level.flip(1)), "a strided view reads the same"

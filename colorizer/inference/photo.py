@@ -10,16 +10,19 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from colorizer.color import AB_SCALE, L_SCALE
-from colorizer.color.srgb_table import lab_to_srgb8, lightness, packed_to_image
+from colorizer.color import AB_SCALE
+from colorizer.color.srgb_table import L_LEVELS, lightness_level, packed_to_image, upsampled_to_srgb8
 from colorizer.data.images import open_photo
 from colorizer.inference.checkpoints import TrainedColorizer
 from colorizer.inference.hint_points import user_hints
 
 
-def model_input(L_full: torch.Tensor, image_size: int) -> torch.Tensor:
-    """The model's input for one image: L/100 [1,1,H,W] resized to [1,1,S,S] with antialiasing."""
-    return F.interpolate(L_full / L_SCALE, size=(image_size, image_size), mode="bilinear", antialias=True)
+def model_input(level: torch.Tensor, image_size: int) -> torch.Tensor:
+    """The model's input for one image, L/100 [1,1,S,S], from its table levels [H,W] (L * 255 / 100,
+    `srgb_table.lightness_level`) resized with antialiasing: within 0.001 of resizing the exact L,
+    without computing it at full size."""
+    levels = level[None, None].float()
+    return F.interpolate(levels, size=(image_size, image_size), mode="bilinear", antialias=True) / (L_LEVELS - 1)
 
 
 @dataclass
@@ -42,9 +45,9 @@ def prepare_image(
 ) -> PreparedPhoto:
     """Make the network's input at `model_size` from an 'RGB' image, and the hint channels of
     `points` (photo pixels). Raises HintError for a point."""
-    L, level = lightness(np.asarray(image))
+    level = lightness_level(np.asarray(image))
     hints = user_hints(points, image.size, model_size, hint_side) if points else None
-    return PreparedPhoto(image, alpha, level, model_input(L, model_size), hints)
+    return PreparedPhoto(image, alpha, level, model_input(level, model_size), hints)
 
 
 def prepare_photo(
@@ -86,9 +89,8 @@ def predict_ab(
 def full_resolution_packed(level: torch.Tensor, ab_small: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
     """Upsample predicted ab [1,2,S,S] bilinearly to the photo's size, join it with the ORIGINAL
     L (its table levels [H,W] from `srgb_table.lightness`) and convert to gamut-mapped 8-bit sRGB,
-    packed [H,W] int32 (`lab_to_srgb8`). The eye forgives low-resolution chroma, not blurred luminance."""
-    ab = F.interpolate(ab_small.float() * AB_SCALE, size=level.shape, mode="bilinear", align_corners=False)
-    return lab_to_srgb8(level, ab[0], table)
+    packed [H,W] int32 (`upsampled_to_srgb8`). The eye forgives low-resolution chroma, not blurred luminance."""
+    return upsampled_to_srgb8(level, ab_small[0].float() * AB_SCALE, table)
 
 
 def full_resolution_image(level: torch.Tensor, ab_small: torch.Tensor, table: torch.Tensor) -> Image.Image:

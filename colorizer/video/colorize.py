@@ -13,7 +13,7 @@ import torch
 from rich.progress import Progress
 
 from colorizer.atomic import atomic_write
-from colorizer.color.srgb_table import lightness, packed_to_rgbx
+from colorizer.color.srgb_table import lightness_level, packed_to_rgbx
 from colorizer.inference.checkpoints import TrainedColorizer
 from colorizer.inference.outputs import Job, PredictSummary
 from colorizer.inference.photo import full_resolution_packed, model_input, predict_ab
@@ -77,8 +77,8 @@ class VideoColorizer:
         """The network's prediction for each RGB frame [H,W,3] uint8, in one batch."""
         if not frames:
             return []
-        prepared = [lightness(rgb) for rgb in frames]
-        inputs = torch.cat([model_input(L, self.model.image_size) for L, _ in prepared])
+        levels = [lightness_level(rgb) for rgb in frames]
+        inputs = torch.cat([model_input(level, self.model.image_size) for level in levels])
         ab_small = predict_ab(
             self.net,
             inputs.contiguous(memory_format=torch.channels_last),
@@ -88,10 +88,7 @@ class VideoColorizer:
             self.model.temperature,
         ).cpu()
         levels_small = (inputs[:, 0] * 255).round().to(torch.uint8).numpy()
-        return [
-            FramePrediction(level, levels_small[row], ab_small[row : row + 1])
-            for row, (_, level) in enumerate(prepared)
-        ]
+        return [FramePrediction(level, levels_small[row], ab_small[row : row + 1]) for row, level in enumerate(levels)]
 
     def finish(self, predicted: list[FramePrediction], stabilizer: TemporalStabilizer | None) -> list[torch.Tensor]:
         """Packed 8-bit sRGB [H,W] int32 (`lab_to_srgb8`) of each predicted frame, in order, each
