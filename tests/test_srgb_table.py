@@ -68,10 +68,13 @@ def test_a_damaged_table_file_is_rebuilt(tmp_path, caplog) -> None:
     assert srgb_table._agrees_with_a_fresh_build(good)
     path = tmp_path / srgb_table.TABLE_FILE
     path.write_bytes(b"\x93NUMPY truncated")
+    earlier_version = tmp_path / "lab_to_srgb8_L256_ab110_v1.npy"
+    earlier_version.write_bytes(b"an earlier layout")
     with caplog.at_level("WARNING"):
         rebuilt = srgb_table.srgb_table(tmp_path)
     assert "Cannot read the colour table" in caplog.text
     assert torch.equal(rebuilt, good)
+    assert not earlier_version.exists(), "an earlier version's table is removed when the new one is saved"
     srgb_table.srgb_table.cache_clear()
     assert torch.equal(srgb_table.srgb_table(tmp_path), good), "the rebuilt file was saved and reads back"
 

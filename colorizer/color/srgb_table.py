@@ -135,6 +135,9 @@ def srgb_table(cache_dir: Path | None = None) -> torch.Tensor:
     table = build_table()
     try:
         atomic_write(path, lambda handle: np.save(handle, table.numpy()))
+        for earlier in path.parent.glob("lab_to_srgb8_*.npy"):  # an earlier version's table, 50 MB unused
+            if earlier != path:
+                earlier.unlink(missing_ok=True)
     except OSError as error:
         log.warning("Cannot save the colour table to %s (%s); it will be rebuilt next time.", path, error)
     return table
