@@ -7,6 +7,7 @@ from colorizer.losses.composite import CompositeLoss, LossResult
 from colorizer.losses.kl import KLDivergenceLoss
 from colorizer.losses.perceptual import PerceptualLoss, PretrainedWeightsError
 from colorizer.losses.pixel import CharbonnierLoss, CosineLoss, L1Loss, MSELoss
+from colorizer.losses.psnr import PSNRLoss
 from colorizer.losses.ssim import SSIMLoss
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "LossResult",
     "LossTerm",
     "MSELoss",
+    "PSNRLoss",
     "PerceptualLoss",
     "PretrainedWeightsError",
     "RebalancedCrossEntropyLoss",
