@@ -15,9 +15,12 @@ from colorizer.losses import (
     MSELoss,
     PerceptualLoss,
     PretrainedWeightsError,
+    PSNRLoss,
     SSIMLoss,
 )
 from colorizer.losses.perceptual import vgg_layer_indices
+from colorizer.color import rebuild_rgb
+from colorizer.evaluation.metrics import image_scores
 
 TERMS = {
     "charbonnier": lambda: CharbonnierLoss(eps=1e-3),
@@ -140,3 +143,14 @@ def test_missing_weights_give_a_message_that_says_what_to_do(tmp_path, monkeypat
 def test_unknown_layer_lists_the_valid_ones() -> None:
     with pytest.raises(ValueError, match="relu3_4"):
         PerceptualLoss(pretrained=False, layers=["relu9_9"])
+
+
+def test_psnr_term_is_minus_the_scored_psnr_averaged_over_images() -> None:
+    L, ab = colourful_batch()
+    pred_ab = 0.5 * ab + 0.02 * torch.randn(ab.shape, generator=torch.Generator().manual_seed(1))
+    term = PSNRLoss()(LossInputs(L, pred_ab, ab))
+    scored = image_scores(rebuild_rgb(L, pred_ab), rebuild_rgb(L, ab))["psnr"]  # [B], clipped to [0, 1]
+    # The scores clip RGB to [0, 1] (a few pixels of this batch are just out of gamut); the term does not.
+    assert scored.shape == (2,) and torch.isclose(term, -scored.mean(), atol=0.05)
+    perfect = PSNRLoss(max_psnr=50.0)(LossInputs(L, ab.clone(), ab))
+    assert torch.isclose(perfect, torch.tensor(-50.0), atol=0.01), "an exact prediction is capped, not infinite"

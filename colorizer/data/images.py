@@ -65,7 +65,7 @@ def to_rgb(image: Image.Image) -> Image.Image:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
-    return image.convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def split_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
@@ -93,8 +93,7 @@ def _open_upright(source: str | Path | BinaryIO, draft_size: int | None, max_pix
                     )
                 if draft_size is not None and image.format == "JPEG":
                     image.draft("RGB", (draft_size, draft_size))
-                image = ImageOps.exif_transpose(image)
-                image.load()
+                ImageOps.exif_transpose(image, in_place=True)  # loads it; a copy otherwise, 0.1 ms a photo
                 return image
     except ImageTooLargeError:
         raise
