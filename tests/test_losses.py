@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 import torchvision
 
+from colorizer.color import rebuild_rgb
+from colorizer.evaluation.metrics import image_scores
 from colorizer.losses import (
     CharbonnierLoss,
     CompositeLoss,
@@ -19,8 +21,6 @@ from colorizer.losses import (
     SSIMLoss,
 )
 from colorizer.losses.perceptual import vgg_layer_indices
-from colorizer.color import rebuild_rgb
-from colorizer.evaluation.metrics import image_scores
 
 TERMS = {
     "charbonnier": lambda: CharbonnierLoss(eps=1e-3),
