@@ -82,9 +82,15 @@ def colour_videos_or_explain(
         summary.failed.extend((job.source, reason) for job in jobs)
         return
     colorizer = VideoColorizer(
-        photos.model, photos.device, photos.table, VideoOptions(**cfg.video), cfg.batch_size, photos.bf16
+        photos.model,
+        photos.device,
+        photos.table,
+        VideoOptions(**cfg.video),
+        cfg.batch_size,
+        photos.bf16,
+        photos.output.hint_side,
     )
-    colour_videos(jobs, colorizer, summary, progress)
+    colour_videos(jobs, colorizer, summary, progress, photos.output.hints)
 
 
 register_resolvers()

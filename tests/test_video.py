@@ -18,9 +18,11 @@ needs("cv2")
 
 from colorizer.color.srgb_table import lightness, srgb_table  # noqa: E402
 from colorizer.inference import load_colorizer  # noqa: E402
+from colorizer.inference.hint_points import HintError  # noqa: E402
 from colorizer.video.colorize import VideoColorizer  # noqa: E402
 from colorizer.video.files import VideoOptions  # noqa: E402
 from colorizer.video.flicker import FlickerMeter  # noqa: E402
+from colorizer.video.hint_tracks import HintTracker  # noqa: E402
 from colorizer.video.stabilize import TemporalStabilizer  # noqa: E402
 from tests.helpers.memory import current_rss_mb  # noqa: E402
 from tests.helpers.videos import cut, packets_of, pan, read_frames, write_clip, zoom  # noqa: E402
@@ -218,3 +220,52 @@ def test_memory_stays_flat_over_a_long_clip(trained_checkpoints, tmp_path) -> No
     at_200 = next(rss for frames, rss in samples if frames >= 200)
     at_2000 = samples[-1][1]
     assert at_2000 <= 1.10 * at_200, f"{at_200:.0f} MB at frame 200, {at_2000:.0f} MB at 2,000"
+
+
+def mask_centre(hints: torch.Tensor) -> tuple[float, float]:
+    """(x, y) of the centre of the hint patches' mask in hint channels [1,3,S,S]."""
+    ys, xs = torch.nonzero(hints[0, 2], as_tuple=True)
+    return float(xs.float().mean()), float(ys.float().mean())
+
+
+def test_hint_points_follow_the_picture_and_end_at_a_cut() -> None:
+    texture = textured_lightness(128, seed=2)
+    points = [{"x": 20, "y": 30, "color": "#d02020"}, {"x": 40, "y": 10, "color": "#2040d0", "frame": 3}]
+    tracker = HintTracker(points, model_size=64, side=3)
+    for step in range(8):  # the camera pans: the picture moves 2 pixels right a frame
+        hints = tracker(np.ascontiguousarray(texture[32:96, 40 - 2 * step : 104 - 2 * step]), (64, 64))
+        if step == 2:
+            x, y = mask_centre(hints)
+            assert abs(x - 24) <= 1 and abs(y - 30) <= 1, (x, y)
+            assert hints[0, 0].max() > 0.3, "a red point: a* well above 0"
+        if step in (3, 7):  # the second point joins on its frame; each is where its spot went
+            assert (hints[0, 2].sum() == 18) and (hints[0, 1] < -0.3).any(), "two patches of 3x3, one blue"
+    first_x, first_y = tracker.carried[0].x, tracker.carried[0].y
+    assert abs(first_x - (20 + 2 * 7)) <= 1.5 and abs(first_y - 30) <= 1.0
+    assert abs(tracker.carried[1].x - (40 + 2 * 4)) <= 1.5
+    assert tracker(255 - textured_lightness(64, seed=5), (64, 64)) is None, "a new scene drops them"
+
+
+def test_hint_points_on_a_film_say_which_point_is_wrong() -> None:
+    with pytest.raises(HintError, match=r"point 2 .*frame=-1 is not a frame number"):
+        HintTracker([{"x": 1, "y": 1, "color": "#ffffff"}, {"x": 1, "y": 1, "color": "#ffffff", "frame": -1}], 32)
+    tracker = HintTracker([{"x": 500, "y": 1, "color": "#ffffff", "frame": 1}], 32)
+    assert tracker(textured_lightness(32), (96, 64)) is None
+    with pytest.raises(HintError, match=r"point 1 .*\(frame 1\): \(x=500, y=1\) is outside the 96x64 image"):
+        tracker(textured_lightness(32), (96, 64))
+
+
+def test_predict_carries_a_films_hints_with_the_shipped_model(tmp_path) -> None:
+    """A red point on the first frame of a still shot: every frame is red there, and not without it."""
+    clip, hints = tmp_path / "in" / "still.mp4", tmp_path / "hints.json"
+    clip.parent.mkdir()
+    write_clip(clip, pan(source(200, 150, seed=3), (96, 64), 8, 0.0), rate=8)
+    hints.write_text('{"still.mp4": [{"x": 48, "y": 32, "color": "#e01010", "frame": 0}]}')
+    redness = {}
+    for name, extra in (("plain", []), ("hinted", [f"hints_file={hints}"])):
+        result = run_command("predict", f"input={clip.parent}", f"output={tmp_path / name}", "hint_side=9", *extra)
+        assert result.returncode == 0, result.stderr[-2000:]
+        frames = read_frames(tmp_path / name / "still.mp4")
+        redness[name] = [float(frame[26:38, 42:54, 0].mean() - frame[26:38, 42:54, 1:].mean()) for frame in frames]
+    assert len(redness["hinted"]) == 8
+    assert min(h - p for h, p in zip(redness["hinted"], redness["plain"], strict=True)) > 50, redness

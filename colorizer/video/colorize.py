@@ -15,8 +15,9 @@ from rich.progress import Progress
 from colorizer.atomic import atomic_write
 from colorizer.color.srgb_table import lightness_level, packed_to_rgbx
 from colorizer.inference.checkpoints import TrainedColorizer
+from colorizer.inference.hint_points import HintError
 from colorizer.inference.outputs import Job, PredictSummary
-from colorizer.inference.photo import full_resolution_packed, model_input, predict_ab
+from colorizer.inference.photo import batch_hints, full_resolution_packed, model_input, predict_ab
 from colorizer.video import CONTAINERS
 from colorizer.video.files import (
     VideoDecodeError,
@@ -24,9 +25,11 @@ from colorizer.video.files import (
     add_video_stream,
     copy_streams,
     declared_frames,
-    frame_to_rgb,
+    expected_frames,
+    frames_in_window,
     output_codec,
 )
+from colorizer.video.hint_tracks import HintTracker
 from colorizer.video.stabilize import TemporalStabilizer
 
 log = logging.getLogger(__name__)
@@ -58,7 +61,8 @@ class FramePrediction:
 
 class VideoColorizer:
     """Colours videos with `model` on `device` (`batch_size` frames per network call, bf16
-    autocast with `bf16`), `table` being `srgb_table()` on `device`."""
+    autocast with `bf16`), `table` being `srgb_table()` on `device`; a hint point becomes a patch
+    of `hint_side` pixels at the network's size."""
 
     def __init__(
         self,
@@ -68,26 +72,35 @@ class VideoColorizer:
         options: VideoOptions,
         batch_size: int = 16,
         bf16: bool = False,
+        hint_side: int = 3,
     ) -> None:
         self.model, self.device, self.table, self.options = model, device, table, options
-        self.batch_size, self.bf16 = batch_size, bf16
+        self.batch_size, self.bf16, self.hint_side = batch_size, bf16, hint_side
         self.net = model.net.to(memory_format=torch.channels_last)  # as PredictPipeline: the faster layout
 
-    def predict_frames(self, frames: list[np.ndarray]) -> list[FramePrediction]:
-        """The network's prediction for each RGB frame [H,W,3] uint8, in one batch."""
+    def predict_frames(self, frames: list[np.ndarray], tracker: HintTracker | None = None) -> list[FramePrediction]:
+        """The network's prediction for each RGB frame [H,W,3] uint8, in one batch, given the hints
+        `tracker` carries onto each (None: no hints)."""
         if not frames:
             return []
         levels = [lightness_level(rgb) for rgb in frames]
-        inputs = torch.cat([model_input(level, self.model.image_size) for level in levels])
+        size = self.model.image_size
+        inputs = torch.cat([model_input(level, size) for level in levels])
+        levels_small = (inputs[:, 0] * 255).round().to(torch.uint8).numpy()
+        hints = None
+        if tracker is not None:
+            hints = batch_hints(
+                [tracker(small, (rgb.shape[1], rgb.shape[0])) for small, rgb in zip(levels_small, frames, strict=True)],
+                size,
+            )
         ab_small = predict_ab(
             self.net,
             inputs.contiguous(memory_format=torch.channels_last),
-            None,
+            hints,
             self.device,
             self.bf16,
             self.model.temperature,
         ).cpu()
-        levels_small = (inputs[:, 0] * 255).round().to(torch.uint8).numpy()
         return [FramePrediction(level, levels_small[row], ab_small[row : row + 1]) for row, level in enumerate(levels)]
 
     def finish(self, predicted: list[FramePrediction], stabilizer: TemporalStabilizer | None) -> list[torch.Tensor]:
@@ -102,14 +115,20 @@ class VideoColorizer:
             packed.append(full_resolution_packed(frame.level.to(self.device), ab.to(self.device), self.table).cpu())
         return packed
 
-    def colour_frames(self, frames: list[np.ndarray], stabilizer: TemporalStabilizer | None) -> list[torch.Tensor]:
+    def colour_frames(
+        self, frames: list[np.ndarray], stabilizer: TemporalStabilizer | None, tracker: HintTracker | None = None
+    ) -> list[torch.Tensor]:
         """`finish` of `predict_frames`: each RGB frame [H,W,3] uint8 coloured, packed [H,W] int32."""
-        return self.finish(self.predict_frames(frames), stabilizer)
+        return self.finish(self.predict_frames(frames, tracker), stabilizer)
 
-    def run(self, source: Path, target: Path, progress: Progress | None = None) -> VideoResult:
-        """Colour `source` into `target` (its container chosen by the extension). Raises
-        VideoDecodeError when `source` cannot be opened as a video; damage further in ends the
-        output at the frame before it, with `VideoResult.error` saying where and why."""
+    def run(
+        self, source: Path, target: Path, progress: Progress | None = None, points: list[dict] | None = None
+    ) -> VideoResult:
+        """Colour `source` into `target` (its container chosen by the extension), with the hint
+        `points` of the hints file (`colorizer.video.hint_tracks`; None: none). Raises
+        VideoDecodeError when `source` cannot be opened as a video, HintError for a bad point
+        (nothing written); damage further in ends the output at the frame before it, with
+        `VideoResult.error` saying where and why."""
         try:
             input_ = av.open(str(source))
         except (av.FFmpegError, UnicodeDecodeError) as error:
@@ -119,20 +138,24 @@ class VideoColorizer:
                 raise VideoDecodeError(f"{source} holds no video stream")
             result = VideoResult()
             started = time.perf_counter()
-            atomic_write(target, lambda handle: self._write(input_, handle, target.suffix.lower(), result, progress))
+            tracker = HintTracker(points, self.model.image_size, self.hint_side) if points else None
+            suffix = target.suffix.lower()
+            atomic_write(target, lambda handle: self._write(input_, handle, suffix, result, progress, tracker))
             result.seconds = time.perf_counter() - started
         log.info(
             "%s: %d frames in %.1f s (%.2f frames/s)", target, result.frames, result.seconds, result.frames_per_second()
         )
         return result
 
-    def _write(self, input_, handle, suffix: str, result: VideoResult, progress: Progress | None) -> None:
+    def _write(
+        self, input_, handle, suffix: str, result: VideoResult, progress: Progress | None, tracker: HintTracker | None
+    ) -> None:
         options = self.options
         video = input_.streams.video[0]
         video.thread_type = "AUTO"
         name = Path(input_.name).name
         stabilizer = TemporalStabilizer(options.strength) if options.stabilize == "flow" else None
-        task = progress.add_task(name, total=self._expected_frames(input_, video)) if progress else None
+        task = progress.add_task(name, total=expected_frames(input_, video, options)) if progress else None
         started = time.perf_counter()
         with av.open(handle, "w", format=CONTAINERS[suffix]) as output:
             output.metadata.update(input_.metadata)
@@ -140,7 +163,7 @@ class VideoColorizer:
             copies, result.dropped_streams = copy_streams(input_, output)
 
             def write(frames: list[np.ndarray]) -> None:
-                for packed in self.colour_frames(frames, stabilizer):
+                for packed in self.colour_frames(frames, stabilizer, tracker):
                     frame = av.VideoFrame.from_ndarray(packed_to_rgbx(packed), format="rgba")  # the 4th byte unused
                     frame.pts = result.frames
                     output.mux(encoder.encode(frame))
@@ -152,7 +175,7 @@ class VideoColorizer:
 
             batch: list[np.ndarray] = []
             try:
-                for rgb in self._frames(input_, video, copies, output):
+                for rgb in frames_in_window(input_, video, copies, output, options):
                     batch.append(rgb)
                     if len(batch) == self.batch_size:
                         write(batch)
@@ -163,74 +186,28 @@ class VideoColorizer:
         expected = declared_frames(input_, video)
         # A container's duration covers its longest stream (audio may outlast the picture): a margin.
         margin = 1 if video.frames else max(2, expected // 10 if expected else 0)
-        if result.error is None and self._whole_film_asked() and expected and result.frames < expected - margin:
+        if result.error is None and options.whole_film() and expected and result.frames < expected - margin:
             result.error = f"it ended at frame {result.frames} of about {expected} its header declares (cut short?)"
-
-    def _frames(self, input_, video, copies: dict, output):
-        """The RGB frames [H,W,3] uint8 from video.start to its end, `max_frames` or `duration`,
-        muxing the copied streams' packets as they come."""
-        options = self.options
-        if options.start > 0:
-            input_.seek(int(options.start / video.time_base), stream=video)  # the key frame before start
-        half_frame = 0.5 / float(video.average_rate or 25)  # frame times are rounded to the stream's time base
-        earliest, latest = options.start - half_frame, options.end() - half_frame
-        taken = 0
-        for packet in input_.demux(video, *(input_.streams[index] for index in copies)):
-            if packet.stream.index in copies:
-                self._copy(packet, copies[packet.stream.index], output)
-                continue
-            for frame in packet.decode():
-                if frame.time is not None and frame.time < earliest:
-                    continue
-                if (options.max_frames is not None and taken >= options.max_frames) or (
-                    frame.time is not None and frame.time >= latest
-                ):
-                    return
-                taken += 1
-                yield frame_to_rgb(frame)
-
-    def _whole_film_asked(self) -> bool:
-        options = self.options
-        return options.max_frames is None and options.start == 0 and options.duration is None
-
-    def _expected_frames(self, input_, video) -> int | None:
-        """The frame count to expect, for the progress bar."""
-        total = declared_frames(input_, video)
-        rate = float(video.average_rate or 0)
-        if self.options.duration is not None and rate:
-            total = min(total or 10**9, int(self.options.duration * rate) + 1)
-        if self.options.max_frames is not None:
-            total = min(total or self.options.max_frames, self.options.max_frames)
-        return total
-
-    def _copy(self, packet: av.Packet, stream, output) -> None:
-        """Mux an audio or subtitle packet as it is, shifted to the output's start, when it falls in
-        [video.start, video.start + video.duration)."""
-        if packet.dts is None:  # the demuxer's empty packet at the end of a stream
-            return
-        time_base = packet.stream.time_base
-        seconds = float((packet.pts if packet.pts is not None else packet.dts) * time_base)
-        start = self.options.start
-        if seconds >= self.options.end() or (start > 0 and seconds < start):  # before 0: an encoder's priming
-            return
-        offset = int(self.options.start / time_base)
-        packet.dts -= offset
-        if packet.pts is not None:
-            packet.pts -= offset
-        packet.stream = stream
-        output.mux(packet)
 
 
 def colour_videos(
-    jobs: list[Job], colorizer: VideoColorizer, summary: PredictSummary, progress: Progress | None
+    jobs: list[Job],
+    colorizer: VideoColorizer,
+    summary: PredictSummary,
+    progress: Progress | None,
+    hints: dict[str, list] | None = None,
 ) -> None:
-    """Colour each video job, one after another, recording it in `summary`: a video that stops
-    early is written (whole, up to the damage) and counted as failed, with where and why."""
+    """Colour each video job, one after another, with its points of `hints` (by path relative to
+    the input, as for photos), recording it in `summary`: a video that stops early is written
+    (whole, up to the damage) and counted as failed, with where and why."""
     for job in jobs:
         try:
-            result = colorizer.run(job.source, job.target, progress)
+            result = colorizer.run(job.source, job.target, progress, (hints or {}).get(job.relative.as_posix()))
         except VideoDecodeError as error:
             summary.failed.append((job.source, str(error)))
+            continue
+        except HintError as error:
+            summary.failed.append((job.source, f"hints: {error}"))
             continue
         except OSError as error:
             summary.failed.append((job.source, f"cannot write {job.target}: {error}"))

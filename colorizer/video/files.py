@@ -1,6 +1,7 @@
-"""Video files: the input's frames and their declared count, the output's encoder, and the streams
-copied as they are."""
+"""Video files: the options, the input's frames within the asked window and their declared count,
+the output's encoder, and the streams copied as they are."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -43,6 +44,10 @@ class VideoOptions:
 
     def end(self) -> float:
         return float("inf") if self.duration is None else self.start + self.duration
+
+    def whole_film(self) -> bool:
+        """Whether every frame is asked for (no preview, window or start)."""
+        return self.max_frames is None and self.start == 0 and self.duration is None
 
 
 def output_codec(requested: str, suffix: str) -> str:
@@ -104,3 +109,54 @@ def declared_frames(input_, video) -> int | None:
     else:
         return None
     return round(seconds * rate) or None
+
+
+def expected_frames(input_, video, options: VideoOptions) -> int | None:
+    """The frame count to expect within `options`' window, for the progress bar."""
+    total = declared_frames(input_, video)
+    rate = float(video.average_rate or 0)
+    if options.duration is not None and rate:
+        total = min(total or 10**9, int(options.duration * rate) + 1)
+    if options.max_frames is not None:
+        total = min(total or options.max_frames, options.max_frames)
+    return total
+
+
+def frames_in_window(input_, video, copies: dict, output, options: VideoOptions) -> Iterator[np.ndarray]:
+    """The RGB frames [H,W,3] uint8 from `options.start` to its end, `max_frames` or `duration`,
+    muxing the copied streams' packets (`copies`: input stream index -> output stream) as they come."""
+    if options.start > 0:
+        input_.seek(int(options.start / video.time_base), stream=video)  # the key frame before start
+    half_frame = 0.5 / float(video.average_rate or 25)  # frame times are rounded to the stream's time base
+    earliest, latest = options.start - half_frame, options.end() - half_frame
+    taken = 0
+    for packet in input_.demux(video, *(input_.streams[index] for index in copies)):
+        if packet.stream.index in copies:
+            copy_packet(packet, copies[packet.stream.index], output, options)
+            continue
+        for frame in packet.decode():
+            if frame.time is not None and frame.time < earliest:
+                continue
+            if (options.max_frames is not None and taken >= options.max_frames) or (
+                frame.time is not None and frame.time >= latest
+            ):
+                return
+            taken += 1
+            yield frame_to_rgb(frame)
+
+
+def copy_packet(packet: av.Packet, stream, output, options: VideoOptions) -> None:
+    """Mux an audio or subtitle packet as it is, shifted to the output's start, when it falls in
+    [video.start, video.start + video.duration)."""
+    if packet.dts is None:  # the demuxer's empty packet at the end of a stream
+        return
+    time_base = packet.stream.time_base
+    seconds = float((packet.pts if packet.pts is not None else packet.dts) * time_base)
+    if seconds >= options.end() or (options.start > 0 and seconds < options.start):  # before 0: an encoder's priming
+        return
+    offset = int(options.start / time_base)
+    packet.dts -= offset
+    if packet.pts is not None:
+        packet.pts -= offset
+    packet.stream = stream
+    output.mux(packet)
