@@ -88,7 +88,7 @@ def predict_ab(
 
 def full_resolution_packed(level: torch.Tensor, ab_small: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
     """Upsample predicted ab [1,2,S,S] bilinearly to the photo's size, join it with the ORIGINAL
-    L (its table levels [H,W] from `srgb_table.lightness`) and convert to gamut-mapped 8-bit sRGB,
+    L (its table levels [H,W] from `srgb_table.lightness_level`) and convert to gamut-mapped 8-bit sRGB,
     packed [H,W] int32 (`upsampled_to_srgb8`). The eye forgives low-resolution chroma, not blurred luminance."""
     return upsampled_to_srgb8(level, ab_small[0].float() * AB_SCALE, table)
 
