@@ -249,6 +249,10 @@ def test_hint_points_follow_the_picture_and_end_at_a_cut() -> None:
 def test_hint_points_on_a_film_say_which_point_is_wrong() -> None:
     with pytest.raises(HintError, match=r"point 2 .*frame=-1 is not a frame number"):
         HintTracker([{"x": 1, "y": 1, "color": "#ffffff"}, {"x": 1, "y": 1, "color": "#ffffff", "frame": -1}], 32)
+    unused = HintTracker([{"x": 1, "y": 1, "color": "#ffffff", "frame": 5}], 32)
+    for _ in range(3):
+        assert unused(textured_lightness(32), (32, 32)) is None
+    assert unused.unused_frames() == [5], "a point past the end is reported, not lost silently"
     tracker = HintTracker([{"x": 500, "y": 1, "color": "#ffffff", "frame": 1}], 32)
     assert tracker(textured_lightness(32), (96, 64)) is None
     with pytest.raises(HintError, match=r"point 1 .*\(frame 1\): \(x=500, y=1\) is outside the 96x64 image"):

@@ -141,6 +141,13 @@ class VideoColorizer:
             tracker = HintTracker(points, self.model.image_size, self.hint_side) if points else None
             suffix = target.suffix.lower()
             atomic_write(target, lambda handle: self._write(input_, handle, suffix, result, progress, tracker))
+            if tracker is not None and tracker.unused_frames():
+                log.warning(
+                    "%s: hint points on frames %s were not used: %d frames were coloured (frames count from 0).",
+                    source,
+                    tracker.unused_frames(),
+                    result.frames,
+                )
             result.seconds = time.perf_counter() - started
         log.info(
             "%s: %d frames in %.1f s (%.2f frames/s)", target, result.frames, result.seconds, result.frames_per_second()

@@ -80,6 +80,10 @@ class HintTracker:
             (1, self.model_size, self.model_size), [boxes], [torch.stack([p.ab for p in self.carried])]
         )
 
+    def unused_frames(self) -> list[int]:
+        """The frames points were given on that have not come (past the end of what was coloured)."""
+        return sorted(self.pending)
+
     def _move(self, flow: np.ndarray) -> None:
         """Each carried point moved by the forward flow [S,S,2] at its pixel; those that leave go."""
         moved = []
