@@ -154,13 +154,19 @@ def _look_up(ab_bytes: torch.Tensor, level: torch.Tensor, table: torch.Tensor) -
     return torch.take(table, ab_bytes.long() << 8 | level.long())
 
 
+def _ab_bytes(ab: torch.Tensor) -> torch.Tensor:
+    """ab in Lab units plus AB_OFFSET + 0.5, within +-AB_LIMIT (float, any shape): converted to an
+    integer type, each value is its ab rounded, as a table index byte."""
+    return (ab.float() + (AB_OFFSET + 0.5)).clamp_(AB_OFFSET - AB_LIMIT, AB_OFFSET + AB_LIMIT)
+
+
 def lab_to_srgb8(level: torch.Tensor, ab: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
     """Packed 8-bit sRGB [H,W] int32 (R | G << 8 | B << 16) of L levels [H,W] and ab [2,H,W] in Lab
     units (rounded to integers), gamut-mapped. `table` must be on the same device as the inputs."""
     check_shape(level, "H,W", "level", "lab_to_srgb8")
     check_shape(ab, "2,H,W", "ab", "lab_to_srgb8")
     check_same_size(level, ab[0], "level and ab", "lab_to_srgb8", slice(None))
-    ab_bytes = (ab + (AB_OFFSET + 0.5)).clamp_(AB_OFFSET - AB_LIMIT, AB_OFFSET + AB_LIMIT).to(torch.int32)
+    ab_bytes = _ab_bytes(ab).to(torch.int32)
     return _look_up(ab_bytes[0] | ab_bytes[1] << 8, level, table)
 
 
@@ -175,9 +181,8 @@ def upsampled_to_srgb8(level: torch.Tensor, ab_small: torch.Tensor, table: torch
     if level.device.type != "cpu":
         ab = F.interpolate(ab_small[None].float(), size=(height, width), mode="bilinear", align_corners=False)
         return lab_to_srgb8(level, ab[0], table)
-    ab_bytes = (ab_small.float() + (AB_OFFSET + 0.5)).clamp_(AB_OFFSET - AB_LIMIT, AB_OFFSET + AB_LIMIT)
     channels = torch.zeros(1, 4, *ab_small.shape[1:], dtype=torch.uint8).contiguous(memory_format=torch.channels_last)
-    channels[0, :2] = ab_bytes.to(torch.uint8)
+    channels[0, :2] = _ab_bytes(ab_small).to(torch.uint8)
     upsampled = F.interpolate(channels, size=(height, width), mode="bilinear", align_corners=False)
     # Channels last: each pixel's bytes a, b, 0, 0 in a row, one little-endian int32 a | b << 8.
     packed_ab = upsampled.permute(0, 2, 3, 1).contiguous().view(torch.int32)[0, :, :, 0]

@@ -60,20 +60,30 @@ def point_ab(point: dict[str, Any]) -> torch.Tensor:
     raise HintError('it has neither "color" (#rrggbb) nor "ab" ([a, b])')
 
 
-def point_box(point: dict[str, Any], photo_size: tuple[int, int], model_size: int, side: int) -> tuple[int, int, int]:
-    """A point at (x, y) in a photo of `photo_size` (width, height) as a box (top, left, side)
-    in the model's [S,S] input, kept inside it."""
+def point_centre(point: dict[str, Any], photo_size: tuple[int, int], model_size: int) -> tuple[int, int]:
+    """A point at (x, y) in a photo of `photo_size` (width, height) as the pixel (x, y) of the
+    model's [S,S] input it falls on."""
     width, height = photo_size
     x, y = point.get("x"), point.get("y")
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (x, y)):
         raise HintError('it needs numbers "x" and "y" (pixels from the top left)')
     if not (0 <= x < width and 0 <= y < height):
         raise HintError(f"(x={x}, y={y}) is outside the {width}x{height} image")
+    return int(x * model_size / width), int(y * model_size / height)
+
+
+def patch_box(centre_x: int, centre_y: int, model_size: int, side: int) -> tuple[int, int, int]:
+    """(top, left, side) of a patch of `side` pixels centred on (centre_x, centre_y), kept inside [S,S]."""
     side = max(1, min(side, model_size))
-    centre_x, centre_y = int(x * model_size / width), int(y * model_size / height)
     top = min(max(centre_y - side // 2, 0), model_size - side)
     left = min(max(centre_x - side // 2, 0), model_size - side)
     return top, left, side
+
+
+def point_box(point: dict[str, Any], photo_size: tuple[int, int], model_size: int, side: int) -> tuple[int, int, int]:
+    """A point at (x, y) in a photo of `photo_size` (width, height) as a box (top, left, side)
+    in the model's [S,S] input, kept inside it."""
+    return patch_box(*point_centre(point, photo_size, model_size), model_size, side)
 
 
 def user_hints(

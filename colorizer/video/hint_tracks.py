@@ -14,9 +14,9 @@ import numpy as np
 import torch
 
 from colorizer.data.hints import hint_channels
-from colorizer.inference.hint_points import HintError, point_ab, point_box
+from colorizer.inference.hint_points import HintError, patch_box, point_ab, point_centre
 from colorizer.video.flow import FlowEstimator
-from colorizer.video.stabilize import histogram_change
+from colorizer.video.stabilize import CUT_THRESHOLD, histogram_change
 
 
 @dataclass
@@ -43,8 +43,10 @@ class HintTracker:
     (a new scene) drops every carried point. Raises HintError naming a bad point by its place in
     the list (from 1) when its frame comes."""
 
-    def __init__(self, points: list[dict[str, Any]], model_size: int, side: int = 3, cut_threshold: float = 0.3):
-        self.model_size, self.side, self.cut_threshold = model_size, max(1, min(side, model_size)), cut_threshold
+    def __init__(
+        self, points: list[dict[str, Any]], model_size: int, side: int = 3, cut_threshold: float = CUT_THRESHOLD
+    ) -> None:
+        self.model_size, self.side, self.cut_threshold = model_size, side, cut_threshold
         self.pending: dict[int, list[tuple[int, dict[str, Any]]]] = {}
         for number, point in enumerate(points, start=1):
             try:
@@ -68,14 +70,14 @@ class HintTracker:
                 self._move(self.flows.flow(self.previous, lightness_small))
         for number, point in self.pending.pop(self.frame, []):
             try:
-                top, left, _ = point_box(point, frame_size, self.model_size, 1)
-                self.carried.append(TrackedPoint(float(left), float(top), point_ab(point)))
+                x, y = point_centre(point, frame_size, self.model_size)
+                self.carried.append(TrackedPoint(float(x), float(y), point_ab(point)))
             except HintError as error:
                 raise HintError(f"point {number} {json.dumps(point)} (frame {self.frame}): {error}") from None
         self.previous, self.frame = lightness_small, self.frame + 1
         if not self.carried:
             return None
-        boxes = [self._box(point) for point in self.carried]
+        boxes = [patch_box(round(point.x), round(point.y), self.model_size, self.side) for point in self.carried]
         return hint_channels(
             (1, self.model_size, self.model_size), [boxes], [torch.stack([p.ab for p in self.carried])]
         )
@@ -93,10 +95,3 @@ class HintTracker:
             if 0 <= round(x) < self.model_size and 0 <= round(y) < self.model_size:
                 moved.append(TrackedPoint(x, y, point.ab))
         self.carried = moved
-
-    def _box(self, point: TrackedPoint) -> tuple[int, int, int]:
-        """(top, left, side) of a patch of `side` pixels centred on the point, inside [S,S]."""
-        limit = self.model_size - self.side
-        top = min(max(int(round(point.y)) - self.side // 2, 0), limit)
-        left = min(max(int(round(point.x)) - self.side // 2, 0), limit)
-        return top, left, self.side

@@ -15,6 +15,8 @@ import numpy as np
 from colorizer.video.flow import FlowEstimator, warp
 
 HISTOGRAM_BINS = 32
+# The histogram change from which a frame starts a new scene (the stabiliser and the hint points reset there).
+CUT_THRESHOLD = 0.3
 
 
 def histogram_change(previous: np.ndarray, current: np.ndarray) -> float:
@@ -34,7 +36,9 @@ class TemporalStabilizer:
     histogram change (`histogram_change`) from which a frame starts a new scene.
     """
 
-    def __init__(self, strength: float = 0.9, lightness_sigma: float = 16.0, cut_threshold: float = 0.3) -> None:
+    def __init__(
+        self, strength: float = 0.9, lightness_sigma: float = 16.0, cut_threshold: float = CUT_THRESHOLD
+    ) -> None:
         if not 0 <= strength < 1:
             raise ValueError(f"video.strength={strength} must be in [0, 1): the weight of the carried colour.")
         self.strength, self.lightness_sigma, self.cut_threshold = strength, lightness_sigma, cut_threshold
